@@ -1,0 +1,57 @@
+# Curation: `make run` serves the app with the demo dataset; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The first Python >= 3.12 on PATH, else one that pyenv has installed.
+PYTHON ?= $(shell for c in python3.14 python3.13 python3.12 python3 \
+	$$(command -v pyenv >/dev/null 2>&1 && ls -d "$$(pyenv root)"/versions/3.1[2-9]*/bin/python3 2>/dev/null); do \
+	if command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; \
+	then command -v "$$c"; break; fi; done)
+
+.PHONY: run test lint format bench venv clean
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "Curation needs Python 3.12 or newer and none was found on PATH or in pyenv."; \
+	  echo "Install one (e.g. 'pyenv install 3.12') or run: make PYTHON=/path/to/python3.12 run"; \
+	  exit 1; fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+var/secret_key:
+	@mkdir -p var
+	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key
+	@chmod 600 var/secret_key
+
+run: $(STAMP) var/secret_key
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py demo
+	$(PY) manage.py serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check curation tests
+	$(VENV)/bin/ruff format --check curation tests
+	$(VENV)/bin/mypy curation
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix curation tests
+	$(VENV)/bin/ruff format curation tests
+
+# The reference solver is installed for benchmarks only. This workplace pins OpenBLAS to an old
+# kernel (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE); both are unset for this command alone.
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) manage.py benchmark
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Curation: a self-hosted web app to curate image datasets with Lightly-compatible selections."""

@@ -1,0 +1,24 @@
+"""All Curation models, importable from ``curation.models``."""
+
+from curation.models.annotations import Annotation, AnnotationTask, Score
+from curation.models.datasets import Dataset
+from curation.models.embeddings import EmbeddingSpace
+from curation.models.presets import StrategyPreset
+from curation.models.runs import SelectionRun
+from curation.models.samples import Sample
+from curation.models.tags import Tag, TagSample
+from curation.models.workers import WorkerHeartbeat
+
+__all__ = [
+    "Annotation",
+    "AnnotationTask",
+    "Dataset",
+    "EmbeddingSpace",
+    "Sample",
+    "Score",
+    "SelectionRun",
+    "StrategyPreset",
+    "Tag",
+    "TagSample",
+    "WorkerHeartbeat",
+]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+
+
+class Dataset(models.Model):
+    """A collection of samples owned by one user and optionally shared with a team."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="datasets"
+    )
+    team = models.ForeignKey(
+        Group,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="datasets",
+        help_text="Members of this team may read and write the dataset; empty = owner only.",
+    )
+    image_root = models.CharField(
+        max_length=1024,
+        blank=True,
+        help_text="Absolute folder the sample file names are relative to.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

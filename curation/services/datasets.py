@@ -1,0 +1,54 @@
+"""Dataset lifecycle: create and delete (with every file the dataset owns)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from curation.models import Dataset
+from curation.services.embeddings import dataset_embedding_dir
+
+
+class DatasetError(ValueError):
+    """A dataset request that cannot be carried out; the message says why."""
+
+
+def dataset_media_dir(dataset_id: int) -> Path:
+    """Thumbnails and uploaded images of a dataset live below this folder."""
+    return Path(settings.MEDIA_ROOT) / "datasets" / str(dataset_id)
+
+
+def dataset_create(
+    *,
+    name: str,
+    owner: Any,
+    description: str = "",
+    team: Group | None = None,
+    image_root: str = "",
+) -> Dataset:
+    name = name.strip()
+    if not name:
+        raise DatasetError("A dataset needs a name.")
+    if Dataset.objects.filter(name=name).exists():
+        raise DatasetError(f"A dataset named {name!r} already exists: choose another name.")
+    return Dataset.objects.create(
+        name=name, owner=owner, description=description, team=team, image_root=image_root
+    )
+
+
+def dataset_delete(*, dataset: Dataset) -> None:
+    """Delete the dataset, its rows and, once the transaction commits, its files."""
+    folders = [dataset_embedding_dir(dataset.pk), dataset_media_dir(dataset.pk)]
+    with transaction.atomic():
+        dataset.delete()
+        transaction.on_commit(lambda: _remove_folders(folders))
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,176 @@
+"""Curation settings: everything comes from environment variables (see ``.env.example``).
+
+Embedded mode (no variables): SQLite in WAL mode, in-memory channel layer, an in-process task
+worker started by ``manage.py serve``. Team mode: ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL``
+(channels-redis), web processes plus any number of ``manage.py db_worker`` processes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from curation.env import (
+    channel_layers_config,
+    database_config,
+    env_bool,
+    env_int,
+    env_list,
+    env_paths,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("CURATION_VAR_DIR", BASE_DIR / "var")).resolve()
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+_SECRET_KEY_FILE = VAR_DIR / "secret_key"
+if not SECRET_KEY and _SECRET_KEY_FILE.is_file():
+    SECRET_KEY = _SECRET_KEY_FILE.read_text().strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required when DEBUG is off: set it to a long random string, or run "
+            "`make run` once, which writes one to var/secret_key."
+        )
+    SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+TEAM_MODE = bool(DATABASE_URL)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "channels",
+    "django_htmx",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    # Before django_tasks_db so that our db_worker (with heartbeats) overrides theirs.
+    "curation",
+    "django_tasks_db",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "curation.urls"
+ASGI_APPLICATION = "curation.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_config(DATABASE_URL, VAR_DIR)}
+if not DATABASE_URL:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite file lives here
+CHANNEL_LAYERS = channel_layers_config(REDIS_URL)
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+# The embedded default runs the task worker inside ``manage.py serve``; team mode expects
+# separate ``manage.py db_worker`` processes.
+CURATION_INPROCESS_WORKER = env_bool("CURATION_INPROCESS_WORKER", not TEAM_MODE)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dataset-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+MEDIA_ROOT = Path(os.environ.get("CURATION_MEDIA_ROOT", VAR_DIR / "media")).resolve()
+MEDIA_URL = "/media/"
+CURATION_EMBEDDINGS_ROOT = Path(
+    os.environ.get("CURATION_EMBEDDINGS_ROOT", VAR_DIR / "embeddings")
+).resolve()
+CURATION_IMPORT_ROOTS = env_paths("CURATION_IMPORT_ROOTS")
+# "" (serve bytes from Django), "x-accel-redirect" (nginx) or "x-sendfile" (Apache, Caddy).
+CURATION_SENDFILE = os.environ.get("CURATION_SENDFILE", "").strip().lower()
+if CURATION_SENDFILE not in {"", "x-accel-redirect", "x-sendfile"}:
+    raise ImproperlyConfigured(
+        f"CURATION_SENDFILE={CURATION_SENDFILE!r}: use x-accel-redirect, x-sendfile or leave empty."
+    )
+CURATION_WORKER_HEARTBEAT_SECONDS = env_int("CURATION_WORKER_HEARTBEAT_SECONDS", 30)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if not DEBUG and env_bool("CURATION_HTTPS", False):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Curation API",
+    "DESCRIPTION": "Datasets, samples, tags, presets and Lightly-compatible selection runs.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

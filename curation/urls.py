@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from curation.views import datasets, health, runs
+
+urlpatterns = [
+    path("", datasets.dataset_list, name="dataset-list"),
+    path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
