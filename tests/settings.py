@@ -23,3 +23,5 @@ from curation.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CURATION_INPROCESS_WORKER = False
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+# Connections opened by consumer threads close after each use, so the test database can be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
