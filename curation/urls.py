@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from curation.views import datasets, health, runs
 
 urlpatterns = [
     path("", datasets.dataset_list, name="dataset-list"),
+    path("", include("curation.views.urls_browse")),
+    path("", include("curation.views.urls_select")),
     path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
+    path("api/", include("curation.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
