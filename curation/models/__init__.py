@@ -7,9 +7,11 @@ from curation.models.presets import StrategyPreset
 from curation.models.runs import SelectionRun
 from curation.models.samples import Sample
 from curation.models.tags import Tag, TagSample
+from curation.models.tokens import ApiToken
 from curation.models.workers import WorkerHeartbeat
 
 __all__ = [
+    "ApiToken",
     "Annotation",
     "AnnotationTask",
     "Dataset",
