@@ -1,0 +1,1 @@
+"""Benchmarks run by ``manage.py benchmark`` against the configured database."""

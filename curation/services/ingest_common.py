@@ -1,0 +1,209 @@
+"""Shared pieces of the importers: the one error class, path safety and file-name resolution."""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+FILE_NAME_COLUMNS = ("file_name", "filename", "filenames")
+_SHOWN_NAMES = 5
+
+
+class IngestError(ValueError):
+    """An import that cannot be carried out; the message says what and where, in one sentence."""
+
+
+@dataclass(frozen=True)
+class AnnotationRecord:
+    """One label or box as read from a file; boxes are pixels unless ``normalized``."""
+
+    label: str
+    x: float | None = None
+    y: float | None = None
+    w: float | None = None
+    h: float | None = None
+    score: float | None = None
+    probabilities: list[float] | None = None
+    normalized: bool = False  # YOLO: centre x/y and size relative to the image size
+
+
+@dataclass
+class TaskImport:
+    """Annotations of one task read from one file or folder, keyed by the file name as written."""
+
+    name: str
+    kind: str  # AnnotationTask.Kind value
+    categories: list[str]
+    source: str
+    is_prediction: bool
+    by_name: dict[str, list[AnnotationRecord]] = field(default_factory=dict)
+    described: dict[str, str] = field(default_factory=dict)  # name -> "image id 7 (a.jpg)"
+    match_by_stem: bool = False  # YOLO: label paths lack the image extension
+
+
+def resolve_import_path(path: str | Path, *, restrict_to_import_roots: bool = True) -> Path:
+    """The absolute, symlink-free form of ``path``; with ``restrict_to_import_roots`` it must lie
+    below one of ``settings.CURATION_IMPORT_ROOTS`` after every ``..`` and symlink is resolved."""
+    raw = Path(path).expanduser()
+    try:
+        resolved = raw.resolve(strict=True)
+    except (FileNotFoundError, NotADirectoryError):
+        raise IngestError(f"{path} does not exist: check the path.") from None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop
+        raise IngestError(f"{path} cannot be read ({exc}).") from None
+    if restrict_to_import_roots and not is_below_import_roots(resolved):
+        raise IngestError(
+            f"{path} is outside the folders imports may read (CURATION_IMPORT_ROOTS): "
+            "move the files below one of them or ask an administrator to add the folder."
+        )
+    return resolved
+
+
+def is_below_import_roots(resolved: Path) -> bool:
+    roots: Iterable[Path] = getattr(settings, "CURATION_IMPORT_ROOTS", []) or []
+    return any(resolved == root or resolved.is_relative_to(root) for root in roots)
+
+
+def normalize_file_name(name: str) -> str:
+    """POSIX separators, no leading ``./`` or ``/``; ``a/../b`` collapsed."""
+    name = name.strip().replace("\\", "/")
+    name = posixpath.normpath(name) if name else name
+    while name.startswith("./"):
+        name = name[2:]
+    return name.lstrip("/")
+
+
+def names_sample(names: Iterable[str]) -> str:
+    names = list(names)
+    shown = ", ".join(names[:_SHOWN_NAMES])
+    more = f" (and {len(names) - _SHOWN_NAMES} more)" if len(names) > _SHOWN_NAMES else ""
+    return f"{shown}{more}"
+
+
+class FileNameIndex:
+    """Maps file names written in side files to the dataset's canonical sample file names.
+
+    A name matches exactly (after normalising separators), or else by its base name when exactly
+    one sample has that base name (COCO files often list bare file names).
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = set(names)
+        by_base: dict[str, list[str]] = {}
+        for name in self.names:
+            by_base.setdefault(posixpath.basename(name), []).append(name)
+        self._by_base = {base: hits[0] for base, hits in by_base.items() if len(hits) == 1}
+
+    def lookup(self, name: str) -> str | None:
+        norm = normalize_file_name(name)
+        if norm in self.names:
+            return norm
+        return self._by_base.get(posixpath.basename(norm))
+
+    def lookup_stem(self, stem: str) -> str | None:
+        """YOLO: ``train/a`` matches ``train/a.jpg`` or ``images/train/a.jpg``."""
+        if not hasattr(self, "_by_stem"):
+            by_stem: dict[str, list[str]] = {}
+            for name in self.names:
+                root = posixpath.splitext(name)[0]
+                by_stem.setdefault(root, []).append(name)
+                if root.startswith("images/"):
+                    by_stem.setdefault(root[len("images/") :], []).append(name)
+            self._by_stem = {k: v[0] for k, v in by_stem.items() if len(v) == 1}
+        return self._by_stem.get(normalize_file_name(stem))
+
+    def resolve(
+        self,
+        names: Iterable[str],
+        source: str,
+        *,
+        described: Mapping[str, str] | None = None,
+        by_stem: bool = False,
+    ) -> dict[str, str]:
+        """``{written name: canonical name}``; raises naming the unknown ones."""
+        mapping: dict[str, str] = {}
+        unknown: list[str] = []
+        for name in names:
+            hit = self.lookup_stem(name) if by_stem else self.lookup(name)
+            if hit is None:
+                unknown.append((described or {}).get(name, name))
+            else:
+                mapping[name] = hit
+        if unknown:
+            raise IngestError(
+                f"{len(unknown)} file name(s) in {source} match no image of the dataset: "
+                f"{names_sample(unknown)}; check the names are relative to the image folder."
+            )
+        return mapping
+
+
+def check_duplicates(names: list[str], source: str, first_line: int = 2) -> None:
+    """Raise when a file name appears twice; lines count from ``first_line`` for row 0."""
+    seen: dict[str, int] = {}
+    for row, name in enumerate(names):
+        norm = normalize_file_name(name)
+        if norm in seen:
+            raise IngestError(
+                f"{source} lists {name!r} twice (lines {seen[norm] + first_line} and "
+                f"{row + first_line}): each file may appear once."
+            )
+        seen[norm] = row
+
+
+def find_file_name_column(columns: Iterable[str], source: str) -> str:
+    columns = list(columns)
+    for candidate in FILE_NAME_COLUMNS:
+        if candidate in columns:
+            return candidate
+    raise IngestError(
+        f"{source} has no file-name column: name one of its columns "
+        f"{' or '.join(FILE_NAME_COLUMNS)} (found {', '.join(columns[:8]) or 'none'})."
+    )
+
+
+_INT = re.compile(r"[+-]?\d+")
+
+
+def parse_cell(text: str) -> Any:
+    """A CSV cell as a JSON value: ints, floats, true/false; ``None`` for an empty cell."""
+    value = text.strip()
+    if value == "":
+        return None
+    lowered = value.lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    if _INT.fullmatch(value):
+        return int(value)
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"weather": {"description": "sunny"}}`` -> ``{"weather.description": "sunny"}``."""
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(item, Mapping):
+            flat.update(flatten(item, f"{dotted}."))
+        elif item is not None:
+            flat[dotted] = item
+    return flat
+
+
+def display(path: Path | str) -> str:
+    return Path(path).name or str(path)

@@ -1,0 +1,143 @@
+"""Custom metadata: a CSV with a file-name column, or JSON Lines with a ``file_name`` key.
+
+Values keep their type: CSV cells become ints, floats, booleans (true/false) or strings, an empty
+cell is a missing value; JSON values are taken as they are. Nested JSON objects flatten to dotted
+keys (``{"weather": {"description": "sunny"}}`` -> ``weather.description``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curation.services.ingest_common import (
+    FILE_NAME_COLUMNS,
+    IngestError,
+    display,
+    find_file_name_column,
+    flatten,
+    normalize_file_name,
+    parse_cell,
+)
+from curation.services.metadata import BUILTIN_KEYS
+
+_RESERVED_PREFIX = "lightly."
+
+
+@dataclass
+class MetadataFile:
+    source: str
+    rows: list[tuple[str, dict[str, Any], int]]  # (file name, values, line)
+
+
+def read_metadata(path: Path) -> MetadataFile:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        parsed = _read_csv(path)
+    elif suffix in (".jsonl", ".ndjson"):
+        parsed = _read_jsonl(path)
+    else:
+        raise IngestError(
+            f"{display(path)} is not a metadata file Curation reads: use .csv or .jsonl."
+        )
+    seen: dict[str, int] = {}
+    for name, values, line in parsed.rows:
+        norm = normalize_file_name(name)
+        if norm in seen:
+            raise IngestError(
+                f"{parsed.source} lists {name!r} twice (lines {seen[norm]} and {line}): "
+                "each file may appear once."
+            )
+        seen[norm] = line
+        for key in values:
+            if key.startswith(_RESERVED_PREFIX) or key in BUILTIN_KEYS:
+                raise IngestError(
+                    f"Line {line} of {parsed.source} sets {key!r}: keys starting with 'lightly.' "
+                    "are computed from the pixels; rename the column."
+                )
+    return parsed
+
+
+def _read_csv(path: Path) -> MetadataFile:
+    source = display(path)
+    rows: list[tuple[str, dict[str, Any], int]] = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [c.strip() for c in next(reader, [])]
+            if not header:
+                raise IngestError(f"{source} is empty: it needs a header line.")
+            name_column = find_file_name_column(header, source)
+            for position, column in enumerate(header, start=1):
+                if not column:
+                    raise IngestError(f"Column {position} of {source} has no name (line 1).")
+                if header.count(column) > 1:
+                    raise IngestError(f"{source} names column {column!r} twice (line 1).")
+            name_index = header.index(name_column)
+            for row in reader:
+                line = reader.line_num
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                if len(row) != len(header):
+                    raise IngestError(
+                        f"Line {line} of {source} has {len(row)} values but the header names "
+                        f"{len(header)} columns."
+                    )
+                name = row[name_index].strip()
+                if not name:
+                    raise IngestError(f"The file name is empty at line {line} of {source}.")
+                values: dict[str, Any] = {}
+                for column, cell in zip(header, row, strict=True):
+                    if column == name_column:
+                        continue
+                    try:
+                        value = parse_cell(cell)
+                    except ValueError as exc:
+                        raise IngestError(
+                            f"Line {line}, column {column} of {source}: {exc}; metadata must be "
+                            "finite numbers, true/false or text."
+                        ) from None
+                    if value is not None:
+                        values[column] = value
+                rows.append((name, values, line))
+    except UnicodeDecodeError:
+        raise IngestError(f"{source} is not UTF-8 text: save it as UTF-8.") from None
+    except csv.Error as exc:
+        raise IngestError(f"{source} is not a valid CSV file ({exc}).") from None
+    return MetadataFile(source=source, rows=rows)
+
+
+def _reject_non_finite(text: str) -> float:
+    raise ValueError(f"{text} is not a finite number")
+
+
+def _read_jsonl(path: Path) -> MetadataFile:
+    source = display(path)
+    rows: list[tuple[str, dict[str, Any], int]] = []
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            for line, text in enumerate(handle, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    record = json.loads(text, parse_constant=_reject_non_finite)
+                except ValueError as exc:
+                    raise IngestError(
+                        f"Line {line} of {source} is not valid JSON ({exc})."
+                    ) from None
+                if not isinstance(record, dict):
+                    raise IngestError(f"Line {line} of {source} must be a JSON object.")
+                key = next((k for k in FILE_NAME_COLUMNS if k in record), None)
+                name = record.pop(key, None) if key else None
+                if not isinstance(name, str) or not name.strip():
+                    raise IngestError(
+                        f"Line {line} of {source} has no file_name: every object needs a "
+                        '"file_name" key with the image path.'
+                    )
+                rows.append((name.strip(), flatten(record), line))
+    except UnicodeDecodeError:
+        raise IngestError(f"{source} is not UTF-8 text: save it as UTF-8.") from None
+    return MetadataFile(source=source, rows=rows)

@@ -1,0 +1,214 @@
+"""Image folders: recursion, per-image size/metadata/thumbnail, failures, re-import, workers,
+progress and the import-root restriction."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from PIL import Image
+
+from curation.models import Dataset, EmbeddingSpace, Sample
+from curation.services import ingest_images
+from curation.services.ingest import IngestError, dataset_import
+from curation.services.ingest_common import resolve_import_path
+from curation.services.metadata import image_file_metadata
+from tests.services.ingest_helpers import assert_nothing_written, make_image, make_images
+
+NAMES = ["a.jpg", "b.jpeg", "c.png", "d.webp", "e.bmp", "f.tif", "g.tiff", "sub/deeper/h.PNG"]
+
+
+def test_it_imports_a_folder_recursively_with_size_metadata_and_thumbnails(dataset, tmp_path):
+    folder = make_images(tmp_path / "images", NAMES, size=(600, 300))
+    (folder / "notes.txt").write_text("not an image")
+    (folder / ".hidden").mkdir()
+    make_image(folder / ".hidden" / "x.jpg", 1)
+
+    summary = dataset_import(dataset=dataset, images=folder, workers=0, embed="never")
+
+    assert summary.images_added == len(NAMES)
+    samples = {s.file_name: s for s in Sample.objects.filter(dataset=dataset)}
+    assert sorted(samples) == sorted(NAMES)
+    sample = samples["sub/deeper/h.PNG"]
+    assert (sample.width, sample.height) == (600, 300)
+    assert sample.size_bytes == (folder / "sub/deeper/h.PNG").stat().st_size
+    expected = image_file_metadata(folder / "sub/deeper/h.PNG")
+    assert sample.metadata == expected
+    for key in ("lightly.sharpness", "lightly.uniformRowRatio", "lightly.sizeInBytes"):
+        assert key in sample.metadata
+    thumb = Path(settings.MEDIA_ROOT) / sample.thumbnail
+    assert sample.thumbnail.startswith(f"datasets/{dataset.pk}/thumbs/")
+    with Image.open(thumb) as image:
+        assert image.format == "JPEG"
+        assert max(image.size) == 256
+    dataset.refresh_from_db()
+    assert dataset.image_root == str(folder.resolve())
+
+
+def test_it_lists_corrupt_images_and_imports_the_rest(dataset, tmp_path):
+    folder = make_images(tmp_path / "images", ["good.png"])
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    truncated = make_image(folder / "cut.png", 3, size=(200, 200)).read_bytes()
+    (folder / "cut.png").write_bytes(truncated[: len(truncated) // 2])
+
+    summary = dataset_import(dataset=dataset, images=folder, workers=0)
+
+    assert [name for name, _ in summary.images_failed] == ["broken.jpg", "cut.png"]
+    assert str(folder) not in summary.images_failed[0][1]
+    assert list(Sample.objects.values_list("file_name", flat=True)) == ["good.png"]
+    assert any("failed: broken.jpg" in line for line in summary.lines())
+
+
+def test_reimporting_the_same_folder_adds_only_new_files(dataset, tmp_path):
+    folder = make_images(tmp_path / "images", ["a.png", "b.png"])
+    dataset_import(dataset=dataset, images=folder, workers=0)
+    first = dict(Sample.objects.values_list("file_name", "id"))
+
+    again = dataset_import(dataset=dataset, images=folder, workers=0)
+    assert (again.images_added, again.images_skipped) == (0, 2)
+
+    make_image(folder / "c.png", 9)
+    third = dataset_import(dataset=dataset, images=folder, workers=0)
+    assert (third.images_added, third.images_skipped) == (1, 2)
+    now = dict(Sample.objects.values_list("file_name", "id"))
+    assert {k: now[k] for k in first} == first
+    assert sorted(now) == ["a.png", "b.png", "c.png"]
+
+
+def test_worker_processes_give_the_same_results_and_report_progress(alice, tmp_path):
+    names = [f"img_{i:03d}.png" for i in range(ingest_images.MIN_JOBS_FOR_POOL + 6)]
+    folder = make_images(tmp_path / "images", names, size=(24, 24))
+    calls: list[tuple[str, int, int]] = []
+    pooled = Dataset.objects.create(name="pooled", owner=alice)
+    inline = Dataset.objects.create(name="inline", owner=alice)
+
+    dataset_import(
+        dataset=pooled,
+        images=folder,
+        workers=2,
+        embed="never",
+        progress=lambda *args: calls.append(args),
+    )
+    dataset_import(dataset=inline, images=folder, workers=0, embed="never")
+
+    def rows(ds: Dataset) -> list[tuple]:
+        return list(
+            Sample.objects.filter(dataset=ds)
+            .order_by("file_name")
+            .values_list("file_name", "width", "size_bytes", "metadata")
+        )
+
+    assert rows(pooled) == rows(inline)
+    assert calls[-1] == ("images", len(names), len(names))
+    assert [done for _, done, _ in calls] == sorted(done for _, done, _ in calls)
+
+
+def test_it_falls_back_to_this_process_when_the_pool_cannot_start(dataset, tmp_path, monkeypatch):
+    class NoPool:
+        def __init__(self, *args, **kwargs):
+            raise OSError("no semaphores here")
+
+    monkeypatch.setattr(ingest_images, "ProcessPoolExecutor", NoPool)
+    names = [f"img_{i:03d}.png" for i in range(ingest_images.MIN_JOBS_FOR_POOL)]
+    folder = make_images(tmp_path / "images", names, size=(16, 16))
+
+    summary = dataset_import(dataset=dataset, images=folder, workers=4, embed="never")
+
+    assert summary.images_added == len(names)
+    assert Sample.objects.filter(dataset=dataset).exclude(width=None).count() == len(names)
+
+
+def test_it_refuses_a_folder_other_than_the_datasets_image_root(dataset, tmp_path):
+    dataset_import(dataset=dataset, images=make_images(tmp_path / "one", ["a.png"]), workers=0)
+    with pytest.raises(IngestError, match=r"reads its images from"):
+        dataset_import(dataset=dataset, images=make_images(tmp_path / "two", ["b.png"]))
+    assert list(Sample.objects.values_list("file_name", flat=True)) == ["a.png"]
+
+
+def test_it_names_a_missing_folder(dataset, tmp_path):
+    with pytest.raises(IngestError, match=r"does not exist"):
+        dataset_import(dataset=dataset, images=tmp_path / "nope")
+    assert_nothing_written(dataset)
+
+
+def test_the_builtin_embedding_is_computed_for_folders_without_embeddings(dataset, tmp_path):
+    folder = make_images(tmp_path / "images", [f"{i}.png" for i in range(5)])
+    dataset_import(dataset=dataset, images=folder, workers=0)
+    space = EmbeddingSpace.objects.get(dataset=dataset)
+    assert (space.name, space.count, space.normalized) == ("builtin", 5, True)
+    assert space.dimension == 5  # PCA capped by the number of images
+
+    make_image(folder / "new.png", 42)
+    dataset_import(dataset=dataset, images=folder, workers=0)
+    space.refresh_from_db()
+    assert space.count == 6  # recomputed over old and new images
+
+    dataset_import(dataset=dataset, images=folder, workers=0, embed="never")
+    assert EmbeddingSpace.objects.filter(dataset=dataset).count() == 1
+
+
+# -- import roots -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def roots(settings, tmp_path):
+    allowed = (tmp_path / "allowed").resolve()
+    allowed.mkdir()
+    settings.CURATION_IMPORT_ROOTS = [allowed]
+    return allowed
+
+
+def test_restricted_imports_read_below_the_import_roots(dataset, roots):
+    folder = make_images(roots / "shoot", ["a.png"])
+    summary = dataset_import(dataset=dataset, images=folder, restrict_to_import_roots=True)
+    assert summary.images_added == 1
+
+
+def test_restricted_imports_refuse_dotdot_escapes(dataset, roots, tmp_path):
+    make_images(tmp_path / "secret", ["a.png"])
+    escape = f"{roots}/../secret"
+    with pytest.raises(IngestError, match=r"outside the folders imports may read"):
+        dataset_import(dataset=dataset, images=escape, restrict_to_import_roots=True)
+    assert_nothing_written(dataset)
+    # The CLI path (no restriction) reads it.
+    assert dataset_import(dataset=dataset, images=escape, workers=0).images_added == 1
+
+
+def test_restricted_imports_refuse_a_symlinked_folder_leading_outside(dataset, roots, tmp_path):
+    make_images(tmp_path / "secret", ["a.png"])
+    os.symlink(tmp_path / "secret", roots / "link")
+    with pytest.raises(IngestError, match=r"outside the folders imports may read"):
+        dataset_import(dataset=dataset, images=roots / "link", restrict_to_import_roots=True)
+    assert_nothing_written(dataset)
+
+
+def test_restricted_imports_skip_symlinked_files_leading_outside(dataset, roots, tmp_path):
+    secret = make_image(tmp_path / "secret" / "s.png", 1)
+    folder = make_images(roots / "shoot", ["a.png"])
+    os.symlink(secret, folder / "evil.png")
+    os.symlink(folder / "a.png", folder / "inside.png")
+
+    summary = dataset_import(dataset=dataset, images=folder, restrict_to_import_roots=True)
+
+    assert sorted(Sample.objects.values_list("file_name", flat=True)) == ["a.png", "inside.png"]
+    assert [name for name, _ in summary.images_failed] == ["evil.png"]
+
+
+def test_restricted_imports_check_every_side_file(dataset, roots, tmp_path):
+    folder = make_images(roots / "shoot", ["a.png"])
+    outside = tmp_path / "meta.csv"
+    outside.write_text("file_name,x\na.png,1\n")
+    with pytest.raises(IngestError, match=r"outside the folders"):
+        dataset_import(
+            dataset=dataset, images=folder, metadata=outside, restrict_to_import_roots=True
+        )
+    assert_nothing_written(dataset)
+
+
+def test_resolve_import_path_without_roots_refuses_everything(settings, tmp_path):
+    settings.CURATION_IMPORT_ROOTS = []
+    with pytest.raises(IngestError, match=r"CURATION_IMPORT_ROOTS"):
+        resolve_import_path(tmp_path)
+    assert resolve_import_path(tmp_path, restrict_to_import_roots=False) == tmp_path.resolve()
