@@ -120,3 +120,24 @@ def test_deleting_a_dataset_deletes_its_files(dataset, samples, django_capture_o
         dataset_delete(dataset=dataset)
     assert not any(p.exists() for p in paths)
     assert not Sample.objects.exists()
+
+
+def test_deleting_a_dataset_removes_every_dependent_row_and_spares_others(
+    dataset, private_dataset, samples, django_capture_on_commit_callbacks
+):
+    from curation.models import Annotation, AnnotationTask, Score, TagSample
+    from curation.services.tags import tag_create
+
+    task = AnnotationTask.objects.create(
+        dataset=dataset, name="ground_truth", kind="classification"
+    )
+    Annotation.objects.create(sample=samples[0], task=task, label="cat")
+    Score.objects.create(sample=samples[0], task="m", name="s", value=1.0)
+    tag_create(dataset=dataset, name="t", sample_ids=[s.pk for s in samples])
+    other = Sample.objects.create(dataset=private_dataset, file_name="keep.png")
+    tag_create(dataset=private_dataset, name="t", sample_ids=[other.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset_delete(dataset=dataset)
+    assert list(Sample.objects.values_list("file_name", flat=True)) == ["keep.png"]
+    assert not Annotation.objects.exists() and not Score.objects.exists()
+    assert list(TagSample.objects.values_list("sample__file_name", flat=True)) == ["keep.png"]
