@@ -208,3 +208,6 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+import curation.admin_tokens  # noqa: E402,F401  (registers ApiToken; revoke = delete)

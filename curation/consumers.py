@@ -10,6 +10,7 @@ from django.http import Http404
 
 from curation.access import get_run_for_user
 from curation.services.run_events import render_run_progress, run_group_name
+from curation.services.selection import selection_runs_recover
 
 
 class RunProgressConsumer(WebsocketConsumer):
@@ -23,6 +24,8 @@ class RunProgressConsumer(WebsocketConsumer):
     def connect(self) -> None:
         user = self.scope.get("user")
         run_id = self.scope["url_route"]["kwargs"]["run_id"]
+        if getattr(user, "is_authenticated", False):
+            selection_runs_recover()  # a run whose worker died is shown as failed
         try:
             run = get_run_for_user(user, run_id)
         except Http404:

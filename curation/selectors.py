@@ -12,19 +12,27 @@ the same text works for ``manage.py select --where`` and the API's ``/samples/``
 ``width_min``/``width_max``/``height_min``/``height_max``  image size bounds (pixels)
 ``min:KEY=X``/``max:KEY=Y``  numeric metadata KEY within [X, Y] (e.g. ``min:lightly.sharpness=50``)
 ``meta:KEY=VALUE``         string/boolean metadata KEY equals one of the listed values
+``box:SPACE=x0,y0,x1,y1``  inside this rectangle of the embedding map of SPACE
+``lasso:SPACE=x0,y0,...``  inside this polygon (at least 3 points) of the map of SPACE
 =========================  ===========================================================
+
+Map coordinates are those of the cached 2D projection of the embedding space, scaled to
+[0, 1] on both axes (``curation.services.projections``); a region filter on a space whose map is
+not computed yet is a ``FilterError``. Several regions intersect.
 
 Example: ``tag=train&exclude_tag=masked&label=cat&task=ground_truth&min:lightly.sharpness=50``.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import numpy as np
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from curation.models import Annotation, Dataset, Sample, Tag, TagSample
@@ -32,7 +40,8 @@ from curation.models import Annotation, Dataset, Sample, Tag, TagSample
 _SIZE_KEYS = ("width_min", "width_max", "height_min", "height_max")
 _LIST_KEYS = ("tag", "exclude_tag", "label")
 _SINGLE_KEYS = ("task", "q")
-_IGNORED_KEYS = ("page", "after", "before", "partial", "view", "sort")
+_IGNORED_KEYS = ("page", "after", "before", "partial", "view", "sort", "cursor", "page_size")
+_REGION_KINDS = ("box", "lasso")
 
 
 class FilterError(ValueError):
@@ -49,6 +58,7 @@ class SampleFilter:
     sizes: tuple[tuple[str, int], ...] = ()
     ranges: tuple[tuple[str, float | None, float | None], ...] = ()
     values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    regions: tuple[tuple[str, str, tuple[float, ...]], ...] = ()  # (kind, space, coordinates)
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     # ---- parsing -------------------------------------------------------------------------
@@ -62,6 +72,7 @@ class SampleFilter:
         mins: dict[str, float] = {}
         maxs: dict[str, float] = {}
         values: dict[str, list[str]] = {}
+        regions: list[tuple[str, str, tuple[float, ...]]] = []
         for key, raw in pairs:
             value = raw.strip()
             if value == "" or key in _IGNORED_KEYS:
@@ -77,6 +88,8 @@ class SampleFilter:
                 (mins if key.startswith("min:") else maxs)[meta_key] = _as_float(key, value)
             elif key.startswith("meta:"):
                 values.setdefault(_meta_key(key), []).append(value)
+            elif key.split(":", 1)[0] in _REGION_KINDS and ":" in key:
+                regions.append(_region(key, value))
             else:
                 raise FilterError(
                     f"Unknown filter parameter {key!r}: use tag, exclude_tag, label, task, q, "
@@ -92,6 +105,7 @@ class SampleFilter:
             sizes=tuple(sorted(sizes.items())),
             ranges=tuple((k, mins.get(k), maxs.get(k)) for k in range_keys),
             values=tuple((k, tuple(dict.fromkeys(v))) for k, v in sorted(values.items())),
+            regions=tuple(dict.fromkeys(regions)),
         )
 
     # ---- output --------------------------------------------------------------------------
@@ -112,10 +126,12 @@ class SampleFilter:
                 pairs.append((f"max:{key}", _fmt(high)))
         for key, vals in self.values:
             pairs += [(f"meta:{key}", v) for v in vals]
+        for kind, space, coords in self.regions:
+            pairs.append((f"{kind}:{space}", ",".join(_fmt(c) for c in coords)))
         return pairs
 
     def to_querystring(self) -> str:
-        return urlencode(self.to_pairs(), safe=":")
+        return urlencode(self.to_pairs(), safe=":,")
 
     def to_dict(self) -> dict[str, list[str]]:
         """A JSON snapshot (parameter -> values) that ``parse`` reads back."""
@@ -151,6 +167,7 @@ class SampleFilter:
             else:
                 parts.append(f"{key} <= {_fmt(high)}")
         parts += [f"{key} = {' or '.join(vals)}" for key, vals in self.values]
+        parts += [f"{kind} selection on the {space} map" for kind, space, _ in self.regions]
         return ", ".join(parts) if parts else "all samples"
 
 
@@ -193,7 +210,85 @@ def filter_samples(dataset: Dataset, sample_filter: SampleFilter) -> QuerySet[Sa
             for typed in _typed(value):
                 condition |= Q(**{f"metadata__{key}": typed})
         qs = qs.filter(condition)
+    for kind, space, coords in f.regions:
+        qs = qs.filter(ids_condition(_region_sample_ids(dataset, kind, space, coords)))
     return qs
+
+
+def ids_condition(ids: Iterable[int]) -> Q:
+    """``pk IN ids`` as ONE query parameter (a PostgreSQL array or a JSON text for SQLite's
+    ``json_each``), so a region of 500k points stays a small query."""
+    from django.db import connection
+    from django.db.models.expressions import RawSQL
+
+    id_list = [int(i) for i in ids]
+    if not id_list:
+        return Q(pk__in=[])
+    if connection.vendor == "postgresql":
+        # Constant SQL text; the ids travel as one bound parameter.
+        return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (id_list,)))
+    return Q(pk__in=RawSQL("SELECT value FROM json_each(%s)", (json.dumps(id_list),)))
+
+
+def _region(param: str, value: str) -> tuple[str, str, tuple[float, ...]]:
+    kind, space = param.split(":", 1)
+    if not space or space != space.strip():
+        raise FilterError(
+            f"Filter parameter {param!r} needs an embedding space, e.g. {kind}:default."
+        )
+    try:
+        coords = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise FilterError(
+            f"Filter parameter {param}={value!r} must be numbers separated by commas."
+        ) from None
+    if not all(math.isfinite(c) for c in coords):
+        raise FilterError(f"Filter parameter {param}={value!r} must be finite numbers.")
+    if kind == "box" and len(coords) != 4:
+        raise FilterError(f"Filter parameter {param} needs four numbers: x0,y0,x1,y1.")
+    if kind == "lasso" and (len(coords) < 6 or len(coords) % 2):
+        raise FilterError(f"Filter parameter {param} needs at least three x,y points.")
+    return kind, space, coords
+
+
+def _region_sample_ids(
+    dataset: Dataset, kind: str, space_name: str, coords: tuple[float, ...]
+) -> list[int]:
+    from curation.models import EmbeddingSpace
+
+    projection = (
+        EmbeddingSpace.objects.filter(dataset=dataset, name=space_name)
+        .values_list("projection", flat=True)
+        .first()
+    )
+    if not projection:
+        raise FilterError(
+            f"The embedding map of {space_name!r} is not available yet: open the map page to "
+            "compute it, then select again."
+        )
+    ids = np.asarray(projection["ids"], dtype=np.int64)
+    scale = float(projection.get("scale", 1))
+    x = np.asarray(projection["x"], dtype=np.float64) / scale
+    y = np.asarray(projection["y"], dtype=np.float64) / scale
+    if kind == "box":
+        x0, y0, x1, y1 = coords
+        inside = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
+    else:
+        inside = points_in_polygon(x, y, coords)
+    return ids[inside].tolist()
+
+
+def points_in_polygon(x: np.ndarray, y: np.ndarray, coords: tuple[float, ...]) -> np.ndarray:
+    """Even-odd rule, vectorised over the points (one pass per polygon edge)."""
+    px, py = np.asarray(coords[0::2]), np.asarray(coords[1::2])
+    inside = np.zeros(len(x), dtype=bool)
+    for i in range(len(px)):
+        xa, ya, xb, yb = px[i - 1], py[i - 1], px[i], py[i]
+        crosses = (ya > y) != (yb > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_cross = xa + (y - ya) * (xb - xa) / (yb - ya)
+        inside ^= crosses & (x < x_cross)
+    return inside
 
 
 def _tag_ids(dataset: Dataset, names: Iterable[str]) -> dict[str, int]:

@@ -56,8 +56,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     # Before django_tasks_db so that our db_worker (with heartbeats) overrides theirs.
     "curation",
     "django_tasks_db",
@@ -141,6 +141,8 @@ if CURATION_SENDFILE not in {"", "x-accel-redirect", "x-sendfile"}:
     raise ImproperlyConfigured(
         f"CURATION_SENDFILE={CURATION_SENDFILE!r}: use x-accel-redirect, x-sendfile or leave empty."
     )
+# The internal location nginx maps to the file system for X-Accel-Redirect (see the README).
+CURATION_SENDFILE_PREFIX = os.environ.get("CURATION_SENDFILE_PREFIX", "/_protected").rstrip("/")
 CURATION_WORKER_HEARTBEAT_SECONDS = env_int("CURATION_WORKER_HEARTBEAT_SECONDS", 30)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -152,18 +154,42 @@ if not DEBUG and env_bool("CURATION_HTTPS", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 REST_FRAMEWORK = {
+    # Token first: an anonymous API request is answered 401 with ``WWW-Authenticate: Bearer``.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "curation.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies; the upload endpoints take multipart/form-data themselves.
+    "DEFAULT_PARSER_CLASSES": ["curation.api.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["curation.api.throttling.TokenRateThrottle"],
+    # Requests per token, e.g. "1000/min", "50/s", "20000/hour" (checked at start-up).
+    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("CURATION_API_THROTTLE", "1000/min")},
+    "EXCEPTION_HANDLER": "curation.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Curation API",
-    "DESCRIPTION": "Datasets, samples, tags, presets and Lightly-compatible selection runs.",
+    "DESCRIPTION": (
+        "Datasets, samples, tags, embeddings, presets and Lightly-compatible selection runs. "
+        "Authenticate with `Authorization: Bearer <token>` (create tokens under Account → API "
+        'tokens) or with the browser session. Errors are `{"detail": "..."}`, plus `path` '
+        "for selection-config errors."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "curation.models.runs.SelectionRun.Status",
+        "TagKindEnum": "curation.models.tags.Tag.Kind",
+        "VisibilityEnum": "curation.models.presets.StrategyPreset.Visibility",
+    },
 }
 
 LOGGING = {

@@ -1,3 +1,86 @@
-from django.urls import path  # noqa: F401
+"""The JSON API (DRF) under /api/; the OpenAPI schema at /api/schema/, docs at /api/docs/."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from curation.api import (
+    throttling,  # noqa: F401  (registers the throttle-rate system check)
+    views_datasets,
+    views_docs,
+    views_embeddings,
+    views_export,
+    views_presets,
+    views_runs,
+    views_samples,
+    views_tags,
+    views_tokens,
+    views_uploads,
+)
+from curation.api.errors import api_not_found
+
+D = "datasets/<int:dataset_id>/"
+T = f"{D}tags/<int:tag_id>/"
+
+urlpatterns = [
+    path("schema/", views_docs.schema_view, name="api-schema"),
+    path("docs/", views_docs.swagger_view, name="api-docs"),
+    path("redoc/", views_docs.redoc_view, name="api-redoc"),
+    # datasets and samples
+    path("datasets/", views_datasets.DatasetListView.as_view(), name="api-dataset-list"),
+    path(D, views_datasets.DatasetDetailView.as_view(), name="api-dataset-detail"),
+    path(f"{D}samples/", views_samples.SampleListView.as_view(), name="api-sample-list"),
+    path(
+        f"{D}samples/<int:sample_id>/",
+        views_samples.SampleDetailView.as_view(),
+        name="api-sample-detail",
+    ),
+    # tags
+    path(f"{D}tags/", views_tags.TagListView.as_view(), name="api-tag-list"),
+    path(f"{D}tags/combine/", views_tags.TagCombineView.as_view(), name="api-tag-combine"),
+    path(T, views_tags.TagDetailView.as_view(), name="api-tag-detail"),
+    path(f"{T}add/", views_tags.TagAddView.as_view(), name="api-tag-add"),
+    path(f"{T}remove/", views_tags.TagRemoveView.as_view(), name="api-tag-remove"),
+    path(f"{T}export/", views_export.TagExportView.as_view(), name="api-tag-export"),
+    # embeddings and uploads
+    path(
+        f"{D}embeddings/", views_embeddings.EmbeddingListView.as_view(), name="api-embedding-list"
+    ),
+    path(
+        f"{D}embeddings/<int:space_id>/",
+        views_embeddings.EmbeddingDetailView.as_view(),
+        name="api-embedding-detail",
+    ),
+    path(f"{D}metadata/", views_uploads.MetadataUploadView.as_view(), name="api-upload-metadata"),
+    path(
+        f"{D}annotations/",
+        views_uploads.AnnotationUploadView.as_view(),
+        name="api-upload-annotations",
+    ),
+    path(
+        f"{D}predictions/",
+        views_uploads.PredictionUploadView.as_view(),
+        name="api-upload-predictions",
+    ),
+    path(f"{D}import/", views_uploads.ServerImportView.as_view(), name="api-server-import"),
+    # presets
+    path("presets/", views_presets.PresetListView.as_view(), name="api-preset-list"),
+    path(
+        "presets/<int:preset_id>/",
+        views_presets.PresetDetailView.as_view(),
+        name="api-preset-detail",
+    ),
+    path(
+        "presets/<int:preset_id>/duplicate/",
+        views_presets.PresetDuplicateView.as_view(),
+        name="api-preset-duplicate",
+    ),
+    # selection runs
+    path(f"{D}runs/", views_runs.DatasetRunListView.as_view(), name="api-run-list"),
+    path("runs/<int:run_id>/", views_runs.RunDetailView.as_view(), name="api-run-detail"),
+    path("runs/<int:run_id>/cancel/", views_runs.RunCancelView.as_view(), name="api-run-cancel"),
+    path("runs/<int:run_id>/rerun/", views_runs.RunRerunView.as_view(), name="api-run-rerun"),
+    path("runs/<int:run_id>/result/", views_runs.RunResultView.as_view(), name="api-run-result"),
+    # tokens
+    path("tokens/", views_tokens.TokenListView.as_view(), name="api-token-list"),
+    path("tokens/<int:token_id>/", views_tokens.TokenDetailView.as_view(), name="api-token-detail"),
+    re_path(r"^.*$", api_not_found),
+]

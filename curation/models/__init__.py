@@ -11,9 +11,9 @@ from curation.models.tokens import ApiToken
 from curation.models.workers import WorkerHeartbeat
 
 __all__ = [
-    "ApiToken",
     "Annotation",
     "AnnotationTask",
+    "ApiToken",
     "Dataset",
     "EmbeddingSpace",
     "Sample",

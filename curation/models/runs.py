@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class SelectionRun(models.Model):
@@ -28,7 +29,7 @@ class SelectionRun(models.Model):
     )
     options = models.JSONField(default=dict, blank=True, help_text="Mask / pre-selected tags.")
     candidate_count = models.PositiveIntegerField(null=True, blank=True)
-    requested_n = models.PositiveIntegerField(null=True, blank=True)
+    requested_n = models.PositiveBigIntegerField(null=True, blank=True)
     selected_count = models.PositiveIntegerField(null=True, blank=True)
     result_tag_name = models.CharField(max_length=200)
     result_tag = models.ForeignKey(
@@ -74,3 +75,44 @@ class SelectionRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+    @property
+    def percent(self) -> int:
+        return round(max(0.0, min(1.0, self.progress)) * 100)
+
+    @property
+    def elapsed_seconds(self) -> float | None:
+        """Seconds since the run started (until it finished)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Remaining seconds, extrapolated from the progress so far (None when unknown)."""
+        elapsed = self.elapsed_seconds
+        if self.status != self.Status.RUNNING or elapsed is None or not 0 < self.progress < 1:
+            return None
+        return elapsed * (1 - self.progress) / self.progress
+
+    @property
+    def elapsed_display(self) -> str:
+        return format_seconds(self.elapsed_seconds)
+
+    @property
+    def eta_display(self) -> str:
+        return format_seconds(self.eta_seconds)
+
+
+def format_seconds(seconds: float | None) -> str:
+    """'4.2 s', '3 min 05 s', '1 h 02 min'; '' for None."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

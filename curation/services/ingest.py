@@ -12,6 +12,7 @@ Formats are read by ``ingest_images`` / ``ingest_embeddings`` / ``ingest_metadat
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -169,26 +170,23 @@ def dataset_import(
             and not dataset.embedding_spaces.exclude(name=BUILTIN_SPACE).exists()
         )
         media = Path(settings.MEDIA_ROOT)
+        root, thumbs, join = str(image_root), str(media), os.path.join  # no Path: 10k+ names
+        job_names = list(todo)
         jobs = [
-            ImageJob(
-                str(image_root / n), str(media / thumbnail_relpath(dataset.pk, n)), want_builtin
-            )
+            ImageJob(join(root, n), join(thumbs, thumbnail_relpath(dataset.pk, n)), want_builtin)
             for n in todo
         ]
         if want_builtin:  # the PCA is fitted on every image of the dataset, old ones too
-            jobs += [
-                ImageJob(str(image_root / n), None, True)
-                for n, (_, width, _) in existing.items()
-                if width is not None
-            ]
+            old = [n for n, (_, width, _) in existing.items() if width is not None]
+            job_names += old
+            jobs += [ImageJob(join(root, n), None, True) for n in old]
         thumbnails = [Path(job.thumbnail) for job in jobs if job.thumbnail]
         results = run_image_jobs(
             jobs,
             workers=workers,
             progress=(lambda done, total: progress("images", done, total)) if progress else None,
         )
-        for job, result in zip(jobs, results, strict=True):
-            name = Path(job.path).relative_to(image_root).as_posix()
+        for name, job, result in zip(job_names, jobs, results, strict=True):
             if not result["ok"]:
                 if job.thumbnail:
                     summary.images_failed.append((name, result["error"].replace(job.path, name)))
@@ -242,8 +240,9 @@ def _labels_task(embedding_file: EmbeddingFile, summary: ImportSummary) -> TaskI
         source=embedding_file.source,
         is_prediction=False,
     )
+    records = {label: AnnotationRecord(label=label) for label in task.categories}
     task.by_name = {
-        name: [AnnotationRecord(label=label)]
+        name: [records[label]]
         for name, label in zip(embedding_file.names, labels, strict=True)
         if label
     }

@@ -72,8 +72,19 @@ def is_below_import_roots(resolved: Path) -> bool:
     return any(resolved == root or resolved.is_relative_to(root) for root in roots)
 
 
+# Anything normalize_file_name would change: a backslash, surrounding whitespace, a leading "/",
+# or an empty, "." or ".." path component. Names without one are returned as they are (fast).
+_NEEDS_NORMALIZING = re.compile(r"\\|^\s|\s$|^/|^\.\.?(?:/|$)|/\.{0,2}(?:/|$)")
+
+
 def normalize_file_name(name: str) -> str:
     """POSIX separators, no leading ``./`` or ``/``; ``a/../b`` collapsed."""
+    if _NEEDS_NORMALIZING.search(name) is None:
+        return name
+    return _normalize_slowly(name)
+
+
+def _normalize_slowly(name: str) -> str:
     name = name.strip().replace("\\", "/")
     name = posixpath.normpath(name) if name else name
     while name.startswith("./"):

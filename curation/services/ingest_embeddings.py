@@ -163,12 +163,10 @@ def read_embeddings_csv(path: Path) -> EmbeddingFile:
         raise _locate_csv_problem(path, columns, name_column) from None
     if table.num_rows == 0:
         raise IngestError(f"{source} holds no embeddings, only a header.")
-    vectors = [table.column(c) for c in embedding_columns]
-    if any(v.null_count for v in vectors):
+    vectors = table.select(embedding_columns)
+    if any(v.null_count for v in vectors.columns):
         raise _locate_csv_problem(path, columns, name_column)
-    matrix = np.empty((table.num_rows, len(vectors)), dtype=np.float32)
-    for index, vector in enumerate(vectors):
-        matrix[:, index] = vector.to_numpy()
+    matrix = _row_major(vectors)
     if not np.isfinite(matrix).all():
         raise _locate_csv_problem(path, columns, name_column)
     names = [str(n).strip() for n in table.column(name_column).to_pylist()]
@@ -183,8 +181,19 @@ def read_embeddings_csv(path: Path) -> EmbeddingFile:
                 raise _locate_csv_problem(path, columns, name_column)
             setattr(result, flag, pc.equal(values, "1").to_numpy(zero_copy_only=False))
     if "labels" in columns:
-        result.labels = [(str(v).strip() or None) for v in table.column("labels").to_pylist()]
+        result.labels = [label.strip() or None for label in table.column("labels").to_pylist()]
     return result
+
+
+def _row_major(table: pa.Table) -> np.ndarray:
+    """The float32 columns of ``table`` as one C-contiguous (rows, columns) matrix, converted
+    batch by batch in C++ (a column-by-column copy into a row-major matrix is 2x slower)."""
+    matrix = np.empty((table.num_rows, table.num_columns), dtype=np.float32)
+    row = 0
+    for batch in table.to_batches():
+        matrix[row : row + batch.num_rows] = batch.to_tensor(row_major=True).to_numpy()
+        row += batch.num_rows
+    return matrix
 
 
 # -- NPY ---------------------------------------------------------------------------------------

@@ -1,13 +1,16 @@
-"""Tags: named sample sets, written with bulk inserts."""
+"""Tags: named sample sets, written with bulk inserts or ``INSERT ... SELECT`` (so a tag of
+1M filtered samples never round-trips through Python)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 
 from curation.models import Dataset, Sample, Tag, TagSample
+from curation.selectors import SampleFilter, filter_samples
 
 
 class TagError(ValueError):
@@ -51,6 +54,146 @@ def tag_create(
             TagSample.objects.bulk_create(
                 [TagSample(tag=tag, sample_id=i) for i in ids], batch_size=5000
             )
+    except IntegrityError:
+        raise TagError(f"A tag named {name!r} already exists in {dataset.name}.") from None
+    return tag
+
+
+def _insert_select(tag: Tag, select_sql: str, params: list[Any] | tuple[Any, ...]) -> int:
+    """``INSERT INTO tagsample (tag_id, sample_id) SELECT tag, id FROM (select_sql)`` — the
+    sample ids never travel through Python. Existing members are skipped."""
+    table = TagSample._meta.db_table
+    # One-column subquery; "WHERE true" keeps SQLite's parser from reading ON CONFLICT as a join.
+    sql = (
+        f"INSERT INTO {table} (tag_id, sample_id) "  # noqa: S608 (table name from the model)
+        f"SELECT %s, sub.* FROM ({select_sql}) AS sub WHERE true "
+        "ON CONFLICT (tag_id, sample_id) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tag.pk, *params])
+        return max(cursor.rowcount, 0)
+
+
+def _ids_sql(qs: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    return qs.query.get_compiler(using=qs.db).as_sql()
+
+
+def _sample_ids_sql(qs: QuerySet[Sample]) -> tuple[str, tuple[Any, ...]]:
+    return _ids_sql(qs.order_by().values_list("pk"))
+
+
+def tag_create_from_filter(
+    *,
+    dataset: Dataset,
+    name: str,
+    sample_filter: SampleFilter,
+    created_by: Any = None,
+    description: str = "",
+) -> Tag:
+    """A new tag with every sample that matches ``sample_filter`` (one INSERT ... SELECT)."""
+    name = _validate_name(name)
+    queryset = filter_samples(dataset, sample_filter)  # FilterError before anything is written
+    try:
+        with transaction.atomic():
+            tag = Tag.objects.create(
+                dataset=dataset,
+                name=name,
+                created_by=created_by,
+                description=description or f"From filter: {sample_filter.describe()}.",
+            )
+            _insert_select(tag, *_sample_ids_sql(queryset))
+    except IntegrityError:
+        raise TagError(f"A tag named {name!r} already exists in {dataset.name}.") from None
+    return tag
+
+
+def tag_add_samples(*, tag: Tag, sample_ids: Iterable[int]) -> int:
+    """Add samples of the tag's dataset; returns how many were new. Foreign ids are an error."""
+    ids = list(dict.fromkeys(int(i) for i in sample_ids))
+    if not ids:
+        return 0
+    found = Sample.objects.filter(dataset_id=tag.dataset_id, pk__in=ids).count()
+    if found != len(ids):
+        raise TagError(f"{len(ids) - found} of the samples do not belong to this dataset.")
+    existing = set(
+        TagSample.objects.filter(tag=tag, sample_id__in=ids).values_list("sample_id", flat=True)
+    )
+    new = [TagSample(tag=tag, sample_id=i) for i in ids if i not in existing]
+    TagSample.objects.bulk_create(new, batch_size=5000, ignore_conflicts=True)
+    return len(new)
+
+
+def tag_add_filter(*, tag: Tag, sample_filter: SampleFilter) -> int:
+    """Add every sample matching the filter (INSERT ... SELECT); returns how many were new."""
+    queryset = filter_samples(tag.dataset, sample_filter)
+    with transaction.atomic():
+        return _insert_select(tag, *_sample_ids_sql(queryset))
+
+
+def tag_remove_samples(*, tag: Tag, sample_ids: Iterable[int]) -> int:
+    ids = list(dict.fromkeys(int(i) for i in sample_ids))
+    deleted, _ = TagSample.objects.filter(tag=tag, sample_id__in=ids).delete()
+    return deleted
+
+
+def tag_rename(*, tag: Tag, name: str) -> Tag:
+    name = _validate_name(name)
+    if name == tag.name:
+        return tag
+    if Tag.objects.filter(dataset_id=tag.dataset_id, name=name).exists():
+        raise TagError(f"A tag named {name!r} already exists in {tag.dataset.name}.")
+    tag.name = name
+    tag.save(update_fields=["name"])
+    return tag
+
+
+def tag_delete(*, tag: Tag) -> None:
+    with transaction.atomic():
+        TagSample.objects.filter(tag=tag).delete()
+        tag.delete()
+
+
+TAG_OPERATIONS = {
+    "union": "Union (in any)",
+    "intersection": "Intersection (in all)",
+    "difference": "Difference (in the first, in none of the others)",
+}
+
+
+def tag_combine(
+    *,
+    dataset: Dataset,
+    name: str,
+    operation: str,
+    tags: list[Tag],
+    created_by: Any = None,
+) -> Tag:
+    """A new tag from the union, intersection or difference (first minus the rest) of tags,
+    computed in the database."""
+    if operation not in TAG_OPERATIONS:
+        raise TagError(f"Unknown operation {operation!r}: use union, intersection or difference.")
+    if len(tags) < 2:
+        raise TagError("Choose at least two tags to combine.")
+    if any(t.dataset_id != dataset.pk for t in tags):
+        raise TagError("All tags must belong to this dataset.")
+    name = _validate_name(name)
+    members = [TagSample.objects.filter(tag=t).values_list("sample_id") for t in tags]
+    first, rest = members[0], members[1:]
+    if operation == "union":
+        combined = TagSample.objects.filter(tag__in=tags).values_list("sample_id").distinct()
+    elif operation == "intersection":
+        combined = first.intersection(*rest)
+    else:
+        combined = first.difference(*rest)
+    description = f"{TAG_OPERATIONS[operation].split(' (')[0]} of " + ", ".join(
+        t.name for t in tags
+    )
+    try:
+        with transaction.atomic():
+            tag = Tag.objects.create(
+                dataset=dataset, name=name, created_by=created_by, description=description + "."
+            )
+            _insert_select(tag, *_ids_sql(combined))
     except IntegrityError:
         raise TagError(f"A tag named {name!r} already exists in {dataset.name}.") from None
     return tag

@@ -75,7 +75,10 @@ def inprocess_worker_start() -> threading.Thread:
     """Start a django-tasks-db worker in a daemon thread of this process (embedded mode)."""
     from django_tasks_db.management.commands.db_worker import Worker
 
+    from curation.services.selection import selection_runs_recover
+
     worker_id = new_worker_id("inprocess")
+    selection_runs_recover()  # runs left "running" by a worker that died are failed
     HeartbeatThread(worker_id).start()
     worker = Worker(
         queue_names=["default"],

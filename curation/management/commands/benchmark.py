@@ -1,10 +1,25 @@
-"""``manage.py benchmark``: speed and memory against the reference solver, as ratios."""
+"""``manage.py benchmark``: speed and memory against the reference solver, as ratios.
+
+Suites: ``engine`` (the pure numpy engine vs lightly_mundig, measured in the same run),
+``ingest`` (100k-sample CSV import, image metadata), ``e2e`` (a whole run through the service vs
+the engine alone) and ``pages`` (server time of the busiest pages at 1M samples, PostgreSQL).
+``make bench`` installs the reference solver and runs every suite with the OpenBLAS pin lifted.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import shlex
+import time
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+SUITES = {
+    "ingest": ("curation.benchmarks.ingest", "run_ingest_benchmark"),
+    "e2e": ("curation.benchmarks.selection_e2e", "run_selection_e2e_benchmark"),
+    "pages": ("curation.benchmarks.pages", "run_pages_benchmark"),
+}
 
 
 class Command(BaseCommand):
@@ -14,11 +29,35 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("args", nargs="*", help="Options passed to the benchmark runner.")
+        parser.add_argument(
+            "--suite",
+            action="append",
+            choices=["engine", *SUITES],
+            help="Run only these suites (repeatable; default: all).",
+        )
+        parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke test.")
+        parser.add_argument(
+            "--engine-args",
+            default="",
+            help='Extra options for the engine suite, e.g. "--only diversity".',
+        )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        from curation.selection.benchmark import main
+    def handle(self, *args: Any, suite: list[str] | None, quick: bool, **options: Any) -> None:
+        suites = suite or ["engine", *SUITES]
+        failures = []
+        for name in suites:
+            self.stdout.write(self.style.MIGRATE_HEADING(f"== {name} =="))
+            started = time.perf_counter()
+            if name == "engine":
+                from curation.selection.benchmark import main
 
-        code = main(list(args), stdout=self.stdout)
-        if code:
-            raise CommandError(f"The benchmark failed (exit code {code}).")
+                argv = shlex.split(options["engine_args"]) + (["--quick"] if quick else [])
+                if main(argv, stdout=cast(TextIO, self.stdout)):
+                    failures.append(name)
+            else:
+                module_name, function = SUITES[name]
+                runner = getattr(importlib.import_module(module_name), function)
+                runner(self.stdout, quick)
+            self.stdout.write(f"({name}: {time.perf_counter() - started:.1f} s)\n")
+        if failures:
+            raise CommandError(f"Benchmark suites failed: {', '.join(failures)}.")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
+from curation.services.selection import selection_runs_recover
 from curation.services.workers import HeartbeatThread, worker_heartbeat_stop
 
 
@@ -13,6 +14,7 @@ class Command(DbWorkerCommand):
     help = "Run a background worker for selection runs and imports (any number, any machine)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        selection_runs_recover()  # runs left "running" by a worker that died are failed
         heartbeat = HeartbeatThread(options["worker_id"])
         heartbeat.start()
         try:

@@ -1,0 +1,103 @@
+"""Multipart uploads (embeddings, metadata, annotations, predictions) and import summaries."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from curation.api.serializers_common import StrictSerializer
+from curation.models import EmbeddingSpace
+
+
+class FormBooleanField(serializers.BooleanField):
+    """A multipart boolean whose absence means its default (not False, as for HTML checkboxes)."""
+
+    default_empty_html = empty
+
+
+class EmbeddingSpaceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EmbeddingSpace
+        fields = ["id", "name", "dimension", "count", "normalized", "created", "updated"]
+        read_only_fields = fields
+
+
+class EmbeddingUploadSerializer(StrictSerializer):
+    file = serializers.FileField(
+        help_text="Lightly embeddings .csv (filenames, embedding_0…, optional labels/masked/"
+        "selected), a .npy matrix (with file_names) or .parquet."
+    )
+    file_names = serializers.FileField(
+        required=False,
+        help_text="For .npy: the file names of the rows, one a line (.txt) or a JSON list (.json).",
+    )
+    name = serializers.RegexField(
+        r"^[A-Za-z0-9_.-]{1,100}$",
+        required=False,
+        help_text="Name of the embedding space (default 'default'); an existing one is replaced.",
+    )
+    normalize = FormBooleanField(default=True, help_text="Unit-normalise the rows (default true).")
+    create_samples = FormBooleanField(
+        default=False,
+        help_text="Create samples (without pixels) for file names the dataset does not have yet; "
+        "otherwise unknown names are an error.",
+    )
+
+
+class MetadataUploadSerializer(StrictSerializer):
+    file = serializers.FileField(
+        help_text="CSV with a file_name column (or filenames) and one column per key, or JSONL."
+    )
+
+
+class AnnotationUploadSerializer(StrictSerializer):
+    file = serializers.FileField(help_text="COCO .json or a classification .csv (file_name,label).")
+
+
+class PredictionUploadSerializer(StrictSerializer):
+    file = serializers.FileField(
+        help_text="COCO .json (dataset or results list), or a classification .csv with scores."
+    )
+    task = serializers.RegexField(
+        r"^[A-Za-z0-9_.-]{1,100}$",
+        required=False,
+        help_text="Prediction task name (default: the file name without extension).",
+    )
+    coco_reference = serializers.FileField(
+        required=False,
+        help_text="For a COCO results list: the COCO file its image and category ids refer to.",
+    )
+
+
+class ServerImportSerializer(StrictSerializer):
+    """Paths on the server, below CURATION_IMPORT_ROOTS."""
+
+    images = serializers.CharField(required=False, max_length=4096, help_text="Image folder.")
+    embeddings = serializers.CharField(required=False, max_length=4096)
+    embedding_name = serializers.RegexField(r"^[A-Za-z0-9_.-]{1,100}$", required=False)
+    metadata = serializers.CharField(required=False, max_length=4096)
+    annotations = serializers.CharField(required=False, max_length=4096)
+    predictions = serializers.ListField(
+        child=serializers.CharField(max_length=4096), required=False, max_length=100
+    )
+
+
+class ImportSummarySerializer(serializers.Serializer):
+    dataset = serializers.IntegerField()
+    images_added = serializers.IntegerField()
+    images_skipped = serializers.IntegerField()
+    images_failed = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2),
+        help_text="[file name, reason] of images that could not be read.",
+    )
+    samples_without_pixels = serializers.IntegerField()
+    metadata_rows = serializers.IntegerField()
+    embeddings = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="Space name -> [rows, dimension].",
+    )
+    annotations = serializers.DictField(child=serializers.IntegerField())
+    scores = serializers.DictField(child=serializers.IntegerField())
+    tags = serializers.DictField(child=serializers.IntegerField())
+    notes = serializers.ListField(child=serializers.CharField())
+    seconds = serializers.FloatField()

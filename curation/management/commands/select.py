@@ -1,0 +1,200 @@
+"""``manage.py select``: run a selection headless, like the LightlyOne Worker.
+
+    python manage.py select NAME --config FILE.json --tag TAG [--where FILTER] [--from-tag TAG]
+        [--mask-tag TAG] [--preselected-tag TAG] [--owner USERNAME]
+    python manage.py select --rerun RUN_ID [--tag TAG]
+
+It runs the same service as the browser and the API, in this process, with a progress bar on
+stderr. Any error exits non-zero with one line, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from curation.access import datasets_visible_to
+from curation.models import Dataset, SelectionRun
+from curation.selectors import FilterError, SampleFilter
+from curation.services.selection import (
+    SelectionRunError,
+    selection_run_rerun,
+    selection_run_start,
+)
+
+BAR_WIDTH = 30
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+class Command(BaseCommand):
+    help = (
+        "Select samples of dataset NAME with a LightlyOne-compatible JSON config and keep them "
+        "as tag TAG. Candidates: --where in the filter language of the browser's URLs, e.g. "
+        "'tag=train&min:lightly.sharpness=50&meta:weather.description=sunny'."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", nargs="?", help="Dataset name.")
+        parser.add_argument("--config", help="Selection config (JSON file).")
+        parser.add_argument("--tag", help="Name of the result tag (must not exist yet).")
+        parser.add_argument(
+            "--where",
+            default="",
+            help="Candidate filter, e.g. 'tag=train&exclude_tag=blurry&min:lightly.sharpness=50'.",
+        )
+        parser.add_argument(
+            "--from-tag", action="append", default=[], help="Shorthand for tag=TAG in --where."
+        )
+        parser.add_argument("--mask-tag", help="Samples of this tag are never selected.")
+        parser.add_argument(
+            "--preselected-tag", help="Samples of this tag are selected first and count toward n."
+        )
+        parser.add_argument(
+            "--owner", help="User the run and tag are recorded for (default: the dataset owner)."
+        )
+        parser.add_argument(
+            "--rerun", type=int, metavar="RUN_ID", help="Run a previous run again (same inputs)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.progress_shown = False
+        self.started = time.monotonic()
+        try:
+            rerun = options["rerun"] is not None
+            run = self._rerun(options) if rerun else self._start(options)
+        except (SelectionRunError, FilterError) as exc:
+            raise CommandError(str(exc)) from None
+        except KeyboardInterrupt:
+            raise CommandError(
+                "Interrupted: the selection was cancelled; no tag was written."
+            ) from None
+        finally:
+            if self.progress_shown:
+                self.stderr.write("")
+        self._report(run)
+
+    # ------------------------------------------------------------------------- inputs
+
+    def _start(self, options: dict[str, Any]) -> SelectionRun:
+        if not options["name"]:
+            raise CommandError("Name the dataset: manage.py select NAME --config FILE --tag TAG.")
+        for flag in ("config", "tag"):
+            if not options[flag]:
+                raise CommandError(f"--{flag} is required.")
+        config = self._read_config(options["config"])
+        user = self._user(options["owner"])
+        dataset = self._dataset(options["name"], user)
+        pairs = parse_qsl(options["where"].strip().lstrip("?"), keep_blank_values=True)
+        pairs += [("tag", name) for name in options["from_tag"]]
+        sample_filter = SampleFilter.parse(pairs)
+        return selection_run_start(
+            dataset=dataset,
+            config=config,
+            result_tag_name=options["tag"],
+            user=user or dataset.owner,
+            candidate_filter=sample_filter,
+            mask_tag=options["mask_tag"],
+            preselected_tag=options["preselected_tag"],
+            execute="inline",
+            progress=self._progress,
+        )
+
+    def _rerun(self, options: dict[str, Any]) -> SelectionRun:
+        run = SelectionRun.objects.select_related("dataset").filter(pk=options["rerun"]).first()
+        if run is None:
+            raise CommandError(f"No selection run {options['rerun']}.")
+        user = self._user(options["owner"])
+        if user is not None:
+            self._dataset(run.dataset.name, user)
+        return selection_run_rerun(
+            run=run,
+            user=user or run.created_by or run.dataset.owner,
+            result_tag_name=options["tag"],
+            execute="inline",
+            progress=self._progress,
+        )
+
+    def _read_config(self, path: str) -> dict[str, Any]:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"Cannot read the config {path}: {exc.strerror}.") from None
+        except UnicodeDecodeError:
+            raise CommandError(f"The config {path} is not UTF-8 text.") from None
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CommandError(
+                f"The config {path} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                f"column {exc.colno}."
+            ) from None
+        if not isinstance(config, dict):
+            raise CommandError(f"The config {path} must be a JSON object.")
+        return config
+
+    def _user(self, username: str | None) -> Any:
+        if not username:
+            return None
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"No user named {username!r}.")
+        return user
+
+    def _dataset(self, name: str, user: Any) -> Dataset:
+        datasets = datasets_visible_to(user) if user is not None else Dataset.objects.all()
+        dataset = datasets.filter(name=name).first()
+        if dataset is None:
+            who = f" visible to {user.get_username()}" if user is not None else ""
+            raise CommandError(f"No dataset named {name!r}{who}.")
+        return dataset
+
+    # ------------------------------------------------------------------------- output
+
+    def _progress(self, run: SelectionRun) -> None:
+        total = run.requested_n or 0
+        fraction = run.progress
+        filled = round(fraction * BAR_WIDTH)
+        elapsed = time.monotonic() - self.started
+        eta = ""
+        if 0 < fraction < 1:
+            eta = f"  ETA {_duration(elapsed * (1 - fraction) / fraction)}"
+        line = (
+            f"\r[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {fraction * 100:5.1f}%  "
+            f"{run.picks_done}/{total} picks  {_duration(elapsed)}{eta}   "
+        )
+        self.stderr.write(line, ending="")
+        self.stderr.flush()
+        self.progress_shown = True
+
+    def _report(self, run: SelectionRun) -> None:
+        if run.status == SelectionRun.Status.FAILED:
+            raise CommandError(f"Selection run {run.pk} failed: {run.error}")
+        if run.status == SelectionRun.Status.CANCELLED:
+            raise CommandError(f"Selection run {run.pk} was cancelled; no tag was written.")
+        seconds = run.duration_seconds or 0.0
+        self.stdout.write(
+            f"Selected {run.selected_count} of {run.candidate_count} candidates into tag "
+            f"{run.result_tag_name!r} of {run.dataset.name} in {_duration(seconds)} "
+            f"(run {run.pk})."
+        )
+        self.stdout.write(f"Stopped: {run.stopped_by.replace('_', ' ')}.")
+        for line in run.message.splitlines():
+            self.stdout.write(f"Note: {line}")
+        timings = run.timings
+        if timings:
+            self.stdout.write(
+                f"Time: load {timings.get('load_s', 0):.2f}s, engine "
+                f"{timings.get('engine_s', 0):.2f}s, write {timings.get('write_s', 0):.2f}s."
+            )
