@@ -1,0 +1,28 @@
+"""Selection engine: LightlyOne-compatible greedy selection on numpy arrays.
+
+Pure numpy + standard library (no Django), usable on its own::
+
+    from curation.selection import ArrayData, select
+
+    result = select(config_dict, ArrayData(embeddings={"default": X}))
+    result.indices  # pick order, preselected first
+"""
+
+from .config import Requirements, SelectionConfig, StrategySpec, parse_config
+from .data import ArrayData, SelectionResult
+from .engine import select
+from .errors import ConfigError, DataError, SelectionCancelled, SelectionError
+
+__all__ = [
+    "ArrayData",
+    "ConfigError",
+    "DataError",
+    "Requirements",
+    "SelectionCancelled",
+    "SelectionConfig",
+    "SelectionError",
+    "SelectionResult",
+    "StrategySpec",
+    "parse_config",
+    "select",
+]

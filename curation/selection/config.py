@@ -1,0 +1,404 @@
+"""Parse and validate a LightlyOne Worker selection config into typed dataclasses.
+
+Unknown keys are errors; every error names its JSON path, e.g.
+``strategies[1].strategy.operation: must be one of SMALLER, SMALLER_EQUAL, BIGGER, BIGGER_EQUAL``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+InputType = Literal["EMBEDDINGS", "SCORES", "METADATA", "PREDICTIONS", "RANDOM"]
+StrategyType = Literal["DIVERSITY", "TYPICALITY", "SIMILARITY", "WEIGHTS", "THRESHOLD", "BALANCE"]
+
+INPUT_TYPES: tuple[str, ...] = ("EMBEDDINGS", "SCORES", "METADATA", "PREDICTIONS", "RANDOM")
+STRATEGY_TYPES: tuple[str, ...] = (
+    "DIVERSITY",
+    "TYPICALITY",
+    "SIMILARITY",
+    "WEIGHTS",
+    "THRESHOLD",
+    "BALANCE",
+)
+OPERATIONS: tuple[str, ...] = ("SMALLER", "SMALLER_EQUAL", "BIGGER", "BIGGER_EQUAL")
+DISTRIBUTIONS: tuple[str, ...] = ("TARGET", "UNIFORM", "INPUT")
+PREDICTION_NAMES: tuple[str, ...] = ("CLASS_DISTRIBUTION", "CATEGORY_COUNT")
+
+# Which input types each strategy accepts.
+ACCEPTED_INPUTS: dict[str, tuple[str, ...]] = {
+    "DIVERSITY": ("EMBEDDINGS",),
+    "TYPICALITY": ("EMBEDDINGS",),
+    "SIMILARITY": ("EMBEDDINGS",),
+    "WEIGHTS": ("SCORES", "METADATA", "RANDOM"),
+    "THRESHOLD": ("SCORES", "METADATA"),
+    "BALANCE": ("PREDICTIONS", "METADATA"),
+}
+
+_INPUT_FIELDS: dict[str, tuple[str, ...]] = {
+    "EMBEDDINGS": ("type", "embedding", "tag_name", "dataset", "dataset_id", "task"),
+    "SCORES": ("type", "task", "score"),
+    "METADATA": ("type", "key"),
+    "PREDICTIONS": ("type", "task", "name"),
+    "RANDOM": ("type", "random_seed"),
+}
+_STRATEGY_FIELDS: dict[str, tuple[str, ...]] = {
+    "DIVERSITY": ("type", "strength", "stopping_condition_minimum_distance"),
+    "TYPICALITY": ("type", "strength", "num_nearest_neighbors"),
+    "SIMILARITY": ("type", "strength"),
+    "WEIGHTS": ("type", "strength"),
+    "THRESHOLD": ("type", "threshold", "operation"),
+    "BALANCE": ("type", "strength", "distribution", "target"),
+}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One ``input`` object. Fields that do not apply to ``type`` are None."""
+
+    type: str
+    embedding: str | None = None
+    tag_name: str | None = None
+    dataset: str | None = None
+    task: str | None = None
+    score: str | None = None
+    key: str | None = None
+    name: str | None = None
+    random_seed: int | None = None
+
+    @property
+    def query_key(self) -> str | tuple[str, str] | None:
+        """Key of the query set in ``ArrayData.queries``: ``tag_name``, or
+        ``(dataset, tag_name)`` when the input names another dataset."""
+        if self.tag_name is None:
+            return None
+        if self.dataset is not None:
+            return (self.dataset, self.tag_name)
+        return self.tag_name
+
+    def describe(self) -> str:
+        if self.type == "EMBEDDINGS":
+            parts = [self.embedding or "default"]
+            if self.tag_name is not None:
+                parts.append(f"query={self.query_key!r}")
+            return f"EMBEDDINGS {' '.join(parts)}"
+        if self.type == "SCORES":
+            return f"SCORES {self.task}/{self.score}"
+        if self.type == "METADATA":
+            return f"METADATA {self.key}"
+        if self.type == "PREDICTIONS":
+            return f"PREDICTIONS {self.task}/{self.name}"
+        return f"RANDOM seed={self.random_seed}"
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """One entry of ``strategies`` (input + strategy + strength)."""
+
+    index: int
+    input: InputSpec
+    type: str
+    strength: float = 1.0
+    stopping_condition_minimum_distance: float | None = None
+    num_nearest_neighbors: int = 20
+    threshold: float | None = None
+    operation: str | None = None
+    distribution: str = "TARGET"
+    target: tuple[tuple[str, float], ...] | None = None
+
+    @property
+    def path(self) -> str:
+        return f"strategies[{self.index}]"
+
+    @property
+    def label(self) -> str:
+        return f"{self.path} {self.type} ({self.input.describe()})"
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """The inputs a config needs, so callers can check they exist before running.
+
+    ``embeddings`` holds space names (None = the default/only space); ``queries`` holds
+    ``ArrayData.queries`` keys together with the embedding space they must live in.
+    ``numeric_metadata`` / ``string_metadata`` split metadata keys by the kind of value needed.
+    """
+
+    embeddings: frozenset[str | None] = field(default_factory=frozenset)
+    numeric_metadata: frozenset[str] = field(default_factory=frozenset)
+    string_metadata: frozenset[str] = field(default_factory=frozenset)
+    scores: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    predictions: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    queries: frozenset[str | tuple[str, str]] = field(default_factory=frozenset)
+
+    @property
+    def metadata(self) -> frozenset[str]:
+        return self.numeric_metadata | self.string_metadata
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    n_samples: int | None
+    proportion_samples: float | None
+    strategies: tuple[StrategySpec, ...]
+
+    @property
+    def thresholds(self) -> tuple[StrategySpec, ...]:
+        return tuple(s for s in self.strategies if s.type == "THRESHOLD")
+
+    @property
+    def scoring(self) -> tuple[StrategySpec, ...]:
+        """The strategies that enter the objective (everything but THRESHOLD)."""
+        return tuple(s for s in self.strategies if s.type != "THRESHOLD")
+
+    def n_for(self, n_candidates: int) -> int:
+        """Requested number of samples given the candidates left after thresholds."""
+        if self.n_samples is not None:
+            return self.n_samples
+        assert self.proportion_samples is not None
+        return max(1, math.floor(self.proportion_samples * n_candidates))
+
+    def requirements(self) -> Requirements:
+        emb: set[str | None] = set()
+        num_meta: set[str] = set()
+        str_meta: set[str] = set()
+        scores: set[tuple[str, str]] = set()
+        preds: set[tuple[str, str]] = set()
+        queries: set[str | tuple[str, str]] = set()
+        for s in self.strategies:
+            inp = s.input
+            if inp.type == "EMBEDDINGS":
+                emb.add(inp.embedding)
+                if inp.query_key is not None:
+                    queries.add(inp.query_key)
+            elif inp.type == "SCORES":
+                assert inp.task is not None and inp.score is not None
+                scores.add((inp.task, inp.score))
+            elif inp.type == "METADATA":
+                assert inp.key is not None
+                (str_meta if s.type == "BALANCE" else num_meta).add(inp.key)
+            elif inp.type == "PREDICTIONS":
+                assert inp.task is not None and inp.name is not None
+                preds.add((inp.task, inp.name))
+        return Requirements(
+            embeddings=frozenset(emb),
+            numeric_metadata=frozenset(num_meta),
+            string_metadata=frozenset(str_meta),
+            scores=frozenset(scores),
+            predictions=frozenset(preds),
+            queries=frozenset(queries),
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return "must be one of " + ", ".join(values)
+
+
+def _check_keys(obj: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            where = f"{path}.{key}" if path else str(key)
+            raise ConfigError(where, f"unknown field (allowed: {', '.join(allowed)})")
+
+
+def _mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, "must be an object")
+    return value
+
+
+def _string(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(path, "must be a non-empty string")
+    return value
+
+
+def _number(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(path, "must be a number")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ConfigError(path, "must be a finite number")
+    return out
+
+
+def _integer(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(path, "must be an integer")
+    return int(value)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_input(raw: Any, path: str) -> InputSpec:
+    obj = _mapping(raw, path)
+    if "type" not in obj:
+        raise ConfigError(f"{path}.type", f"is required and {_one_of(INPUT_TYPES)}")
+    itype = obj["type"]
+    if itype not in INPUT_TYPES:
+        raise ConfigError(f"{path}.type", _one_of(INPUT_TYPES))
+    _check_keys(obj, _INPUT_FIELDS[itype], path)
+
+    def opt_str(key: str) -> str | None:
+        return None if key not in obj else _string(obj[key], f"{path}.{key}")
+
+    def req_str(key: str) -> str:
+        if key not in obj:
+            raise ConfigError(f"{path}.{key}", f"is required for input type {itype}")
+        return _string(obj[key], f"{path}.{key}")
+
+    if itype == "EMBEDDINGS":
+        if "dataset" in obj and "dataset_id" in obj:
+            raise ConfigError(f"{path}.dataset_id", "give either dataset or dataset_id, not both")
+        dataset = opt_str("dataset") if "dataset" in obj else opt_str("dataset_id")
+        tag_name = opt_str("tag_name")
+        if dataset is not None and tag_name is None:
+            raise ConfigError(f"{path}.tag_name", "is required when a query dataset is given")
+        if "task" in obj:
+            raise ConfigError(
+                f"{path}.task", "object-level embeddings are not supported yet; remove task"
+            )
+        return InputSpec(
+            type=itype, embedding=opt_str("embedding"), tag_name=tag_name, dataset=dataset
+        )
+    if itype == "SCORES":
+        return InputSpec(type=itype, task=req_str("task"), score=req_str("score"))
+    if itype == "METADATA":
+        return InputSpec(type=itype, key=req_str("key"))
+    if itype == "PREDICTIONS":
+        task = req_str("task")
+        name = req_str("name")
+        if name not in PREDICTION_NAMES:
+            raise ConfigError(f"{path}.name", _one_of(PREDICTION_NAMES))
+        return InputSpec(type=itype, task=task, name=name)
+    seed = None
+    if "random_seed" in obj and obj["random_seed"] is not None:
+        seed = _integer(obj["random_seed"], f"{path}.random_seed")
+        if seed < 0:
+            raise ConfigError(f"{path}.random_seed", "must be >= 0")
+    return InputSpec(type="RANDOM", random_seed=seed)
+
+
+def _parse_strategy_entry(raw: Any, index: int) -> StrategySpec:
+    path = f"strategies[{index}]"
+    entry = _mapping(raw, path)
+    _check_keys(entry, ("input", "strategy", "strength"), path)
+    for key in ("input", "strategy"):
+        if key not in entry:
+            raise ConfigError(f"{path}.{key}", "is required")
+    inp = _parse_input(entry["input"], f"{path}.input")
+    spath = f"{path}.strategy"
+    strat = _mapping(entry["strategy"], spath)
+    if "type" not in strat:
+        raise ConfigError(f"{spath}.type", f"is required and {_one_of(STRATEGY_TYPES)}")
+    stype = strat["type"]
+    if stype not in STRATEGY_TYPES:
+        raise ConfigError(f"{spath}.type", _one_of(STRATEGY_TYPES))
+    if stype == "THRESHOLD" and "strength" in entry:
+        raise ConfigError(f"{path}.strength", "THRESHOLD is a hard filter and takes no strength")
+    _check_keys(strat, _STRATEGY_FIELDS[stype], spath)
+    if inp.type not in ACCEPTED_INPUTS[stype]:
+        raise ConfigError(
+            f"{path}.input.type",
+            f"{stype} accepts {' or '.join(ACCEPTED_INPUTS[stype])} input, not {inp.type}",
+        )
+    if stype == "SIMILARITY" and inp.tag_name is None:
+        raise ConfigError(f"{path}.input.tag_name", "SIMILARITY needs a query set (tag_name)")
+    if stype != "SIMILARITY" and inp.tag_name is not None:
+        raise ConfigError(f"{path}.input.tag_name", "a query set is only used by SIMILARITY")
+
+    strength = 1.0
+    if "strength" in entry and "strength" in strat:
+        raise ConfigError(f"{spath}.strength", "strength is given twice; keep one")
+    if "strength" in entry:
+        strength = _number(entry["strength"], f"{path}.strength")
+    elif "strength" in strat:
+        strength = _number(strat["strength"], f"{spath}.strength")
+
+    kwargs: dict[str, Any] = {}
+    if stype == "DIVERSITY" and strat.get("stopping_condition_minimum_distance") is not None:
+        p = f"{spath}.stopping_condition_minimum_distance"
+        md = _number(strat["stopping_condition_minimum_distance"], p)
+        if md < 0:
+            raise ConfigError(p, "must be >= 0")
+        kwargs["stopping_condition_minimum_distance"] = md
+    if stype == "TYPICALITY" and "num_nearest_neighbors" in strat:
+        p = f"{spath}.num_nearest_neighbors"
+        k = _integer(strat["num_nearest_neighbors"], p)
+        if k < 1:
+            raise ConfigError(p, "must be >= 1")
+        kwargs["num_nearest_neighbors"] = k
+    if stype == "THRESHOLD":
+        if "threshold" not in strat:
+            raise ConfigError(f"{spath}.threshold", "is required for THRESHOLD")
+        kwargs["threshold"] = _number(strat["threshold"], f"{spath}.threshold")
+        if strat.get("operation") not in OPERATIONS:
+            raise ConfigError(f"{spath}.operation", _one_of(OPERATIONS))
+        kwargs["operation"] = strat["operation"]
+    if stype == "BALANCE":
+        dist = strat.get("distribution", "TARGET")
+        if dist not in DISTRIBUTIONS:
+            raise ConfigError(f"{spath}.distribution", _one_of(DISTRIBUTIONS))
+        kwargs["distribution"] = dist
+        if dist == "TARGET":
+            kwargs["target"] = _parse_target(strat.get("target"), f"{spath}.target")
+        elif "target" in strat:
+            raise ConfigError(
+                f"{spath}.target", f"is only used with distribution TARGET, not {dist}"
+            )
+    return StrategySpec(index=index, input=inp, type=stype, strength=strength, **kwargs)
+
+
+def _parse_target(raw: Any, path: str) -> tuple[tuple[str, float], ...]:
+    if raw is None:
+        raise ConfigError(path, "is required for distribution TARGET")
+    obj = _mapping(raw, path)
+    if not obj:
+        raise ConfigError(path, "must list at least one class")
+    out = []
+    for name, share in obj.items():
+        p = f"{path}.{name}"
+        value = _number(share, p)
+        if value < 0:
+            raise ConfigError(p, "a target share must be >= 0")
+        out.append((str(name), value))
+    if sum(v for _, v in out) <= 0:
+        raise ConfigError(path, "the target shares must not all be 0")
+    return tuple(out)
+
+
+def parse_config(raw: Any) -> SelectionConfig:
+    """Validate a LightlyOne Worker selection config dict; raise :class:`ConfigError`."""
+    obj = _mapping(raw, "")
+    _check_keys(obj, ("n_samples", "proportion_samples", "strategies"), "")
+    has_n = obj.get("n_samples") is not None
+    has_p = obj.get("proportion_samples") is not None
+    if has_n == has_p:
+        raise ConfigError("n_samples", "give exactly one of n_samples or proportion_samples")
+    n_samples = None
+    proportion = None
+    if has_n:
+        n_samples = _integer(obj["n_samples"], "n_samples")
+        if n_samples < 1:
+            raise ConfigError("n_samples", "must be >= 1")
+    else:
+        proportion = _number(obj["proportion_samples"], "proportion_samples")
+        if not 0 < proportion <= 1:
+            raise ConfigError("proportion_samples", "must be > 0 and <= 1")
+    if "strategies" not in obj:
+        raise ConfigError("strategies", "is required")
+    raw_strats = obj["strategies"]
+    if not isinstance(raw_strats, list) or not raw_strats:
+        raise ConfigError("strategies", "must be a non-empty list")
+    strategies = tuple(_parse_strategy_entry(s, i) for i, s in enumerate(raw_strats))
+    return SelectionConfig(
+        n_samples=n_samples, proportion_samples=proportion, strategies=strategies
+    )

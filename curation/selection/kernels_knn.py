@@ -1,0 +1,272 @@
+"""Exact k-nearest-neighbour distances (typicality) and distances to a query set (similarity).
+
+Both work block by block with float32 GEMM on mean-centred vectors (centering removes most of
+the cancellation in ``||x||^2 + ||y||^2 - 2 x.y``); nothing of size N x N is ever allocated.
+The k-NN search prunes whole clusters with the triangle inequality, so it stays exact.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .kernels import F64, I64, Check, _noop, gather_rows, kmeans, pca_basis
+
+
+def _centered32(X: np.ndarray, rows: I64 | None, check: Check) -> np.ndarray:
+    n = X.shape[0] if rows is None else len(rows)
+    mean = np.zeros(X.shape[1], dtype=np.float64)
+    block = 16384
+    for a in range(0, n, block):
+        check()
+        mean += gather_rows(X, rows, slice(a, min(n, a + block)), np.float64).sum(axis=0)
+    mean /= max(n, 1)
+    out = np.empty((n, X.shape[1]), dtype=np.float32)
+    for a in range(0, n, block):
+        check()
+        g = gather_rows(X, rows, slice(a, min(n, a + block)), np.float64)
+        out[a : a + len(g)] = g - mean
+    return out
+
+
+def _sqdist(P: np.ndarray, pp: np.ndarray, Q: np.ndarray, qq: np.ndarray) -> np.ndarray:
+    out = P @ Q.T
+    out *= -2.0
+    out += pp[:, None]
+    out += qq[None, :]
+    np.maximum(out, 0.0, out=out)
+    return out
+
+
+def knn_distances(
+    X: np.ndarray,
+    rows: I64 | None,
+    k: int,
+    *,
+    check: Check = _noop,
+    n_clusters: int | None = None,
+    exact: bool | None = None,
+) -> F64:
+    """Euclidean distances to the ``k`` nearest other points, sorted ascending, (n, k) float64.
+
+    ``exact`` (default: only for small problems, n * k * D <= 5e7) re-evaluates the
+    neighbours' distances in float64; otherwise values carry float32 rounding (~1e-6 relative
+    on mean-centred data).
+
+    Candidates come from a float32 search (``k + 4`` per point, clusters pruned with the
+    triangle inequality); their distances are then recomputed in float64 from the original
+    vectors, so the result is exact. Self is excluded by position (duplicates count, at 0).
+    """
+    Z = _centered32(X, rows, check)
+    n = len(Z)
+    k = min(k, n - 1)
+    kk = min(k + 4, n - 1)
+    zz = np.einsum("ij,ij->i", Z, Z).astype(np.float64)
+    err = 4.0 * (Z.shape[1] + 4) * 2.0**-24 * float(zz.max()) * 1.01 + 1e-300
+    if n_clusters is None:
+        n_clusters = max(1, min(256, n // 160))
+    if n_clusters <= 1 or n < 2000:
+        approx, nbr = _knn_block_all(Z, zz, kk, check)
+    else:
+        approx, nbr = _knn_clustered(Z, zz, kk, n_clusters, err, check)
+    if exact is None:
+        exact = n * kk * X.shape[1] <= 50_000_000
+    if not exact:  # float32-accurate distances straight from the (centred) search
+        return np.sqrt(np.maximum(approx[:, :k], 0.0))
+    return _refine(X, rows, approx, nbr, k, err, check)
+
+
+def _knn_clustered(
+    Z: np.ndarray, zz: F64, kk: int, n_clusters: int, err: float, check: Check
+) -> tuple[F64, I64]:
+    """Per cluster: one GEMM against the nearest clusters (enough points to bound the k-th
+    distance), then one GEMM against every other cluster the triangle inequality cannot rule
+    out for at least one member. Exact up to the float32 error ``err`` (taken into account)."""
+    n = len(Z)
+    # Bounds live in a PCA projection (||x - y|| >= ||P x - P y||): in high dimension the
+    # between-cluster directions are few, so projected radii are small and bounds tight.
+    _, basis = pca_basis(Z, None, 64)
+    Y = np.empty((n, len(basis)), dtype=np.float64)
+    for a in range(0, n, 16384):
+        Y[a : a + 16384] = Z[a : a + 16384].astype(np.float64) @ basis.T
+    centers, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=len(centers))
+    keep = counts > 0
+    centers = centers[keep]
+    counts = counts[keep]
+    nc = len(centers)
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    Zs = Z[order]  # cluster-ordered copy: members of cluster g are rows starts[g]:starts[g+1]
+    zs = zz[order]
+    Ys = Y[order]
+    del Y
+    cc = np.einsum("ij,ij->i", centers, centers)
+    center_d = np.sqrt(np.maximum(cc[:, None] + cc[None, :] - 2.0 * (centers @ centers.T), 0.0))
+    lab_sorted = np.repeat(np.arange(nc), counts)
+    diff = Ys - centers[lab_sorted]
+    pdist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    del diff
+    radius = np.maximum.reduceat(pdist, starts[:-1]) * (1.0 + 1e-6)
+    sq_err = math.sqrt(err)
+    out_d = np.full((n, kk), np.inf, dtype=np.float64)
+    out_i = np.full((n, kk), -1, dtype=np.int64)
+    first_batch = max(4 * kk, 2048)
+    for g in range(nc):
+        check()
+        a, b = int(starts[g]), int(starts[g + 1])
+        P = Zs[a:b]
+        pp = zs[a:b]
+        Yg = Ys[a:b]
+        yy = np.einsum("ij,ij->i", Yg, Yg)
+        to_c = np.sqrt(np.maximum(yy[:, None] + cc[None, :] - 2.0 * (Yg @ centers.T), 0.0))
+        lower = (to_c - radius[None, :]) * (1.0 - 1e-9) - sq_err
+        near = np.argsort(center_d[g], kind="stable")
+        take = int(np.searchsorted(np.cumsum(counts[near]), first_batch)) + 1
+        first = np.sort(near[:take])
+        cur = np.full((b - a, kk), np.inf)
+        cur_i = np.full((b - a, kk), -1, dtype=np.int64)
+        for batch_no in range(2):
+            if batch_no == 0:
+                groups = first
+                rows = np.arange(b - a)
+            else:
+                kth = np.sqrt(cur[:, -1] + err)
+                rest = np.setdiff1d(np.arange(nc), first)
+                need = lower[:, rest] <= kth[:, None]
+                groups = rest[need.any(axis=0)]
+                if not len(groups):
+                    break
+                rows = np.flatnonzero(need[:, need.any(axis=0)].any(axis=1))
+            cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in groups])
+            D2 = _sqdist(P[rows], pp[rows], Zs[cols], zs[cols])
+            if batch_no == 0:  # exclude self by position
+                self_col = np.searchsorted(cols, a + rows)
+                D2[np.arange(len(rows)), self_col] = np.inf
+            if D2.shape[1] > kk:  # keep the kk best of this block before merging
+                part = np.argpartition(D2, kk - 1, axis=1)[:, :kk]
+                bd = np.take_along_axis(D2, part, axis=1).astype(np.float64)
+                bi = cols[part]
+            else:
+                bd = D2.astype(np.float64)
+                bi = np.broadcast_to(cols, D2.shape)
+            allD = np.concatenate([cur[rows], bd], axis=1)
+            allI = np.concatenate([cur_i[rows], bi], axis=1)
+            srt = np.argsort(allD, axis=1)[:, :kk]
+            cur[rows] = np.take_along_axis(allD, srt, axis=1)
+            cur_i[rows] = np.take_along_axis(allI, srt, axis=1)
+        out_d[order[a:b]] = cur
+        out_i[order[a:b]] = order[cur_i]
+    return out_d, out_i
+
+
+def _knn_block_all(Z: np.ndarray, zz: F64, kk: int, check: Check) -> tuple[F64, I64]:
+    n = len(Z)
+    out_d = np.empty((n, kk), dtype=np.float64)
+    out_i = np.empty((n, kk), dtype=np.int64)
+    block = max(1, min(n, 2_000_000 // max(n, 1)))
+    for a in range(0, n, block):
+        check()
+        ii = np.arange(a, min(n, a + block))
+        D2 = _sqdist(Z[ii], zz[ii], Z, zz).astype(np.float64)
+        D2[np.arange(len(ii)), ii] = np.inf
+        part = np.argpartition(D2, kk - 1, axis=1)[:, :kk]
+        pd = np.take_along_axis(D2, part, axis=1)
+        srt = np.argsort(pd, axis=1)
+        out_d[a : a + len(ii)] = np.take_along_axis(pd, srt, axis=1)
+        out_i[a : a + len(ii)] = np.take_along_axis(part, srt, axis=1)
+    return out_d, out_i
+
+
+def _refine(
+    X: np.ndarray, rows: I64 | None, approx: F64, nbr: I64, k: int, err: float, check: Check
+) -> F64:
+    """Exact float64 distances to the k nearest, from float32 candidates (``kk`` per point)."""
+    n, kk = nbr.shape
+    src = np.arange(n) if rows is None else rows
+    out = np.empty((n, k), dtype=np.float64)
+    # a point's candidate list is provably complete when its last candidate is beyond the
+    # k-th by more than the float32 error (or when it holds every other point)
+    unsure = (
+        np.zeros(n, dtype=bool) if kk >= n - 1 else approx[:, kk - 1] <= approx[:, k - 1] + 2 * err
+    )
+    block = 2048
+    for a in range(0, n, block):
+        check()
+        b = min(n, a + block)
+        P = np.take(X, src[a:b], axis=0).astype(np.float64)
+        Q = np.take(X, src[nbr[a:b]].reshape(-1), axis=0).astype(np.float64)
+        Q = Q.reshape(b - a, kk, -1)
+        diff = Q - P[:, None, :]
+        d2 = (diff * diff).sum(axis=2)
+        out[a:b] = np.sqrt(np.sort(d2, axis=1)[:, :k])
+    unsure_rows = np.flatnonzero(unsure)
+    allx = np.take(X, src, axis=0).astype(np.float64) if len(unsure_rows) and n <= 4096 else None
+    for i in unsure_rows:
+        check()
+        full = _row_exact(X, src, int(i), allx)
+        full[i] = np.inf
+        out[i] = np.sqrt(np.sort(full)[:k])
+    return out
+
+
+def _row_exact(X: np.ndarray, src: I64, i: int, allx: np.ndarray | None) -> F64:
+    x = np.asarray(X[src[i]], dtype=np.float64)
+    res = np.empty(len(src), dtype=np.float64)
+    block = 8192
+    for a in range(0, len(src), block):
+        P = (
+            allx[a : a + block]
+            if allx is not None
+            else np.take(X, src[a : a + block], axis=0).astype(np.float64)
+        )
+        diff = P - x
+        res[a : a + len(P)] = (diff * diff).sum(axis=1)
+    return res
+
+
+def typicality_scores(X: np.ndarray, rows: I64 | None, k: int, *, check: Check = _noop) -> F64:
+    """``typ_i = mean_j exp(-d_ij / sigma)`` over the k nearest neighbours (K capped at n-1),
+    ``sigma`` = mean of all those distances (1 when every distance is 0)."""
+    dist = knn_distances(X, rows, k, check=check)
+    sigma = float(dist.mean())
+    if sigma == 0.0 or not math.isfinite(sigma):
+        return np.ones(len(dist), dtype=np.float64)
+    return np.asarray(np.exp(-dist / sigma).mean(axis=1), dtype=np.float64)
+
+
+def min_query_distance(
+    X: np.ndarray, rows: I64 | None, Q: np.ndarray, *, check: Check = _noop
+) -> F64:
+    """``min_q ||x_i - q||`` for every universe point, exact float64.
+
+    Blocked float64 GEMM finds the nearest queries; those within the rounding error of the
+    minimum are re-evaluated as ``sum((x - q)^2)``.
+    """
+    n = X.shape[0] if rows is None else len(rows)
+    Q64 = np.asarray(Q, dtype=np.float64)
+    mean = Q64.mean(axis=0)
+    Qc = Q64 - mean
+    qq = np.einsum("ij,ij->i", Qc, Qc)
+    out = np.empty(n, dtype=np.float64)
+    block = max(1, min(16384, 4_000_000 // max(len(Q64), 1)))
+    for a in range(0, n, block):
+        check()
+        X64 = gather_rows(X, rows, slice(a, min(n, a + block)), np.float64)
+        P = X64 - mean
+        pp = np.einsum("ij,ij->i", P, P)
+        D2 = _sqdist(P, pp, Qc, qq)
+        err = 8.0 * (Q64.shape[1] + 4) * 2.0**-53 * (pp + float(qq.max())) + 1e-300
+        mins = D2.min(axis=1)
+        limit = (mins + 2.0 * err)[:, None]
+        close = np.less_equal(D2, limit)
+        single = close.sum(axis=1) == 1
+        q_idx = np.argmin(D2, axis=1)
+        diff = X64 - Q64[q_idx]
+        res = (diff * diff).sum(axis=1)
+        for r in np.flatnonzero(~single):
+            dq = Q64[close[r]] - X64[r]
+            res[r] = (dq * dq).sum(axis=1).min()
+        out[a : a + len(P)] = np.sqrt(res)
+    return out

@@ -1,0 +1,437 @@
+"""Every config and data error names its JSON path in one sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curation.selection import ArrayData, ConfigError, DataError, parse_config, select
+
+EMB = {"type": "EMBEDDINGS"}
+DIV = {"input": EMB, "strategy": {"type": "DIVERSITY"}}
+
+
+def cfg(*strategies, **top):
+    top = top or {"n_samples": 3}
+    return {**top, "strategies": list(strategies)}
+
+
+@pytest.mark.parametrize(
+    ("config", "path", "words"),
+    [
+        ({"strategies": [DIV]}, "n_samples", "exactly one of"),
+        (
+            {"n_samples": 2, "proportion_samples": 0.5, "strategies": [DIV]},
+            "n_samples",
+            "exactly one of",
+        ),
+        (cfg(DIV, n_samples=0), "n_samples", ">= 1"),
+        (cfg(DIV, n_samples=-3), "n_samples", ">= 1"),
+        (cfg(DIV, n_samples=2.5), "n_samples", "integer"),
+        (cfg(DIV, n_samples=True), "n_samples", "integer"),
+        (cfg(DIV, proportion_samples=0), "proportion_samples", "> 0"),
+        (cfg(DIV, proportion_samples=1.5), "proportion_samples", "<= 1"),
+        ({"n_samples": 1, "strategies": []}, "strategies", "non-empty"),
+        ({"n_samples": 1}, "strategies", "required"),
+        ({"n_samples": 1, "strategies": [DIV], "extra": 1}, "extra", "unknown field"),
+        (cfg({"input": EMB}), "strategies[0].strategy", "required"),
+        (
+            cfg({"input": {"type": "PIXELS"}, "strategy": {"type": "DIVERSITY"}}),
+            "strategies[0].input.type",
+            "must be one of EMBEDDINGS",
+        ),
+        (
+            cfg(DIV, {"input": EMB, "strategy": {"type": "CLUSTER"}}),
+            "strategies[1].strategy.type",
+            "must be one of DIVERSITY",
+        ),
+        (
+            cfg({"input": EMB, "strategy": {"type": "DIVERSITY", "foo": 1}}),
+            "strategies[0].strategy.foo",
+            "unknown field",
+        ),
+        (
+            cfg(
+                {"input": {"type": "EMBEDDINGS", "colour": "x"}, "strategy": {"type": "DIVERSITY"}}
+            ),
+            "strategies[0].input.colour",
+            "unknown field",
+        ),
+        (
+            cfg({"input": EMB, "strategy": {"type": "WEIGHTS"}}),
+            "strategies[0].input.type",
+            "WEIGHTS accepts SCORES or METADATA or RANDOM input, not EMBEDDINGS",
+        ),
+        (
+            cfg({"input": {"type": "RANDOM"}, "strategy": {"type": "DIVERSITY"}}),
+            "strategies[0].input.type",
+            "DIVERSITY accepts EMBEDDINGS",
+        ),
+        (
+            cfg(
+                {
+                    "input": {"type": "PREDICTIONS", "task": "t", "name": "CLASS_DISTRIBUTION"},
+                    "strategy": {"type": "THRESHOLD", "threshold": 1, "operation": "BIGGER"},
+                }
+            ),
+            "strategies[0].input.type",
+            "THRESHOLD accepts",
+        ),
+        (
+            cfg(
+                {
+                    "input": {"type": "METADATA", "key": "k"},
+                    "strategy": {"type": "THRESHOLD", "threshold": 1, "operation": "ABOVE"},
+                }
+            ),
+            "strategies[0].strategy.operation",
+            "must be one of SMALLER, SMALLER_EQUAL, BIGGER, BIGGER_EQUAL",
+        ),
+        (
+            cfg(
+                {
+                    "input": {"type": "METADATA", "key": "k"},
+                    "strategy": {"type": "THRESHOLD", "operation": "BIGGER"},
+                }
+            ),
+            "strategies[0].strategy.threshold",
+            "required",
+        ),
+        (
+            cfg(
+                {
+                    "input": {"type": "METADATA", "key": "k"},
+                    "strategy": {"type": "THRESHOLD", "threshold": 1, "operation": "BIGGER"},
+                    "strength": 2,
+                }
+            ),
+            "strategies[0].strength",
+            "no strength",
+        ),
+        (
+            cfg({"input": EMB, "strategy": {"type": "DIVERSITY", "strength": 1}, "strength": 2}),
+            "strategies[0].strategy.strength",
+            "twice",
+        ),
+        (
+            cfg({"input": EMB, "strategy": {"type": "DIVERSITY"}, "strength": "high"}),
+            "strategies[0].strength",
+            "number",
+        ),
+        (
+            cfg(
+                {
+                    "input": EMB,
+                    "strategy": {"type": "DIVERSITY", "stopping_condition_minimum_distance": -1},
+                }
+            ),
+            "strategies[0].strategy.stopping_condition_minimum_distance",
+            ">= 0",
+        ),
+        (
+            cfg({"input": EMB, "strategy": {"type": "TYPICALITY", "num_nearest_neighbors": 0}}),
+            "strategies[0].strategy.num_nearest_neighbors",
+            ">= 1",
+        ),
+        (
+            cfg({"input": EMB, "strategy": {"type": "SIMILARITY"}}),
+            "strategies[0].input.tag_name",
+            "query set",
+        ),
+        (
+            cfg(
+                {
+                    "input": {"type": "EMBEDDINGS", "tag_name": "q"},
+                    "strategy": {"type": "DIVERSITY"},
+                }
+            ),
+            "strategies[0].input.tag_name",
+            "only used by SIMILARITY",
+        ),
+        (
+            cfg({"input": {"type": "SCORES", "task": "t"}, "strategy": {"type": "WEIGHTS"}}),
+            "strategies[0].input.score",
+            "required",
+        ),
+        (
+            cfg({"input": {"type": "METADATA"}, "strategy": {"type": "WEIGHTS"}}),
+            "strategies[0].input.key",
+            "required",
+        ),
+        (
+            cfg(
+                {
+                    "input": {"type": "PREDICTIONS", "task": "t", "name": "BOXES"},
+                    "strategy": {"type": "BALANCE"},
+                }
+            ),
+            "strategies[0].input.name",
+            "CLASS_DISTRIBUTION",
+        ),
+        (
+            cfg(
+                {
+                    "input": {"type": "PREDICTIONS", "task": "t", "name": "CLASS_DISTRIBUTION"},
+                    "strategy": {"type": "BALANCE"},
+                }
+            ),
+            "strategies[0].strategy.target",
+            "required",
+        ),
+        (
+            cfg(
+                {
+                    "input": {"type": "METADATA", "key": "k"},
+                    "strategy": {"type": "BALANCE", "target": {"a": -0.1}},
+                }
+            ),
+            "strategies[0].strategy.target.a",
+            ">= 0",
+        ),
+        (
+            cfg(
+                {
+                    "input": {"type": "METADATA", "key": "k"},
+                    "strategy": {"type": "BALANCE", "distribution": "ZIPF"},
+                }
+            ),
+            "strategies[0].strategy.distribution",
+            "TARGET, UNIFORM, INPUT",
+        ),
+        (
+            cfg(
+                {
+                    "input": {"type": "METADATA", "key": "k"},
+                    "strategy": {"type": "BALANCE", "distribution": "UNIFORM", "target": {"a": 1}},
+                }
+            ),
+            "strategies[0].strategy.target",
+            "only used with distribution TARGET",
+        ),
+        (
+            cfg({"input": {"type": "RANDOM", "random_seed": "x"}, "strategy": {"type": "WEIGHTS"}}),
+            "strategies[0].input.random_seed",
+            "integer",
+        ),
+        (
+            cfg(
+                {"input": {"type": "EMBEDDINGS", "task": "obj"}, "strategy": {"type": "DIVERSITY"}}
+            ),
+            "strategies[0].input.task",
+            "not supported",
+        ),
+        (cfg("DIVERSITY"), "strategies[0]", "object"),
+    ],
+)
+def test_config_errors_name_the_path(config, path, words):
+    with pytest.raises(ConfigError) as exc:
+        parse_config(config)
+    assert exc.value.path == path
+    assert str(exc.value).startswith(f"{path}: ")
+    assert words in str(exc.value)
+
+
+def test_seed_configs_parse_with_strength_in_both_places():
+    c = parse_config(
+        {
+            "n_samples": 100,
+            "strategies": [
+                {
+                    "input": {"type": "EMBEDDINGS"},
+                    "strategy": {"type": "DIVERSITY", "strength": 0.6},
+                },
+                {
+                    "input": {"type": "EMBEDDINGS"},
+                    "strategy": {"type": "TYPICALITY"},
+                    "strength": -2,
+                },
+                {
+                    "input": {"type": "EMBEDDINGS", "dataset_id": "D1", "tag_name": "initial-tag"},
+                    "strategy": {"type": "SIMILARITY"},
+                },
+                {
+                    "input": {"type": "SCORES", "task": "det", "score": "uncertainty_entropy"},
+                    "strategy": {"type": "WEIGHTS"},
+                },
+                {
+                    "input": {"type": "METADATA", "key": "lightly.sharpness"},
+                    "strategy": {"type": "THRESHOLD", "threshold": 20, "operation": "BIGGER"},
+                },
+                {
+                    "input": {"type": "METADATA", "key": "weather.description"},
+                    "strategy": {"type": "BALANCE", "target": {"sunny": 0.2, "cloudy": 0.4}},
+                },
+                {
+                    "input": {
+                        "type": "PREDICTIONS",
+                        "task": "lightly_pretagging",
+                        "name": "CLASS_DISTRIBUTION",
+                    },
+                    "strategy": {"type": "BALANCE", "distribution": "UNIFORM"},
+                },
+            ],
+        }
+    )
+    assert [s.strength for s in c.strategies[:2]] == [0.6, -2.0]
+    assert c.strategies[1].num_nearest_neighbors == 20
+    req = c.requirements()
+    assert req.embeddings == frozenset({None})
+    assert req.queries == frozenset({("D1", "initial-tag")})
+    assert req.scores == frozenset({("det", "uncertainty_entropy")})
+    assert req.numeric_metadata == frozenset({"lightly.sharpness"})
+    assert req.string_metadata == frozenset({"weather.description"})
+    assert req.predictions == frozenset({("lightly_pretagging", "CLASS_DISTRIBUTION")})
+    assert c.n_for(5) == 100
+    assert parse_config({"proportion_samples": 0.25, "strategies": [DIV]}).n_for(7) == 1
+
+
+X = np.arange(20, dtype=np.float32).reshape(10, 2)
+
+
+def _data(**kw):
+    base = {
+        "embeddings": {"default": X},
+        "metadata": {"num": np.arange(10.0), "txt": np.array(["a", "b"] * 5, dtype=object)},
+    }
+    base.update(kw)
+    return ArrayData(**base)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "data", "path", "words"),
+    [
+        (
+            {"input": {"type": "METADATA", "key": "nope"}, "strategy": {"type": "WEIGHTS"}},
+            _data(),
+            "strategies[0].input.key",
+            "does not exist",
+        ),
+        (
+            {"input": {"type": "METADATA", "key": "txt"}, "strategy": {"type": "WEIGHTS"}},
+            _data(),
+            "strategies[0].input",
+            "not numeric",
+        ),
+        (
+            {
+                "input": {"type": "METADATA", "key": "num"},
+                "strategy": {"type": "BALANCE", "distribution": "UNIFORM"},
+            },
+            _data(),
+            "strategies[0].input.key",
+            "string metadata",
+        ),
+        (
+            {"input": {"type": "METADATA", "key": "m"}, "strategy": {"type": "WEIGHTS"}},
+            _data(metadata={"m": np.r_[np.nan, np.ones(9)]}),
+            "strategies[0].input",
+            "have no value",
+        ),
+        (
+            {"input": {"type": "METADATA", "key": "m"}, "strategy": {"type": "WEIGHTS"}},
+            _data(metadata={"m": np.r_[-1.0, np.ones(9)]}),
+            "strategies[0].input",
+            ">= 0",
+        ),
+        (
+            {
+                "input": {"type": "METADATA", "key": "txt"},
+                "strategy": {"type": "BALANCE", "target": {"zzz": 0.5}},
+            },
+            _data(),
+            "strategies[0].strategy.target.zzz",
+            "unknown class",
+        ),
+        (
+            {
+                "input": {"type": "SCORES", "task": "t", "score": "s"},
+                "strategy": {"type": "WEIGHTS"},
+            },
+            _data(),
+            "strategies[0].input",
+            "does not exist",
+        ),
+        (
+            {
+                "input": {"type": "PREDICTIONS", "task": "t", "name": "CATEGORY_COUNT"},
+                "strategy": {"type": "BALANCE", "distribution": "INPUT"},
+            },
+            _data(),
+            "strategies[0].input",
+            "do not exist",
+        ),
+        (
+            {"input": {"type": "EMBEDDINGS", "tag_name": "q"}, "strategy": {"type": "SIMILARITY"}},
+            _data(),
+            "strategies[0].input.tag_name",
+            "does not exist",
+        ),
+        (
+            {"input": {"type": "EMBEDDINGS", "tag_name": "q"}, "strategy": {"type": "SIMILARITY"}},
+            _data(queries={"q": np.zeros((0, 2))}),
+            "strategies[0].input.tag_name",
+            "is empty",
+        ),
+        (
+            {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}},
+            _data(embeddings={"a": X, "b": X}),
+            "strategies[0].input.embedding",
+            "several embedding spaces",
+        ),
+        (
+            {"input": {"type": "EMBEDDINGS", "embedding": "c"}, "strategy": {"type": "DIVERSITY"}},
+            _data(embeddings={"a": X, "b": X}),
+            "strategies[0].input.embedding",
+            "does not exist",
+        ),
+        (
+            {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}},
+            _data(embeddings={"a": np.r_[X[:9], [[np.nan, 0]]]}),
+            "strategies[0].input",
+            "NaN",
+        ),
+        (
+            {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "TYPICALITY"}},
+            _data(masked=np.arange(10) > 0),
+            "strategies[0].strategy",
+            "at least 2 candidates",
+        ),
+    ],
+)
+def test_data_errors_name_the_path(strategy, data, path, words):
+    with pytest.raises(DataError) as exc:
+        select({"n_samples": 3, "strategies": [strategy]}, data)
+    assert exc.value.path == path
+    assert words in str(exc.value)
+
+
+def test_embedding_named_among_several_spaces_is_used():
+    Y = X[::-1].copy()
+    config = {
+        "n_samples": 2,
+        "strategies": [
+            {"input": {"type": "EMBEDDINGS", "embedding": "b"}, "strategy": {"type": "DIVERSITY"}}
+        ],
+    }
+    r = select(config, _data(embeddings={"a": X, "b": Y}))
+    assert r.indices.tolist() == [0, 9]
+
+
+def test_threshold_missing_value_fails_and_filters_first():
+    m = np.array([5.0, np.nan, 30.0, 25.0, 21.0, 1.0, 40.0, 0.0, 22.0, 3.0])
+    config = {
+        "proportion_samples": 1.0,
+        "strategies": [
+            {
+                "input": {"type": "METADATA", "key": "sharp"},
+                "strategy": {"type": "THRESHOLD", "threshold": 21, "operation": "BIGGER"},
+            },
+            {"input": {"type": "METADATA", "key": "sharp"}, "strategy": {"type": "WEIGHTS"}},
+        ],
+    }
+    data = _data(metadata={"sharp": m})
+    r = select(config, data)
+    assert r.indices.tolist() == [6, 2, 3, 8]
+    assert r.n_candidates_after_thresholds == 4
+    config["strategies"][0]["strategy"]["operation"] = "BIGGER_EQUAL"
+    assert select(config, data).indices.tolist() == [6, 2, 3, 8, 4]
