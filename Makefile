@@ -35,8 +35,11 @@ run: $(STAMP) var/secret_key
 	$(PY) manage.py demo
 	$(PY) manage.py serve --host 127.0.0.1 --port 8000
 
+# Browser tests run in their own pytest process: Playwright's sync API keeps an asyncio loop in
+# the main thread, which the websocket and channel-layer tests must not inherit.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not browser"
+	$(PY) -m pytest -m browser
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check curation tests

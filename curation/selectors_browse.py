@@ -1,6 +1,8 @@
 """Reads behind the browser pages: result pages, capped counts, the filter sidebar's facets,
 metadata discovery and nearest neighbours. Everything here stays fast at 1M samples:
 
+- counts over datasets the planner expects to be small (below ``EXACT_COUNT_BELOW`` rows) are
+  always exact;
 - pages are keyset-paginated (``pk > after``), never OFFSET;
 - filtered counts stop at ``COUNT_CAP`` ("more than 10,000"); on PostgreSQL any count that
   takes longer than ``COUNT_TIMEOUT_MS`` is replaced by the planner's estimate ("about N");
@@ -28,6 +30,8 @@ from curation.services.embeddings import embedding_space_load
 
 PAGE_SIZE = 60
 COUNT_CAP = 10_000
+# Below this many rows (planner estimate) a count is exact however long it takes.
+EXACT_COUNT_BELOW = 200_000
 COUNT_TIMEOUT_MS = 100
 METADATA_SAMPLE_ROWS = 2_000
 HISTOGRAM_BINS = 20
@@ -87,12 +91,19 @@ def result_page(
     return ResultPage(samples=rows, next_after=rows[-1].pk if more and rows else None)
 
 
-def counted(qs: QuerySet[Any], cap: int | None = None) -> CappedCount:
+def counted(
+    qs: QuerySet[Any], cap: int | None = None, scanned: QuerySet[Any] | None = None
+) -> CappedCount:
     """``qs.count()`` (stopping at ``cap + 1``). On PostgreSQL the count gets
     ``COUNT_TIMEOUT_MS``; past that the planner's row estimate is shown instead ("about N"),
     so a filter that matches little of 1M rows cannot hold a page up."""
     limited = qs.order_by()[: cap + 1] if cap is not None else qs.order_by()
-    if connection.vendor != "postgresql":
+    # Exact when the rows the count may have to scan (``scanned``, e.g. the whole dataset)
+    # are few by the planner's estimate: cheap, and deterministic however busy the server is.
+    if (
+        connection.vendor != "postgresql"
+        or _planner_estimate(qs if scanned is None else scanned) < EXACT_COUNT_BELOW
+    ):
         found = limited.count()
         return CappedCount(value=found, capped=cap is not None and found > cap)
     try:
@@ -117,7 +128,8 @@ def _planner_estimate(qs: QuerySet[Any]) -> int:
 def result_count(dataset: Dataset, sample_filter: SampleFilter) -> CappedCount:
     if sample_filter.is_empty:
         return counted(Sample.objects.filter(dataset=dataset))
-    return counted(filter_samples(dataset, sample_filter), COUNT_CAP)
+    whole = Sample.objects.filter(dataset=dataset)
+    return counted(filter_samples(dataset, sample_filter), COUNT_CAP, scanned=whole)
 
 
 def tags_with_counts(dataset: Dataset) -> list[Tag]:
@@ -295,8 +307,11 @@ def sample_counts(dataset_ids: list[int]) -> dict[int, CappedCount]:
     )
     if not dataset_ids:
         return {}
+    small = connection.vendor != "postgresql" or (
+        _planner_estimate(Sample.objects.filter(dataset_id__in=dataset_ids)) < EXACT_COUNT_BELOW
+    )
     try:
-        if connection.vendor == "postgresql":
+        if not small:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}")
                 rows = dict(grouped)

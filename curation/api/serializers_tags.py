@@ -90,7 +90,15 @@ class TagCreateSerializer(StrictSerializer):
 
 
 class TagUpdateSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200, help_text="The new name.")
+    name = serializers.CharField(max_length=200, required=False, help_text="The new name.")
+    description = serializers.CharField(
+        max_length=10_000, required=False, allow_blank=True, help_text="The new description."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Give a name, a description or both.")
+        return attrs
 
 
 class TagMembersSerializer(StrictSerializer):

@@ -23,7 +23,6 @@ from curation.api.serializers_tags import (
 )
 from curation.api.views_base import CurationAPIView
 from curation.models import Dataset, Tag
-from curation.selectors import filter_samples
 from curation.services.tags import (
     tag_add_filter,
     tag_add_samples,
@@ -31,8 +30,9 @@ from curation.services.tags import (
     tag_create,
     tag_create_from_filter,
     tag_delete,
+    tag_remove_filter,
     tag_remove_samples,
-    tag_rename,
+    tag_update,
 )
 
 TAG = ["tags"]
@@ -109,7 +109,7 @@ class TagDetailView(CurationAPIView):
     @extend_schema(
         tags=TAG,
         operation_id="tags_rename",
-        summary="Rename a tag",
+        summary="Rename a tag or change its description",
         request=TagUpdateSerializer,
         responses={200: TagSerializer, **errors(400, 401, 404)},
     )
@@ -118,7 +118,11 @@ class TagDetailView(CurationAPIView):
         tag = get_tag(dataset, tag_id)
         body = TagUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        tag = tag_rename(tag=tag, name=body.validated_data["name"])
+        tag = tag_update(
+            tag=tag,
+            name=body.validated_data.get("name"),
+            description=body.validated_data.get("description"),
+        )
         return Response(tag_data(tag))
 
     @extend_schema(
@@ -167,11 +171,9 @@ class TagRemoveView(CurationAPIView):
         body = TagMembersSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if "filter" in body.validated_data:
-            matching = filter_samples(dataset, body.validated_data["filter"])
-            ids = matching.filter(memberships__tag=tag).values_list("pk", flat=True)
+            changed = tag_remove_filter(tag=tag, sample_filter=body.validated_data["filter"])
         else:
-            ids = body.validated_data["sample_ids"]
-        changed = tag_remove_samples(tag=tag, sample_ids=ids)
+            changed = tag_remove_samples(tag=tag, sample_ids=body.validated_data["sample_ids"])
         return Response({"changed": changed, "tag": tag_data(tag)})
 
 

@@ -3,6 +3,14 @@ from __future__ import annotations
 from django.db import models
 
 
+class EmbeddingSpaceManager(models.Manager["EmbeddingSpace"]):
+    """Leaves the cached 2D projection (megabytes at a million points) out of every query; it
+    loads on first access of ``space.projection``."""
+
+    def get_queryset(self) -> models.QuerySet[EmbeddingSpace]:
+        return super().get_queryset().defer("projection")
+
+
 class EmbeddingSpace(models.Model):
     """A named embedding matrix of a dataset, stored as float32 ``.npy`` files (never rows).
 
@@ -24,6 +32,8 @@ class EmbeddingSpace(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+
+    objects = EmbeddingSpaceManager()
 
     class Meta:
         ordering = ["dataset", "name"]

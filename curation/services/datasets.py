@@ -31,9 +31,19 @@ def dataset_create(
     team: Group | None = None,
     image_root: str = "",
 ) -> Dataset:
+    """A new dataset owned by ``owner``; ``team`` must be one of the owner's teams (staff may
+    share with any team)."""
     name = name.strip()
     if not name:
         raise DatasetError("A dataset needs a name.")
+    if (
+        team is not None
+        and not getattr(owner, "is_staff", False)
+        and not owner.groups.filter(pk=team.pk).exists()
+    ):
+        raise DatasetError(
+            f"You are not a member of team {team.name!r}: share with your own teams."
+        )
     if Dataset.objects.filter(name=name).exists():
         raise DatasetError(f"A dataset named {name!r} already exists: choose another name.")
     return Dataset.objects.create(

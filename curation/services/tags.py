@@ -136,6 +136,24 @@ def tag_remove_samples(*, tag: Tag, sample_ids: Iterable[int]) -> int:
     return deleted
 
 
+def tag_remove_filter(*, tag: Tag, sample_filter: SampleFilter) -> int:
+    """Remove every member matching the filter (one DELETE ... WHERE sample_id IN (SELECT ...));
+    returns how many left the tag."""
+    queryset = filter_samples(tag.dataset, sample_filter).order_by().values("pk")
+    deleted, _ = TagSample.objects.filter(tag=tag, sample_id__in=queryset).delete()
+    return deleted
+
+
+def tag_update(*, tag: Tag, name: str | None = None, description: str | None = None) -> Tag:
+    """Rename the tag and/or change its description."""
+    if name is not None:
+        tag = tag_rename(tag=tag, name=name)
+    if description is not None and description != tag.description:
+        tag.description = description
+        tag.save(update_fields=["description"])
+    return tag
+
+
 def tag_rename(*, tag: Tag, name: str) -> Tag:
     name = _validate_name(name)
     if name == tag.name:

@@ -144,6 +144,19 @@ def test_team_member_renames(api, dataset, train):
     assert response.json() == tag_json(train, 2)
 
 
+def test_description_changes_alone(api, dataset, train):
+    response = api("bob").patch(url(dataset, train.pk), {"description": "hand-picked"})
+    assert response.status_code == 200
+    train.refresh_from_db()
+    assert (train.name, train.description) == ("train", "hand-picked")
+
+
+def test_an_empty_update_is_400(api, dataset, train):
+    response = api("bob").patch(url(dataset, train.pk), {})
+    assert response.status_code == 400
+    assert "Give a name, a description or both" in str(response.json())
+
+
 def test_rename_to_a_taken_name_is_400(api, dataset, train):
     tag_create(dataset=dataset, name="val", sample_ids=[])
     response = api("bob").patch(url(dataset, train.pk), {"name": "val"})

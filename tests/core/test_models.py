@@ -65,3 +65,12 @@ def test_tag_create_refuses_samples_of_another_dataset(dataset, private_dataset)
     with pytest.raises(TagError, match="do not belong"):
         tag_create(dataset=dataset, name="t", sample_ids=[foreign.pk])
     assert not Tag.objects.filter(name="t").exists()
+
+
+def test_a_dataset_is_shared_only_with_a_team_of_its_owner(alice, charlie, team):
+    from curation.services.datasets import DatasetError, dataset_create
+
+    assert dataset_create(name="mine", owner=alice, team=team).team == team
+    with pytest.raises(DatasetError, match="not a member of team 'vision-team'"):
+        dataset_create(name="theirs", owner=charlie, team=team)
+    assert not Dataset.objects.filter(name="theirs").exists()

@@ -14,8 +14,10 @@ from curation.services.tags import (
     tag_create,
     tag_create_from_filter,
     tag_delete,
+    tag_remove_filter,
     tag_remove_samples,
     tag_rename,
+    tag_update,
 )
 
 
@@ -70,6 +72,22 @@ def test_add_and_remove(dataset, samples, private_dataset):
     foreign = Sample.objects.create(dataset=private_dataset, file_name="x.png")
     with pytest.raises(TagError, match="do not belong"):
         tag_add_samples(tag=tag, sample_ids=[foreign.pk])
+
+
+def test_remove_by_filter_only_touches_matching_members(dataset, samples):
+    tag = tag_create(dataset=dataset, name="t", sample_ids=[s.pk for s in samples[:6]])
+    other = tag_create(dataset=dataset, name="o", sample_ids=[s.pk for s in samples])
+    assert tag_remove_filter(tag=tag, sample_filter=SampleFilter.parse("min:v=4")) == 2
+    assert members(tag) == [s.pk for s in samples[:4]]
+    assert len(members(other)) == 10
+
+
+def test_update_renames_and_describes(dataset, samples):
+    tag = tag_create(dataset=dataset, name="t", sample_ids=[])
+    tag_update(tag=tag, description="why")
+    tag_update(tag=tag, name="u")
+    tag.refresh_from_db()
+    assert (tag.name, tag.description) == ("u", "why")
 
 
 def test_rename_and_delete(dataset, samples):
