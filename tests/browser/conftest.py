@@ -189,6 +189,11 @@ def screenshot() -> Callable[..., Path]:
 
     def _shot(page: Any, name: str, *, full_page: bool = True) -> Path:
         path = SCREENSHOTS / f"{name}.png"
+        # A full-page shot does not scroll, so lazy images below the fold would stay blank.
+        page.evaluate(
+            "document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
+        )
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=10_000)
         page.screenshot(path=str(path), full_page=full_page)
         return path
 
