@@ -24,12 +24,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-var/secret_key:
-	@mkdir -p var
-	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key
-	@chmod 600 var/secret_key
-
-run: $(STAMP) var/secret_key
+run: $(STAMP)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py demo

@@ -7,6 +7,7 @@ it accepts, so a typo in a deployment fails at start-up instead of at the first 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,20 @@ def channel_layers_config(url: str | None) -> dict[str, Any]:
             "CONFIG": {"hosts": [url], "prefix": "curation"},
         }
     }
+
+
+def local_secret_key(path: Path) -> str:
+    """The key stored in ``path``, created once (random, readable by the owner only)."""
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it meanwhile
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50) + "\n")
+    key = path.read_text().strip()
+    if not key:
+        raise ImproperlyConfigured(f"{path} is empty: delete it to have a new key generated.")
+    return key

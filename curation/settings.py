@@ -19,30 +19,31 @@ from curation.env import (
     env_int,
     env_list,
     env_paths,
+    local_secret_key,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CURATION_VAR_DIR", BASE_DIR / "var")).resolve()
 
 DEBUG = env_bool("DEBUG", False)
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+TEAM_MODE = bool(DATABASE_URL)
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-_SECRET_KEY_FILE = VAR_DIR / "secret_key"
-if not SECRET_KEY and _SECRET_KEY_FILE.is_file():
-    SECRET_KEY = _SECRET_KEY_FILE.read_text().strip()
+if not SECRET_KEY and not TEAM_MODE:
+    # Embedded mode: one machine, so a random key generated once into var/ (mode 0600) works.
+    SECRET_KEY = local_secret_key(VAR_DIR / "secret_key")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is required when DEBUG is off: set it to a long random string, or run "
-            "`make run` once, which writes one to var/secret_key."
+            "SECRET_KEY is required when DEBUG is off in team mode (DATABASE_URL is set): set it "
+            "to the same long random string for every web and worker process."
         )
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-REDIS_URL = os.environ.get("REDIS_URL", "")
-TEAM_MODE = bool(DATABASE_URL)
 
 INSTALLED_APPS = [
     "daphne",

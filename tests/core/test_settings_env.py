@@ -115,10 +115,20 @@ def test_settings_switch_on_environment(monkeypatch, tmp_path):
     ]
 
 
-def test_settings_require_a_secret_key_when_debug_is_off(monkeypatch, tmp_path):
-    result = _load_settings(monkeypatch, tmp_path)
+def test_team_mode_requires_a_secret_key_when_debug_is_off(monkeypatch, tmp_path):
+    result = _load_settings(monkeypatch, tmp_path, DATABASE_URL="postgres://u@h:5432/db")
     assert result.returncode != 0
-    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+    assert "SECRET_KEY is required when DEBUG is off in team mode" in result.stderr
+
+
+def test_embedded_mode_generates_a_private_key_once(monkeypatch, tmp_path):
+    assert _load_settings(monkeypatch, tmp_path).returncode == 0
+    key_file = tmp_path / "secret_key"
+    key = key_file.read_text()
+    assert len(key.strip()) > 40
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert _load_settings(monkeypatch, tmp_path).returncode == 0
+    assert key_file.read_text() == key
 
 
 def test_settings_reject_a_garbage_database_url(monkeypatch, tmp_path):
