@@ -28,6 +28,7 @@ import numpy as np
 
 from .data import ArrayData
 from .engine import select
+from .kernels_blas import blas_threads
 from .kernels_knn import typicality_scores
 
 
@@ -76,6 +77,13 @@ def _measure(fn: Callable[[], Any]) -> tuple[Any, float, int]:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return out, dt, peak
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:  # pragma: no cover - not available on every OS
+        return "n/a"
 
 
 def _mundig() -> Any:
@@ -273,7 +281,9 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus,"
         f" python {platform.python_version()}, numpy {np.__version__},"
-        f" lightly_mundig {'yes' if md else 'NOT INSTALLED'}",
+        f" lightly_mundig {'yes' if md else 'NOT INSTALLED'},"
+        f" BLAS threads {blas_threads() or 'unknown'} (the engine runs BLAS single-threaded),"
+        f" load average {_loadavg()}",
         file=out,
     )
     failed = False
@@ -301,6 +311,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
             line += f"\n  agreement: {res.agreement}"
         for note in res.notes:
             line += f"\n  {note}"
+        line += f"\n  load average after the case: {_loadavg()}"
         print(line, file=out, flush=True)
     return 1 if failed else 0
 

@@ -25,6 +25,7 @@ from .data import (
 )
 from .errors import DataError, SelectionCancelled
 from .kernels import F64, I64, DiversityState
+from .kernels_blas import single_threaded_blas
 from .objective import Objective
 from .strategies import build_terms, threshold_mask
 
@@ -81,6 +82,18 @@ def select(
     data is unusable, and :class:`SelectionCancelled` when ``cancel()`` returns True.
     ``progress(done, total)`` is called at most every 0.2 s and once at the end.
     """
+    # BLAS single-threaded for the whole run: the kernels issue many small GEMM/GEMV calls,
+    # for which OpenBLAS's thread hand-off costs more than it saves (see kernels_blas)
+    with single_threaded_blas():
+        return _select(config, data, progress, cancel)
+
+
+def _select(
+    config: Mapping[str, Any] | SelectionConfig,
+    data: ArrayData,
+    progress: ProgressFn | None,
+    cancel: CancelFn | None,
+) -> SelectionResult:
     t_start = time.perf_counter()
     cfg = config if isinstance(config, SelectionConfig) else parse_config(config)
     ticker = _Ticker(progress, cancel)

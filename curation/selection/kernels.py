@@ -67,15 +67,14 @@ def kmeans(
     pick = np.sort(rng.choice(n, size=min(n, max(sample, k)), replace=False))
     S = gather_rows(X, rows, pick, np.float32)
     centers = S[rng.choice(len(S), size=k, replace=False)].astype(np.float32)
+    ST = np.ascontiguousarray(S.T, dtype=np.float64)  # one contiguous column per dimension
     for _ in range(iters):
         check()
         lab = _assign(S, centers)
         counts = np.bincount(lab, minlength=k).astype(np.float64)
-        sums = np.zeros((k, S.shape[1]), dtype=np.float64)
-        order = np.argsort(lab, kind="stable")
-        present = np.flatnonzero(counts)
-        offs = np.concatenate([[0], np.cumsum(counts[present])[:-1]]).astype(np.int64)
-        sums[present] = np.add.reduceat(S[order].astype(np.float64), offs, axis=0)
+        sums = np.empty((k, S.shape[1]), dtype=np.float64)
+        for j in range(S.shape[1]):
+            sums[:, j] = np.bincount(lab, weights=ST[j], minlength=k)
         empty = counts == 0
         counts[empty] = 1.0
         new = (sums / counts[:, None]).astype(np.float32)
@@ -110,11 +109,12 @@ def pca_basis(
     S -= mean
     if m >= X.shape[1]:
         return mean, np.eye(X.shape[1])
-    # randomized subspace iteration (GEMMs + a thin QR): any orthonormal basis keeps the bounds
-    # exact, a good one makes them tight
+    # randomized subspace iteration (float32 GEMMs + a thin QR): any orthonormal basis keeps
+    # the bounds exact, a good one makes them tight
+    S32 = S.astype(np.float32)
     q = rng.standard_normal((X.shape[1], m))
     for _ in range(3):
-        q, _ = np.linalg.qr(S.T @ (S @ q))
+        q, _ = np.linalg.qr((S32.T @ (S32 @ q.astype(np.float32))).astype(np.float64))
     # one more QR in float64 so that ||P v|| <= ||v|| holds to rounding
     q, _ = np.linalg.qr(q)
     return mean, np.ascontiguousarray(q.T)
@@ -171,6 +171,7 @@ class DiversityState:
         n_clusters: int | None = None,
         proj_dim: int = 64,
         check: Check = _noop,
+        copy_limit: int = 1 << 30,
     ) -> None:
         self.X = X
         self.rows = rows
@@ -212,11 +213,15 @@ class DiversityState:
         self.cluster_of = np.repeat(np.arange(self.k, dtype=np.int64), counts)  # internal
         self.xrow = order if rows is None else rows[order]  # internal position -> row of X
         self.xx_int = self.xx[order]
-        # float32 working copy in cluster order: updates read contiguous runs (BLAS GEMV)
-        self.Xc = np.empty((n, self.dim), dtype=np.float32)
-        for a in range(0, n, 16384):
-            check()
-            self.Xc[a : a + 16384] = np.take(X, self.xrow[a : a + 16384], axis=0)
+        # float32 working copy in cluster order: updates read contiguous runs (BLAS GEMV). It
+        # is O(N D) extra memory, so it is made only up to ``copy_limit`` bytes; above that
+        # (or with copy_limit=0) the updates gather the rows of X in chunks instead.
+        self.Xc: np.ndarray | None = None
+        if n * self.dim * 4 <= copy_limit:
+            self.Xc = np.empty((n, self.dim), dtype=np.float32)
+            for a in range(0, n, 16384):
+                check()
+                self.Xc[a : a + 16384] = np.take(X, self.xrow[a : a + 16384], axis=0)
         self.d_u = np.full(n, np.inf, dtype=np.float64)  # universe order
         self.d_int = np.full(n, np.inf, dtype=np.float64)  # internal order
         self.cmax = np.full(self.k, np.inf, dtype=np.float64)
@@ -261,9 +266,11 @@ class DiversityState:
         for a in range(0, len(positions), block):
             P = np.take(self.X, src[a : a + block], axis=0).astype(np.float64)
             if m <= 8:
-                for j in range(len(P)):
-                    diff = S - P[j]
-                    out[a + j] = (diff * diff).sum(axis=1).min()
+                best = np.full(len(P), np.inf)
+                for j in range(m):
+                    diff = P - S[j]
+                    np.minimum(best, np.einsum("ij,ij->i", diff, diff), out=best)
+                out[a : a + len(P)] = best
                 continue
             approx = self._sel_sq[None, :m] - 2.0 * (P.astype(np.float32) @ self._sel32[:m].T)
             close = approx <= approx.min(axis=1, keepdims=True) + 2.0 * self.err
@@ -271,9 +278,13 @@ class DiversityState:
             nearest = np.argmax(close, axis=1)
             diff = S[nearest[single]] - P[single]
             out[a + np.flatnonzero(single)] = (diff * diff).sum(axis=1)
-            for j in np.flatnonzero(~single):
-                diff = S[np.flatnonzero(close[j])] - P[j]
-                out[a + j] = (diff * diff).sum(axis=1).min()
+            multi = np.flatnonzero(~single)
+            if len(multi):  # every close pair in float64 at once, min per row
+                rr, cc = np.nonzero(close[multi])
+                dr = S[cc] - P[multi[rr]]
+                d2 = np.einsum("ij,ij->i", dr, dr)
+                firsts = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
+                out[a + multi] = np.minimum.reduceat(d2, firsts)
         return out
 
     # ------------------------------------------------------------------ update
@@ -341,8 +352,7 @@ class DiversityState:
         big = self.n >= 200_000
         for f, last in zip(run_first.tolist(), run_last.tolist(), strict=True):
             a, b = int(lo[f]), int(hi[last - 1])
-            dist = self.Xc[a:b] @ s32
-            dist = dist.astype(np.float64)
+            dist = self._dots(a, b, s32)
             dist *= -2.0
             dist += self.xx_int[a:b]
             dist += ss
@@ -353,6 +363,19 @@ class DiversityState:
             self.touched += b - a
             if big:
                 check()
+
+    def _dots(self, a: int, b: int, s32: np.ndarray) -> F64:
+        """``x_i . s`` in float32 for internal positions a..b, as float64."""
+        if self.Xc is not None:
+            return np.asarray(self.Xc[a:b] @ s32, dtype=np.float64)
+        out = np.empty(b - a, dtype=np.float64)
+        for c in range(a, b, 4096):
+            e = min(b, c + 4096)
+            blk = np.take(self.X, self.xrow[c:e], axis=0)
+            if blk.dtype != np.float32:
+                blk = blk.astype(np.float32)
+            out[c - a : e - a] = blk @ s32
+        return out
 
     # ------------------------------------------------------------------ argmax
     def near_max(self) -> I64:

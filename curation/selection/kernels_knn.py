@@ -8,25 +8,31 @@ The k-NN search prunes whole clusters with the triangle inequality, so it stays 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .kernels import F64, I64, Check, _noop, gather_rows, kmeans, pca_basis
+from .kernels_blas import single_threaded_blas
 
 
 def _centered32(X: np.ndarray, rows: I64 | None, check: Check) -> np.ndarray:
+    """Float32 copy of the rows minus their (float32-rounded) mean: a common shift, so every
+    difference keeps one float32 rounding, as a float32 copy of the raw rows would."""
     n = X.shape[0] if rows is None else len(rows)
-    mean = np.zeros(X.shape[1], dtype=np.float64)
-    block = 16384
-    for a in range(0, n, block):
-        check()
-        mean += gather_rows(X, rows, slice(a, min(n, a + block)), np.float64).sum(axis=0)
-    mean /= max(n, 1)
     out = np.empty((n, X.shape[1]), dtype=np.float32)
+    block = 16384
+    mean = np.zeros(X.shape[1], dtype=np.float64)
     for a in range(0, n, block):
         check()
-        g = gather_rows(X, rows, slice(a, min(n, a + block)), np.float64)
-        out[a : a + len(g)] = g - mean
+        b = min(n, a + block)
+        src = X[a:b] if rows is None else np.take(X, rows[a:b], axis=0)
+        out[a:b] = src
+        mean += out[a:b].sum(axis=0, dtype=np.float64)
+    mean32 = (mean / max(n, 1)).astype(np.float32)
+    for a in range(0, n, block):
+        out[a : a + block] -= mean32
     return out
 
 
@@ -58,15 +64,29 @@ def knn_distances(
     triangle inequality); their distances are then recomputed in float64 from the original
     vectors, so the result is exact. Self is excluded by position (duplicates count, at 0).
     """
+    with single_threaded_blas():
+        return _knn_distances(X, rows, k, check, n_clusters, exact)
+
+
+def _knn_distances(
+    X: np.ndarray,
+    rows: I64 | None,
+    k: int,
+    check: Check,
+    n_clusters: int | None,
+    exact: bool | None,
+) -> F64:
     Z = _centered32(X, rows, check)
     n = len(Z)
     k = min(k, n - 1)
     kk = min(k + 4, n - 1)
     zz = np.einsum("ij,ij->i", Z, Z).astype(np.float64)
     err = 4.0 * (Z.shape[1] + 4) * 2.0**-24 * float(zz.max()) * 1.01 + 1e-300
+    auto = n_clusters is None
     if n_clusters is None:
-        n_clusters = max(1, min(256, n // 160))
-    if n_clusters <= 1 or n < 2000:
+        n_clusters = max(1, min(1024, round(math.sqrt(n))))
+    n_clusters = min(n_clusters, n)
+    if n_clusters <= 1 or (auto and n < 2000):
         approx, nbr = _knn_block_all(Z, zz, kk, check)
     else:
         approx, nbr = _knn_clustered(Z, zz, kk, n_clusters, err, check)
@@ -77,19 +97,39 @@ def knn_distances(
     return _refine(X, rows, approx, nbr, k, err, check)
 
 
+def _workers() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+def _merge(
+    cur: np.ndarray, cur_i: np.ndarray, D2: np.ndarray, cols: I64, kk: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``kk`` smallest of ``cur`` (with indices ``cur_i``) and of the block ``D2`` (column
+    indices ``cols``), per row, in no particular order."""
+    allD = np.concatenate([cur, D2], axis=1)
+    part = np.argpartition(allD, kk - 1, axis=1)[:, :kk]
+    allI = np.concatenate([cur_i, np.broadcast_to(cols, D2.shape)], axis=1)
+    return np.take_along_axis(allD, part, axis=1), np.take_along_axis(allI, part, axis=1)
+
+
 def _knn_clustered(
     Z: np.ndarray, zz: F64, kk: int, n_clusters: int, err: float, check: Check
 ) -> tuple[F64, I64]:
-    """Per cluster: one GEMM against the nearest clusters (enough points to bound the k-th
-    distance), then one GEMM against every other cluster the triangle inequality cannot rule
-    out for at least one member. Exact up to the float32 error ``err`` (taken into account)."""
+    """k-means clusters with radii (in a PCA projection, ||x - y|| >= ||P x - P y||); per
+    cluster A, GEMMs against its nearest clusters until every member has ``kk`` candidates,
+    then against the other clusters in increasing center distance, each time only for the
+    members whose triangle-inequality bound ``||P x - c_B|| - r_B`` does not exceed their
+    current kk-th distance. Exact up to the float32 error ``err`` (taken into account)."""
     n = len(Z)
-    # Bounds live in a PCA projection (||x - y|| >= ||P x - P y||): in high dimension the
-    # between-cluster directions are few, so projected radii are small and bounds tight.
     _, basis = pca_basis(Z, None, 64)
+    b32 = basis.astype(np.float32)
     Y = np.empty((n, len(basis)), dtype=np.float64)
     for a in range(0, n, 16384):
-        Y[a : a + 16384] = Z[a : a + 16384].astype(np.float64) @ basis.T
+        Y[a : a + 16384] = Z[a : a + 16384] @ b32.T
     centers, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
     order = np.argsort(labels, kind="stable")
     counts = np.bincount(labels, minlength=len(centers))
@@ -98,8 +138,9 @@ def _knn_clustered(
     counts = counts[keep]
     nc = len(centers)
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    Zs = Z[order]  # cluster-ordered copy: members of cluster g are rows starts[g]:starts[g+1]
-    zs = zz[order]
+    # cluster-ordered float32 copy (the search works on it; O(N D) transient, freed on return)
+    Zs = Z[order]
+    zs = zz[order].astype(np.float32)
     Ys = Y[order]
     del Y
     cc = np.einsum("ij,ij->i", centers, centers)
@@ -112,10 +153,12 @@ def _knn_clustered(
     sq_err = math.sqrt(err)
     out_d = np.full((n, kk), np.inf, dtype=np.float64)
     out_i = np.full((n, kk), -1, dtype=np.int64)
-    first_batch = max(4 * kk, 2048)
-    for g in range(nc):
+    chunk_cols = 1024
+
+    def one(g: int) -> None:
         check()
         a, b = int(starts[g]), int(starts[g + 1])
+        m = b - a
         P = Zs[a:b]
         pp = zs[a:b]
         Yg = Ys[a:b]
@@ -123,41 +166,46 @@ def _knn_clustered(
         to_c = np.sqrt(np.maximum(yy[:, None] + cc[None, :] - 2.0 * (Yg @ centers.T), 0.0))
         lower = (to_c - radius[None, :]) * (1.0 - 1e-9) - sq_err
         near = np.argsort(center_d[g], kind="stable")
-        take = int(np.searchsorted(np.cumsum(counts[near]), first_batch)) + 1
-        first = np.sort(near[:take])
-        cur = np.full((b - a, kk), np.inf)
-        cur_i = np.full((b - a, kk), -1, dtype=np.int64)
-        for batch_no in range(2):
-            if batch_no == 0:
-                groups = first
-                rows = np.arange(b - a)
-            else:
-                kth = np.sqrt(cur[:, -1] + err)
-                rest = np.setdiff1d(np.arange(nc), first)
-                need = lower[:, rest] <= kth[:, None]
-                groups = rest[need.any(axis=0)]
-                if not len(groups):
-                    break
-                rows = np.flatnonzero(need[:, need.any(axis=0)].any(axis=1))
+        near = np.concatenate([[g], near[near != g]])
+        # own cluster first, then the nearest ones until every member has kk candidates
+        take = int(np.searchsorted(np.cumsum(counts[near]), kk + 1)) + 1
+        first = near[:take]
+        cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in first])
+        D2 = _sqdist(P, pp, Zs[cols], zs[cols])
+        diag = np.arange(m)
+        D2[diag, diag] = np.inf  # self, by position (cols start with the own cluster)
+        cur, cur_i = _merge(np.zeros((m, 0), np.float32), np.zeros((m, 0), np.int64), D2, cols, kk)
+        rest = near[take:]
+        while len(rest):
+            kth = np.sqrt(cur.max(axis=1).astype(np.float64) + err)
+            need = lower[:, rest] <= kth[:, None]
+            used = need.any(axis=0)
+            if not used.any():
+                break
+            rest = rest[used]
+            need = need[:, used]
+            csum = np.cumsum(counts[rest])
+            nb = int(np.searchsorted(csum, chunk_cols)) + 1
+            groups = rest[:nb]
+            rows = np.flatnonzero(need[:, :nb].any(axis=1))
+            rest = rest[nb:]
             cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in groups])
             D2 = _sqdist(P[rows], pp[rows], Zs[cols], zs[cols])
-            if batch_no == 0:  # exclude self by position
-                self_col = np.searchsorted(cols, a + rows)
-                D2[np.arange(len(rows)), self_col] = np.inf
-            if D2.shape[1] > kk:  # keep the kk best of this block before merging
-                part = np.argpartition(D2, kk - 1, axis=1)[:, :kk]
-                bd = np.take_along_axis(D2, part, axis=1).astype(np.float64)
-                bi = cols[part]
-            else:
-                bd = D2.astype(np.float64)
-                bi = np.broadcast_to(cols, D2.shape)
-            allD = np.concatenate([cur[rows], bd], axis=1)
-            allI = np.concatenate([cur_i[rows], bi], axis=1)
-            srt = np.argsort(allD, axis=1)[:, :kk]
-            cur[rows] = np.take_along_axis(allD, srt, axis=1)
-            cur_i[rows] = np.take_along_axis(allI, srt, axis=1)
-        out_d[order[a:b]] = cur
-        out_i[order[a:b]] = order[cur_i]
+            cur[rows], cur_i[rows] = _merge(cur[rows], cur_i[rows], D2, cols, kk)
+        srt = np.argsort(cur, axis=1)
+        out_d[order[a:b]] = np.take_along_axis(cur, srt, axis=1)
+        out_i[order[a:b]] = order[np.take_along_axis(cur_i, srt, axis=1)]
+
+    # biggest clusters first, spread over a few threads (BLAS itself runs single-threaded)
+    work = np.argsort(-counts, kind="stable").tolist()
+    nw = _workers()
+    if nw <= 1 or nc < 4:
+        for g in work:
+            one(g)
+    else:
+        with ThreadPoolExecutor(nw) as pool:
+            for f in [pool.submit(one, g) for g in work]:
+                f.result()
     return out_d, out_i
 
 

@@ -55,3 +55,107 @@ def test_min_query_distance_is_exact():
     )
     np.testing.assert_array_equal(d, ref)
     assert (d[:3] == 0).all()
+
+
+def _adversarial(kind, seed=0):
+    rng = np.random.default_rng(seed)
+    if kind == "clustered":
+        return _mixture(600, 16, seed)
+    if kind == "duplicates":
+        base = _mixture(150, 8, seed)
+        return np.vstack([base, base, base[:50], base[:50]])  # each point 2-4 times
+    if kind == "identical":
+        return np.ones((300, 5), dtype=np.float32) * 3.5
+    if kind == "d1":
+        return rng.integers(0, 40, size=(400, 1)).astype(np.float32)  # many ties
+    if kind == "tiny":
+        return rng.normal(size=(7, 3)).astype(np.float32)
+    if kind == "far":
+        X = rng.normal(size=(500, 6)).astype(np.float32)
+        X[:5] += 1e3  # a few far outliers with a large norm
+        return X
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["clustered", "duplicates", "identical", "d1", "tiny", "far"])
+@pytest.mark.parametrize("n_clusters", [1, 3, 25, 1000])
+@pytest.mark.parametrize("k", [1, 5, 40])
+def test_clustered_knn_adversarial_equals_brute_force(kind, n_clusters, k):
+    X = _adversarial(kind)
+    kk = min(k, len(X) - 1)
+    ours = knn_distances(X, None, k, n_clusters=n_clusters, exact=True)
+    np.testing.assert_array_equal(ours, _brute_knn(X, kk))
+    approx = knn_distances(X, None, k, n_clusters=n_clusters, exact=False)
+    # float32 search: squared distances carry an absolute error of the order of
+    # D * 2^-24 * max ||x - mean||^2 (sqrt of it near zero)
+    Xc = X.astype(np.float64) - X.astype(np.float64).mean(axis=0)
+    err = 4.0 * (X.shape[1] + 4) * 2.0**-24 * float((Xc * Xc).sum(axis=1).max()) * 1.1
+    np.testing.assert_allclose(approx, _brute_knn(X, kk), rtol=1e-5, atol=np.sqrt(err) + 1e-12)
+
+
+def test_clustered_knn_with_rows_and_many_clusters():
+    X = _mixture(3000, 12, 3)
+    rows = np.flatnonzero(np.arange(3000) % 4 != 1)
+    ref = _brute_knn(X[rows], 9)
+    for nc in (2, 47, 300):
+        np.testing.assert_array_equal(knn_distances(X, rows, 9, n_clusters=nc, exact=True), ref)
+
+
+def test_typicality_scores_match_brute_force():
+    from curation.selection.kernels_knn import typicality_scores
+
+    X = _mixture(2500, 10, 4)
+    X[5] = X[6]
+    d = _brute_knn(X, 20)
+    sigma = d.mean()
+    ref = np.exp(-d / sigma).mean(axis=1)
+    np.testing.assert_allclose(typicality_scores(X, None, 20), ref, rtol=0, atol=1e-9)
+
+
+def test_single_threaded_blas_restores_thread_count():
+    from curation.selection.kernels_blas import blas_threads, single_threaded_blas
+
+    before = blas_threads()
+    with single_threaded_blas():
+        if before is not None:
+            assert blas_threads() == 1
+        with single_threaded_blas():
+            pass
+        if before is not None:
+            assert blas_threads() == 1
+    assert blas_threads() == before
+
+
+def _greedy(st, steps):
+    st.add(0)
+    for _ in range(steps):
+        T = st.near_max()
+        d = st.exact_delta(T)
+        st.add(int(T[int(np.argmax(d))]))
+    return list(st.selected)
+
+
+def _brute_greedy(X, steps):
+    X64 = X.astype(np.float64)
+    d = np.full(len(X64), np.inf)
+    sel = [0]
+    for _ in range(steps):
+        diff = X64 - X64[sel[-1]]
+        np.minimum(d, (diff * diff).sum(axis=1), out=d)
+        d[sel] = -np.inf
+        sel.append(int(np.argmax(d)))
+    return sel
+
+
+@pytest.mark.parametrize("copy_limit", [0, 1 << 30])
+def test_diversity_state_with_and_without_working_copy(copy_limit):
+    from curation.selection.kernels import DiversityState
+
+    X = _mixture(6000, 20, 5)
+    X[100:110] = X[0]  # duplicates of the first pick
+    rows = np.flatnonzero(np.arange(6000) % 5 != 2)
+    st = DiversityState(X, rows, copy_limit=copy_limit)
+    assert (st.Xc is None) == (copy_limit == 0)
+    assert _greedy(st, 60) == _brute_greedy(X[rows], 60)
+    st = DiversityState(X.astype(np.float64), None, copy_limit=copy_limit)
+    assert _greedy(st, 40) == _brute_greedy(X, 40)
