@@ -49,6 +49,7 @@ format: $(STAMP)
 # kernel (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE); both are unset for this command alone.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) manage.py migrate --no-input
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) manage.py benchmark
 
 clean:

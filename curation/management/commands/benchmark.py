@@ -44,6 +44,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, suite: list[str] | None, quick: bool, **options: Any) -> None:
         suites = suite or ["engine", *SUITES]
+        if any(name in SUITES for name in suites):
+            _require_migrated()
         failures = []
         for name in suites:
             self.stdout.write(self.style.MIGRATE_HEADING(f"== {name} =="))
@@ -61,3 +63,15 @@ class Command(BaseCommand):
             self.stdout.write(f"({name}: {time.perf_counter() - started:.1f} s)\n")
         if failures:
             raise CommandError(f"Benchmark suites failed: {', '.join(failures)}.")
+
+
+def _require_migrated() -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise CommandError(
+            "The database has unapplied migrations: run `python manage.py migrate` first "
+            "(the app-level suites write and delete throwaway datasets)."
+        )
