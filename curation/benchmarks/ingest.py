@@ -94,11 +94,19 @@ def _line(stdout: Any, label: str, seconds: float, detail: str, target: float | 
     stdout.write(f"  {label:<44} {seconds:8.1f} s  {detail}{verdict}")
 
 
+def _phases(stdout: Any, phases: dict[str, float]) -> None:
+    steps = ", ".join(
+        f"{name} {seconds:.1f}" for name, seconds in phases.items() if seconds >= 0.05
+    )
+    stdout.write(f"    phases (s): {steps}")
+
+
 def run_ingest_benchmark(stdout: Any, quick: bool) -> None:
     """Print the import figures (quick: 10k samples x 128-d and 1k images)."""
     samples, dim, images = (10_000, 128, 1_000) if quick else (100_000, 512, 10_000)
     vendor = connection.vendor
-    stdout.write(f"Import benchmark ({vendor}, {os.cpu_count()} CPUs)")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    stdout.write(f"Import benchmark ({vendor}, {os.cpu_count()} CPUs, load average {load:.1f})")
     owner, temporary_owner = _owner()
     with tempfile.TemporaryDirectory(prefix="curation-bench-") as tmp:
         root = Path(tmp)
@@ -128,6 +136,7 @@ def run_ingest_benchmark(stdout: Any, quick: bool) -> None:
                 f"({samples / seconds:,.0f} samples/s; {len(summary.annotations)} label task)",
                 TARGET_SECONDS if not quick else None,
             )
+            _phases(stdout, summary.phases)
             started = time.perf_counter()
             dataset_import(
                 dataset=dataset, embeddings=root / "embeddings.csv", embedding_name="again"
@@ -160,6 +169,7 @@ def run_ingest_benchmark(stdout: Any, quick: bool) -> None:
                 f"({summary.images_added / seconds:,.0f} images/s)",
                 TARGET_SECONDS if not quick else None,
             )
+            _phases(stdout, summary.phases)
             started = time.perf_counter()
             dataset_import(dataset=dataset, images=folder, embed="always")
             _line(

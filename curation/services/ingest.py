@@ -148,6 +148,8 @@ def dataset_import(
         tasks.append(labels_task)
     _check_task_names(tasks)
 
+    summary.phases["read files"] = time.monotonic() - started
+
     # 2. The images: new files get pixels, metadata and a thumbnail (in worker processes).
     existing = {
         name: (pk, width, height)
@@ -195,6 +197,7 @@ def dataset_import(
                 processed[name] = result
             if "descriptor" in result:
                 descriptors[name] = result.pop("descriptor")
+    summary.phases["images"] = time.monotonic() - started - summary.phases["read files"]
     stored: list[EmbeddingSpace] = []
     try:
         with transaction.atomic():

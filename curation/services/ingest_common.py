@@ -72,14 +72,20 @@ def is_below_import_roots(resolved: Path) -> bool:
     return any(resolved == root or resolved.is_relative_to(root) for root in roots)
 
 
-# Anything normalize_file_name would change: a backslash, surrounding whitespace, a leading "/",
-# or an empty, "." or ".." path component. Names without one are returned as they are (fast).
-_NEEDS_NORMALIZING = re.compile(r"\\|^\s|\s$|^/|^\.\.?(?:/|$)|/\.{0,2}(?:/|$)")
-
-
 def normalize_file_name(name: str) -> str:
     """POSIX separators, no leading ``./`` or ``/``; ``a/../b`` collapsed."""
-    if _NEEDS_NORMALIZING.search(name) is None:
+    first, last = name[:1], name[-1:]
+    if (  # already normal (most names): no backslash, no "." / ".." / empty component, no
+        # surrounding whitespace. Plain string tests: 100k+ names per import.
+        first
+        and first not in "/."
+        and last not in "/."
+        and not first.isspace()
+        and not last.isspace()
+        and "\\" not in name
+        and "//" not in name
+        and "/." not in name
+    ):
         return name
     return _normalize_slowly(name)
 
@@ -108,15 +114,17 @@ class FileNameIndex:
 
     def __init__(self, names: Iterable[str]) -> None:
         self.names = set(names)
-        by_base: dict[str, list[str]] = {}
-        for name in self.names:
-            by_base.setdefault(posixpath.basename(name), []).append(name)
-        self._by_base = {base: hits[0] for base, hits in by_base.items() if len(hits) == 1}
+        self._by_base: dict[str, str] | None = None  # built on the first inexact lookup
 
     def lookup(self, name: str) -> str | None:
         norm = normalize_file_name(name)
         if norm in self.names:
             return norm
+        if self._by_base is None:
+            by_base: dict[str, list[str]] = {}
+            for known in self.names:
+                by_base.setdefault(posixpath.basename(known), []).append(known)
+            self._by_base = {base: hits[0] for base, hits in by_base.items() if len(hits) == 1}
         return self._by_base.get(posixpath.basename(norm))
 
     def lookup_stem(self, stem: str) -> str | None:

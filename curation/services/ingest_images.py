@@ -3,6 +3,7 @@ to this process when a pool cannot start."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -19,7 +20,7 @@ from curation.services.thumbnails import ImageJob, process_chunk
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-CHUNK_SIZE = 32
+CHUNK_SIZE = 64
 MIN_JOBS_FOR_POOL = 2 * CHUNK_SIZE
 
 
@@ -34,22 +35,38 @@ def scan_image_folder(root: Path, *, restrict_to_import_roots: bool) -> ImageSca
     """Every image below ``root`` (recursive; hidden folders and files skipped; symlinked folders
     not followed). With the restriction, symlinked files that lead outside the roots are refused."""
     scan = ImageScan(root=root)
-    for folder, dirs, files in os.walk(root):
+    top = str(root)
+    for folder, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        base = Path(folder)
+        # Plain strings, not Path objects: folders hold 10k+ files.
+        prefix = "" if folder == top else os.path.relpath(folder, top).replace(os.sep, "/") + "/"
         for name in files:
-            if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
+            if name.startswith(".") or os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
                 continue
-            full = base / name
-            relative = full.relative_to(root).as_posix()
-            if restrict_to_import_roots and full.is_symlink():
-                real = full.resolve()
+            relative = prefix + name
+            if restrict_to_import_roots and os.path.islink(full := os.path.join(folder, name)):
+                real = Path(full).resolve()
                 if not is_below_import_roots(real):
                     scan.refused.append((relative, "a symlink to a file outside the import roots"))
                     continue
             scan.files.append(relative)
     scan.files.sort()
     return scan
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt() parameters
+
+
+def _worker_setup() -> None:
+    """Let a worker keep the memory it frees (glibc): each image allocates and frees arrays of
+    a few hundred kB, and handing them back to the kernel every time costs ~100 page faults
+    per image (~7% of the per-image time). Elsewhere a no-op."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 16 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+    except (OSError, AttributeError):
+        pass
 
 
 def _pool_context() -> Any:
@@ -69,7 +86,9 @@ def run_image_jobs(
     if workers > 1 and len(jobs) >= MIN_JOBS_FOR_POOL:
         try:
             with ProcessPoolExecutor(
-                max_workers=min(workers, len(chunks)), mp_context=_pool_context()
+                max_workers=min(workers, len(chunks)),
+                mp_context=_pool_context(),
+                initializer=_worker_setup,
             ) as pool:
                 futures: dict[Future[list[dict[str, Any]]], int] = {
                     pool.submit(process_chunk, chunk): index for index, chunk in enumerate(chunks)

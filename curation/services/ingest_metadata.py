@@ -25,6 +25,8 @@ from curation.services.ingest_common import (
 from curation.services.metadata import BUILTIN_KEYS
 
 _RESERVED_PREFIX = "lightly."
+_UNPARSED = object()
+_PARSED_CACHE = 1024
 
 
 @dataclass
@@ -44,6 +46,7 @@ def read_metadata(path: Path) -> MetadataFile:
             f"{display(path)} is not a metadata file Curation reads: use .csv or .jsonl."
         )
     seen: dict[str, int] = {}
+    allowed: set[str] = set()  # keys checked already
     for name, values, line in parsed.rows:
         norm = normalize_file_name(name)
         if norm in seen:
@@ -52,7 +55,12 @@ def read_metadata(path: Path) -> MetadataFile:
                 "each file may appear once."
             )
         seen[norm] = line
+        if allowed.issuperset(values):
+            continue
         for key in values:
+            if key in allowed:
+                continue
+            allowed.add(key)
             if key.startswith(_RESERVED_PREFIX) or key in BUILTIN_KEYS:
                 raise IngestError(
                     f"Line {line} of {parsed.source} sets {key!r}: keys starting with 'lightly.' "
@@ -77,29 +85,40 @@ def _read_csv(path: Path) -> MetadataFile:
                 if header.count(column) > 1:
                     raise IngestError(f"{source} names column {column!r} twice (line 1).")
             name_index = header.index(name_column)
+            # Each column remembers its parsed cells: metadata repeats values (categories,
+            # flags), and parse_cell is pure. Capped, for columns of unique numbers.
+            value_columns: list[tuple[int, str, dict[str, Any]]] = [
+                (index, column, {}) for index, column in enumerate(header) if index != name_index
+            ]
+            width = len(header)
             for row in reader:
                 line = reader.line_num
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
+                if len(row) != width:
+                    if not row or all(not cell.strip() for cell in row):
+                        continue
                     raise IngestError(
                         f"Line {line} of {source} has {len(row)} values but the header names "
                         f"{len(header)} columns."
                     )
                 name = row[name_index].strip()
                 if not name:
+                    if all(not cell.strip() for cell in row):
+                        continue
                     raise IngestError(f"The file name is empty at line {line} of {source}.")
                 values: dict[str, Any] = {}
-                for column, cell in zip(header, row, strict=True):
-                    if column == name_column:
-                        continue
-                    try:
-                        value = parse_cell(cell)
-                    except ValueError as exc:
-                        raise IngestError(
-                            f"Line {line}, column {column} of {source}: {exc}; metadata must be "
-                            "finite numbers, true/false or text."
-                        ) from None
+                for index, column, parsed in value_columns:
+                    cell = row[index]
+                    value = parsed.get(cell, _UNPARSED)
+                    if value is _UNPARSED:
+                        try:
+                            value = parse_cell(cell)
+                        except ValueError as exc:
+                            raise IngestError(
+                                f"Line {line}, column {column} of {source}: {exc}; metadata "
+                                "must be finite numbers, true/false or text."
+                            ) from None
+                        if len(parsed) < _PARSED_CACHE:
+                            parsed[cell] = value
                     if value is not None:
                         values[column] = value
                 rows.append((name, values, line))

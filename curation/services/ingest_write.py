@@ -4,10 +4,11 @@ caller's transaction (no per-row queries)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.db import connection, models
@@ -58,6 +59,7 @@ class ImportSummary:
     tags: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for benchmarks
 
     def lines(self) -> list[str]:
         out = [
@@ -113,7 +115,7 @@ def insert_rows(
     """
     meta = model._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    columns = ", ".join(quote(str(cast(models.Field, meta.get_field(n)).column)) for n in fields)
     table = quote(meta.db_table)
     count = 0
 
@@ -124,14 +126,14 @@ def insert_rows(
             yield row
 
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy"):  # psycopg 3
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in counted():
                     copy.write_row(row)
         else:
             values = ", ".join(["%s"] * len(fields))  # names: quoted model names; values: params
             sql = f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608
-            cursor.executemany(sql, counted())
+            cursor.executemany(sql, cast(Any, counted()))  # sqlite3 takes any iterable
     return count
 
 
@@ -312,6 +314,7 @@ def validate_and_write(
     user: Any,
 ) -> None:
     """Resolve every file name, check, then write samples, tags, tasks and embeddings."""
+    clock = _PhaseClock(summary.phases)
     known = set(existing) | set(processed)
     pixelless: list[str] = []
     if embedding_file is not None and samples_from_embeddings:
@@ -334,6 +337,8 @@ def validate_and_write(
     sizes.update({n: (r["width"], r["height"]) for n, r in processed.items()})
     resolved_tasks = [_resolve_task(task, index, sizes) for task in tasks]
     check_tasks_compatible(dataset, resolved_tasks)
+
+    clock.lap("resolve names")
 
     # -- writes ---------------------------------------------------------------------------
     if image_root is not None and not dataset.image_root:
@@ -382,6 +387,7 @@ def validate_and_write(
     write_samples(dataset, [], metadata_updates, ["metadata"])
     summary.metadata_rows = len(custom)
     ids = dict(Sample.objects.filter(dataset=dataset).values_list("file_name", "id"))
+    clock.lap("write samples")
 
     if embedding_file is not None:
         for flag in (MASKED_TAG, SELECTED_TAG):
@@ -397,6 +403,7 @@ def validate_and_write(
     for resolved in resolved_tasks:
         write_task(dataset, resolved, ids, counts)
     summary.annotations, summary.scores = counts.annotations, counts.scores
+    clock.lap("write tags and annotations")
 
     if embedding_file is not None:
         row_ids = np.array([ids[embedding_names[n]] for n in embedding_file.names])
@@ -424,6 +431,18 @@ def validate_and_write(
             )
         )
         summary.embeddings[BUILTIN_SPACE] = matrix.shape
+    clock.lap("store embeddings")
+
+
+class _PhaseClock:
+    def __init__(self, phases: dict[str, float]) -> None:
+        self.phases = phases
+        self.last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases[name] = self.phases.get(name, 0.0) + now - self.last
+        self.last = now
 
 
 def _current_metadata(dataset: Dataset, names: list[str]) -> dict[str, dict[str, Any]]:

@@ -340,3 +340,36 @@ def test_a_failure_after_the_vectors_were_stored_removes_their_files(
         )
     assert len(calls) == 1  # the CSV space was stored, then the built-in one failed
     assert_nothing_written(dataset)
+
+
+def test_the_csv_matrix_is_assembled_row_major_across_parser_blocks():
+    from curation.services.ingest_embeddings import _row_major
+
+    matrix = np.arange(5 * 3, dtype=np.float32).reshape(5, 3)
+    columns = [f"embedding_{i}" for i in range(3)]
+    table = pa.Table.from_batches(
+        [
+            pa.record_batch([pa.array(matrix[rows, i]) for i in range(3)], names=columns)
+            for rows in (slice(0, 2), slice(2, 3), slice(3, 5))
+        ]
+    )
+    result = _row_major(table)
+    assert result.flags.c_contiguous and result.dtype == np.float32
+    assert (result == matrix).all()
+
+
+def test_a_bad_cell_deep_in_a_big_csv_still_names_its_line_and_column(dataset, folder, tmp_path):
+    names = [f"x{i}.jpg" for i in range(3000)]
+    matrix = vectors(len(names), dim=8)
+    path = lightly_csv(tmp_path / "big.csv", names, matrix)
+    lines = path.read_text().splitlines()
+    cells = lines[2501].split(",")
+    cells[5] = "oops"
+    lines[2501] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    header = lines[0].split(",")
+    with pytest.raises(
+        IngestError, match=rf"'oops' at line 2502, column {header[5]} of big.csv is not a number"
+    ):
+        dataset_import(dataset=dataset, embeddings=path, samples_from_embeddings=True)
+    assert_nothing_written(dataset)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from PIL import Image
@@ -212,3 +213,81 @@ def test_resolve_import_path_without_roots_refuses_everything(settings, tmp_path
     with pytest.raises(IngestError, match=r"CURATION_IMPORT_ROOTS"):
         resolve_import_path(tmp_path)
     assert resolve_import_path(tmp_path, restrict_to_import_roots=False) == tmp_path.resolve()
+
+
+def _reference_metadata(image: Image.Image, size_bytes: int) -> dict:
+    """The built-in metadata as first written (plain float64 formulas); the fast forms in
+    curation.services.metadata must give exactly these values."""
+    grey = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+    sharp = 0.0
+    if grey.shape[0] >= 3 and grey.shape[1] >= 3:
+        g = grey * 255.0
+        lap = g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:] - 4.0 * g[1:-1, 1:-1]
+        sharp = float(lap.var())
+    small = image.convert("L")
+    if small.height > 400:
+        small = small.resize(
+            (max(1, round(small.width * 400 / small.height)), 400), Image.Resampling.BILINEAR
+        )
+    u = np.asarray(small, dtype=np.float64) / 255.0
+    ratio = 1.0
+    if u.shape[0] >= 3 and u.shape[1] >= 3:
+        neighbours = (
+            u[:-2, :-2] + u[:-2, 1:-1] + u[:-2, 2:] + u[1:-1, :-2]
+            + u[1:-1, 2:] + u[2:, :-2] + u[2:, 1:-1] + u[2:, 2:]
+        )  # fmt: skip
+        flat = np.abs(8.0 * u[1:-1, 1:-1] - neighbours) < 5.0 / 255.0
+        ratio = float((flat.mean(axis=1) > 0.97).mean())
+    return {
+        "lightly.sizeInBytes": size_bytes,
+        "lightly.sharpness": round(sharp, 6),
+        "lightly.uniformRowRatio": round(ratio, 6),
+        "lightly.width": image.width,
+        "lightly.height": image.height,
+        "lightly.brightness": round(float(grey.mean()), 6),
+        "lightly.contrast": round(float(grey.std()), 6),
+    }
+
+
+def _test_images() -> list[Image.Image]:
+    rng = np.random.default_rng(7)
+    images = []
+    for height, width in [(1, 1), (2, 9), (3, 3), (120, 160), (401, 90), (700, 33), (50, 700)]:
+        noise = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        steps = 100 + rng.integers(-1, 2, (height, width))  # many responses of exactly +-5
+        ramp = np.cumsum(rng.integers(0, 2, (height, width)), axis=1).clip(0, 255)
+        stripes = np.full((height, width), 128, np.uint8)
+        stripes[::3] = 10
+        images += [
+            Image.fromarray(noise),
+            Image.fromarray(noise).convert("P"),
+            Image.fromarray(np.dstack([noise, noise[..., :1]])),  # RGBA
+            Image.fromarray(steps.astype(np.uint8)),
+            Image.fromarray(ramp.astype(np.uint8)),
+            Image.fromarray(stripes),
+        ]
+    return images
+
+
+def test_the_builtin_metadata_equals_the_float64_formulas_exactly():
+    from curation.services.metadata import image_metadata, sharpness, uniform_row_ratio
+
+    for image in _test_images():
+        assert image_metadata(image, 123) == _reference_metadata(image, 123), image.size
+        reference = _reference_metadata(image, 123)
+        grey = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+        assert round(sharpness(grey), 6) == reference["lightly.sharpness"]
+        assert round(uniform_row_ratio(image), 6) == reference["lightly.uniformRowRatio"]
+
+
+def test_thumbnails_are_written_into_missing_folders_without_leftovers(tmp_path):
+    from curation.services.thumbnails import ImageJob, process_chunk
+
+    make_image(tmp_path / "a.png", 1, size=(300, 200))
+    destination = tmp_path / "thumbs" / "ab" / "a.jpg"
+    [result] = process_chunk([ImageJob(str(tmp_path / "a.png"), str(destination), False)])
+
+    assert result["ok"] and result["metadata"]["lightly.width"] == 300
+    with Image.open(destination) as thumb:
+        assert thumb.size == (256, 171)
+    assert [p.name for p in destination.parent.iterdir()] == ["a.jpg"]
