@@ -20,6 +20,9 @@ from django.db import transaction
 from curation.models import Dataset, EmbeddingSpace
 
 
+_BLOCK_ROWS = 8192
+
+
 class EmbeddingError(ValueError):
     """An embedding matrix that cannot be stored; the message says why."""
 
@@ -69,15 +72,19 @@ def _validated(matrix: np.ndarray, sample_ids: np.ndarray, normalize: bool) -> n
         )
     if len(np.unique(sample_ids)) != len(sample_ids):
         raise EmbeddingError("A sample appears twice in the embedding rows.")
-    matrix = matrix.astype(np.float32, copy=False)
-    finite = np.isfinite(matrix).all(axis=1)
-    if not finite.all():
-        row = int(np.flatnonzero(~finite)[0])
-        raise EmbeddingError(f"Embedding row {row} contains NaN or infinite values.")
-    if normalize:
-        norms = np.linalg.norm(matrix.astype(np.float64), axis=1, keepdims=True)
-        matrix = (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32)
-    return np.ascontiguousarray(matrix)
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    out = np.empty_like(matrix) if normalize else matrix
+    # Row blocks keep the float64 temporaries small (a 100k x 512 matrix would need 400 MB).
+    for start in range(0, matrix.shape[0], _BLOCK_ROWS):
+        block = matrix[start : start + _BLOCK_ROWS]
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            row = start + int(np.flatnonzero(~finite)[0])
+            raise EmbeddingError(f"Embedding row {row} contains NaN or infinite values.")
+        if normalize:
+            norms = np.linalg.norm(block.astype(np.float64), axis=1, keepdims=True)
+            out[start : start + len(block)] = block / np.where(norms == 0, 1.0, norms)
+    return out
 
 
 def embedding_space_store(
