@@ -19,7 +19,6 @@ from django.db import transaction
 
 from curation.models import Dataset, EmbeddingSpace
 
-
 _BLOCK_ROWS = 8192
 
 
