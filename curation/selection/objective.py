@@ -10,6 +10,9 @@ import numpy as np
 from .kernels import F64, I64, Check, DiversityState, _noop
 from .strategies import BalanceTerm, DiversityTerm, Term, WeightTerm
 
+# Positions with the highest upper bounds whose exact values set the cut-off each step.
+PROBES = 8
+
 StateFactory = Callable[[np.ndarray, "I64 | None"], DiversityState]
 
 
@@ -28,57 +31,57 @@ def balance_values(term: BalanceTerm, S: I64, idx: I64 | slice) -> F64:
         return np.asarray(term.strength * np.log(1.0 / ce), dtype=np.float64)
 
 
-def balance_bounds(term: BalanceTerm, S: I64, CT: F64 | None = None) -> tuple[F64, F64]:
-    """Lower and upper bounds of ``balance_values`` for every row, from two GEMVs.
+def balance_upper(term: BalanceTerm, S: I64, CT: F64) -> F64:
+    """An upper bound of ``balance_values`` for every row, from one GEMV.
 
     ``f_c = -sum_k t_k log((b_k + C_ck) / (B + s_c) + 1e-10)`` (the cross-entropy) is convex
     and decreasing in C_c. With s_min <= s_c <= s_max over the rows with s_c > 0:
     tangent at 0: ``f_c >= -sum t log A - sum_k t_k C_ck / ((B + s_min) A_k)``,
     ``A = b / (B + s_min) + 1e-10``; chord through the vertices: ``f_c <= sum_j C_cj / s_c *
     h_j`` with ``h_j = -sum_k t_k log(A'_k + s_min / (B + s_max) [k = j])``,
-    ``A' = b / (B + s_max) + 1e-10``. Rows with s_c = 0 get their exact (shared) value.
+    ``A' = b / (B + s_max) + 1e-10``. The value ``strength * log(1 / f)`` is bounded above by
+    the tangent for a positive strength and by the chord for a negative one. Rows with
+    s_c = 0 get their exact (shared) value. ``CT`` is the class matrix transposed (K x U).
     """
     base = term.C[S].sum(axis=0)
     B = float(base.sum())
     t = term.t
     s_min, s_max = term.row_sum_min, term.row_sum_max
-    with np.errstate(divide="ignore", invalid="ignore"):
-        A = base / (B + s_min) + 1e-10
-        f0 = float(-(t * np.log(A)).sum())
-        g = t / (A * (B + s_min))
-        A2 = base / (B + s_max) + 1e-10
-        logA2 = np.log(A2)
-        h = np.empty(len(t))
-        for j in range(len(t)):
-            row = logA2.copy()
-            row[j] = np.log(A2[j] + s_min / (B + s_max))
-            h[j] = -(t * row).sum()
-        if CT is None:
-            f_lo = f0 - term.C @ g
-            f_hi = (term.C @ h) * term.inv_row_sum
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if term.strength >= 0:
+            A = base / (B + s_min) + 1e-10
+            f0 = float(-(t * np.log(A)).sum())
+            drop = (t / (A * (B + s_min))) @ CT
+            f = f0 - drop
+            # rounding of the two (possibly nearly cancelling) operands, then 1e-9 relative
+            # drop >= 0 (t, A, C >= 0), so its largest magnitude is its maximum
+            f_abs = max(abs(float(f.max())), abs(float(f.min())))
+            slack = 1e-12 * (abs(f0) + float(drop.max())) + 1e-9 * f_abs
+            f -= slack if math.isfinite(slack) else 1e-9 * (abs(f0) + np.abs(drop))
+            f -= 1e-300
+            np.maximum(f, 0.0, out=f)
+            v = np.log(f)
+            v *= -term.strength
         else:
-            both = np.stack([g, h]) @ CT
-            f_lo = f0 - both[0]
-            f_hi = both[1] * term.inv_row_sum
-        # one scalar slack (>= the per-row 1e-9 relative one) keeps the pass count low
-        slack: float | F64 = 1e-9 * (float(np.abs(f_lo).max()) + float(np.abs(f_hi).max()))
-        if not math.isfinite(slack):
-            slack = 1e-9 * (np.abs(f_lo) + np.abs(f_hi))
-        slack += 1e-300
-        f_lo -= slack
-        f_hi += slack
+            A2 = base / (B + s_max) + 1e-10
+            logA2 = np.log(A2)
+            h = np.empty(len(t))
+            for j in range(len(t)):
+                row = logA2.copy()
+                row[j] = np.log(A2[j] + s_min / (B + s_max))
+                h[j] = -(t * row).sum()
+            f = (h @ CT) * term.inv_row_sum
+            slack = 1e-9 * float(np.abs(f).max())
+            f += slack if math.isfinite(slack) else 1e-9 * np.abs(f)
+            f += 1e-300
+            v = term.strength * np.log(1.0 / f)
         zero = term.zero_rows
         if len(zero):
             exact = balance_values(term, S, zero[:1])[0]
-        v_a = term.strength * np.log(1.0 / np.maximum(f_lo, 0.0))
-        v_b = term.strength * np.log(1.0 / f_hi)
-    lo, hi = (v_b, v_a) if term.strength >= 0 else (v_a, v_b)
-    lo = np.where(np.isnan(lo), -np.inf, lo)
-    hi = np.where(np.isnan(hi), np.inf, hi)
+    hi = np.where(np.isnan(v), np.inf, v)
     if len(zero):
-        lo[zero] = exact
         hi[zero] = exact
-    return lo, hi
+    return hi
 
 
 def diversity_values(strength: float, A: float, delta: F64) -> F64:
@@ -101,6 +104,7 @@ class Objective:
                     shared[key] = make_state(term.X, term.rows)
                 self.states[i] = shared[key]
         self._unique_states = list(shared.values())
+        self._probed: tuple[I64, F64, F64] | None = None
         # class matrices transposed once: (2, K) @ (K, U) streams them for both bounds
         self._CT = {
             j: np.ascontiguousarray(t.C.T)
@@ -144,7 +148,19 @@ class Objective:
         return tot, per
 
     def _pick(self, T: I64) -> tuple[int, F64]:
-        tot, per = self._exact(T)
+        known = self._probed
+        self._probed = None
+        if known is None:
+            tot, per = self._exact(T)
+        else:  # reuse the exact values of this step's probes
+            P, p_tot, p_per = known
+            rest = T[~np.isin(T, P)]
+            r_tot, r_per = self._exact(rest)
+            T = np.concatenate([P, rest])
+            tot = np.concatenate([p_tot, r_tot])
+            per = np.concatenate([p_per, r_per])
+            order = np.argsort(T, kind="stable")  # ties go to the lowest position
+            T, tot, per = T[order], tot[order], per[order]
         i = int(np.argmax(tot))
         return int(T[i]), per[i]
 
@@ -163,6 +179,7 @@ class Objective:
         if len(self.terms) == 1 and div_terms and self.terms[0].strength > 0:
             T = self.states[0].near_max()
             return self._pick(T)
+        self._probed = None
         return self._pick(self._candidates())
 
     def _candidates(self) -> I64:
@@ -171,52 +188,45 @@ class Objective:
             return self._candidates_impl()
 
     def _candidates_impl(self) -> I64:
+        """Upper bounds for every position; the best exact value among the few positions with
+        the highest bounds is a true lower bound of the maximum, so every position whose bound
+        falls below it is out."""
         S = np.asarray(self.S, dtype=np.int64)
         hi = np.zeros(self.n)
-        lo = np.zeros(self.n)
         approx = False
         for j, term in enumerate(self.terms):
             if isinstance(term, WeightTerm):
-                v = weight_values(term, S, slice(None))
+                hi += weight_values(term, S, slice(None))
             elif isinstance(term, BalanceTerm):
                 if not len(S):
-                    v = balance_values(term, S, slice(None))
+                    hi += balance_values(term, S, slice(None))
                 else:
-                    b_lo, b_hi = balance_bounds(term, S, self._CT[j])
-                    lo += b_lo
-                    hi += b_hi
+                    hi += balance_upper(term, S, self._CT[j])
                     approx = True
-                    continue
-            else:
-                if not len(S):
-                    continue
+            elif len(S):
                 st = self.states[j]
-                d = st.d
-                A = st.A
-                d_lo = np.maximum(d - st.err, 0.0)
-                d_hi = d + st.err
-                a = diversity_values(term.strength, A, d_lo)
-                b = diversity_values(term.strength, A, d_hi)
-                if term.strength >= 0:
-                    lo += a
-                    hi += b
-                else:
-                    lo += b
-                    hi += a
+                d = st.d + st.err if term.strength >= 0 else np.maximum(st.d - st.err, 0.0)
+                hi += diversity_values(term.strength, st.A, d)
                 approx = True
-                continue
-            hi += v
-            lo += v
-        lo[np.isnan(lo)] = -np.inf
-        hi[np.isnan(hi)] = np.inf
-        lo[self.selected] = -np.inf
-        hi[self.selected] = -np.inf
-        if not approx:
-            i = int(np.argmax(lo))
-            if lo[i] == -np.inf:
+        if not approx:  # every term exact: nan counts as -inf
+            hi[np.isnan(hi)] = -np.inf
+            hi[self.selected] = -np.inf
+            i = int(np.argmax(hi))
+            if hi[i] == -np.inf:
                 return np.asarray([self._first_unselected()], dtype=np.int64)
             return np.asarray([i], dtype=np.int64)
-        best_lo = float(lo.max())
+        hi[np.isnan(hi)] = np.inf
+        hi[self.selected] = -np.inf
+        k = min(PROBES, self.n)
+        probes = np.argpartition(hi, self.n - k)[self.n - k :]
+        probes = probes[hi[probes] > -np.inf].astype(np.int64)
+        if len(probes):
+            p_tot, p_per = self._exact(probes)
+            best_lo = float(p_tot.max())
+            if best_lo > -np.inf:
+                self._probed = (probes, p_tot, p_per)
+        else:
+            best_lo = -np.inf
         if best_lo == -np.inf:
             return np.flatnonzero(~self.selected).astype(np.int64)
         return np.flatnonzero(hi >= best_lo).astype(np.int64)
