@@ -17,11 +17,15 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from .kernels_blas import all_blas_threads
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 Check = Callable[[], None]
 
 _U32 = 2.0**-24
+# A pass over at least this many matrix elements gets every BLAS thread (see kernels_blas).
+BIG_PASS = 4_000_000
 
 
 def _noop() -> None:
@@ -138,9 +142,12 @@ def _projected_clusters(
     pdist = np.empty(n, dtype=np.float64)
     block = 16384
     c32 = centers.astype(np.float32)
+    mean_proj = mean @ basis.T  # (x - mean) P = x P - mean P, one pass fewer per block
     for a in range(0, n, block):
         check()
-        Y = (gather_rows(X, rows, slice(a, min(n, a + block)), np.float64) - mean) @ basis.T
+        with all_blas_threads():  # a large GEMM: worth every thread
+            Y = gather_rows(X, rows, slice(a, min(n, a + block)), np.float64) @ basis.T
+        Y -= mean_proj
         lab = _assign(Y.astype(np.float32), c32)
         labels[a : a + len(Y)] = lab
         diff = Y - centers[lab]
@@ -367,6 +374,9 @@ class DiversityState:
     def _dots(self, a: int, b: int, s32: np.ndarray) -> F64:
         """``x_i . s`` in float32 for internal positions a..b, as float64."""
         if self.Xc is not None:
+            if (b - a) * self.dim >= BIG_PASS:
+                with all_blas_threads():
+                    return np.asarray(self.Xc[a:b] @ s32, dtype=np.float64)
             return np.asarray(self.Xc[a:b] @ s32, dtype=np.float64)
         out = np.empty(b - a, dtype=np.float64)
         for c in range(a, b, 4096):
