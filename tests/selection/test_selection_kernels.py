@@ -159,3 +159,22 @@ def test_diversity_state_with_and_without_working_copy(copy_limit):
     assert _greedy(st, 60) == _brute_greedy(X[rows], 60)
     st = DiversityState(X.astype(np.float64), None, copy_limit=copy_limit)
     assert _greedy(st, 40) == _brute_greedy(X, 40)
+
+
+def test_all_blas_threads_lends_every_thread_to_one_call_only():
+    from curation.selection.kernels_blas import (
+        all_blas_threads,
+        blas_threads,
+        single_threaded_blas,
+    )
+
+    before = blas_threads()
+    if before is None:
+        pytest.skip("OpenBLAS thread control is not available here")
+    with single_threaded_blas():
+        with all_blas_threads():
+            assert blas_threads() == before
+        assert blas_threads() == 1
+    with all_blas_threads():  # outside a single-threaded block it changes nothing
+        assert blas_threads() == before
+    assert blas_threads() == before
