@@ -7,6 +7,7 @@ worker started by ``manage.py serve``. Team mode: ``DATABASE_URL`` (PostgreSQL) 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -127,6 +128,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+with contextlib.suppress(OSError):  # WhiteNoise warns on every start while it is missing
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
