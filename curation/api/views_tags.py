@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import Count, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -137,44 +139,45 @@ class TagDetailView(CurationAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TagAddView(CurationAPIView):
-    @extend_schema(
-        tags=TAG,
-        operation_id="tags_add_samples",
-        summary="Add samples to a tag, by ids or by filter",
-        request=TagMembersSerializer,
-        responses={200: TagMembersResultSerializer, **errors(400, 401, 404)},
-    )
-    def post(self, request: Request, dataset_id: int, tag_id: int) -> Response:
-        dataset = get_dataset_for_user(request.user, dataset_id)
-        tag = get_tag(dataset, tag_id)
-        body = TagMembersSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        if "filter" in body.validated_data:
-            changed = tag_add_filter(tag=tag, sample_filter=body.validated_data["filter"])
-        else:
-            changed = tag_add_samples(tag=tag, sample_ids=body.validated_data["sample_ids"])
-        return Response({"changed": changed, "tag": tag_data(tag)})
+def _members_view(
+    operation_id: str,
+    summary: str,
+    by_filter: Callable[..., int],
+    by_ids: Callable[..., int],
+) -> type[CurationAPIView]:
+    """A view that adds or removes samples of a tag, by ids or by filter."""
+
+    class TagMembersView(CurationAPIView):
+        @extend_schema(
+            tags=TAG,
+            operation_id=operation_id,
+            summary=summary,
+            request=TagMembersSerializer,
+            responses={200: TagMembersResultSerializer, **errors(400, 401, 404)},
+        )
+        def post(self, request: Request, dataset_id: int, tag_id: int) -> Response:
+            dataset = get_dataset_for_user(request.user, dataset_id)
+            tag = get_tag(dataset, tag_id)
+            body = TagMembersSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            if "filter" in body.validated_data:
+                changed = by_filter(tag=tag, sample_filter=body.validated_data["filter"])
+            else:
+                changed = by_ids(tag=tag, sample_ids=body.validated_data["sample_ids"])
+            return Response({"changed": changed, "tag": tag_data(tag)})
+
+    return TagMembersView
 
 
-class TagRemoveView(CurationAPIView):
-    @extend_schema(
-        tags=TAG,
-        operation_id="tags_remove_samples",
-        summary="Remove samples from a tag, by ids or by filter",
-        request=TagMembersSerializer,
-        responses={200: TagMembersResultSerializer, **errors(400, 401, 404)},
-    )
-    def post(self, request: Request, dataset_id: int, tag_id: int) -> Response:
-        dataset = get_dataset_for_user(request.user, dataset_id)
-        tag = get_tag(dataset, tag_id)
-        body = TagMembersSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        if "filter" in body.validated_data:
-            changed = tag_remove_filter(tag=tag, sample_filter=body.validated_data["filter"])
-        else:
-            changed = tag_remove_samples(tag=tag, sample_ids=body.validated_data["sample_ids"])
-        return Response({"changed": changed, "tag": tag_data(tag)})
+TagAddView = _members_view(
+    "tags_add_samples", "Add samples to a tag, by ids or by filter", tag_add_filter, tag_add_samples
+)
+TagRemoveView = _members_view(
+    "tags_remove_samples",
+    "Remove samples from a tag, by ids or by filter",
+    tag_remove_filter,
+    tag_remove_samples,
+)
 
 
 class TagCombineView(CurationAPIView):
