@@ -9,6 +9,7 @@ Without JavaScript the same buttons work as ordinary form submits.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,6 +237,34 @@ def _redirect(request: HtmxRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
+def _save_preset(
+    request: HtmxRequest,
+    *,
+    form: Any,
+    choices: Any,
+    dataset: Dataset | None,
+    preset: StrategyPreset | None,
+    save: Callable[[], StrategyPreset],
+) -> HttpResponse:
+    """Save the builder's config through ``save`` and go to the library; on an error show the
+    builder again with the message next to its field."""
+    if not form.valid:
+        error = {"form": "Fix the errors in the rows before saving."}
+    else:
+        try:
+            saved = save()
+        except PresetError as exc:
+            if preset is not None:
+                preset.refresh_from_db()
+            error = {exc.field or "form": str(exc)}
+        else:
+            messages.success(request, f"Saved the preset {saved.name!r}.")
+            return _redirect(request, reverse("preset-list"))
+    return _render_builder(
+        request, form=form, choices=choices, dataset=dataset, preset=preset, preset_errors=error
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def builder(request: HtmxRequest, dataset_id: int) -> HttpResponse:
@@ -244,34 +273,20 @@ def builder(request: HtmxRequest, dataset_id: int) -> HttpResponse:
     choices = builder_choices(dataset)
     form = builder_form(request.POST if request.method == "POST" else None, choices)
     if form.action == "save_preset":
-        if not form.valid:
-            return _render_builder(
-                request,
-                form=form,
-                choices=choices,
-                dataset=dataset,
-                preset=None,
-                preset_errors={"form": "Fix the errors in the rows before saving."},
-            )
-        try:
-            saved = preset_create(
+        return _save_preset(
+            request,
+            form=form,
+            choices=choices,
+            dataset=dataset,
+            preset=None,
+            save=lambda: preset_create(
                 owner=request.user,
                 name=request.POST.get("preset_name", ""),
                 description=request.POST.get("preset_description", ""),
                 visibility=request.POST.get("preset_visibility", "private"),
                 config=form.config,
-            )
-        except PresetError as exc:
-            return _render_builder(
-                request,
-                form=form,
-                choices=choices,
-                dataset=dataset,
-                preset=None,
-                preset_errors={exc.field or "form": str(exc)},
-            )
-        messages.success(request, f"Saved the preset {saved.name!r}.")
-        return _redirect(request, reverse("preset-list"))
+            ),
+        )
     return _render_builder(request, form=form, choices=choices, dataset=dataset, preset=None)
 
 
@@ -289,16 +304,8 @@ def preset_edit(request: HtmxRequest, preset_id: int) -> HttpResponse:
         request.POST if request.method == "POST" else None, choices, initial=preset.config
     )
     if form.action == "save_preset":
-        if not form.valid:
-            return _render_builder(
-                request,
-                form=form,
-                choices=choices,
-                dataset=dataset,
-                preset=preset,
-                preset_errors={"form": "Fix the errors in the rows before saving."},
-            )
-        try:
+
+        def save() -> StrategyPreset:
             preset_update(
                 preset=preset,
                 name=request.POST.get("preset_name", preset.name),
@@ -306,16 +313,9 @@ def preset_edit(request: HtmxRequest, preset_id: int) -> HttpResponse:
                 visibility=request.POST.get("preset_visibility", preset.visibility),
                 config=form.config,
             )
-        except PresetError as exc:
-            preset.refresh_from_db()
-            return _render_builder(
-                request,
-                form=form,
-                choices=choices,
-                dataset=dataset,
-                preset=preset,
-                preset_errors={exc.field or "form": str(exc)},
-            )
-        messages.success(request, f"Saved the preset {preset.name!r}.")
-        return _redirect(request, reverse("preset-list"))
+            return preset
+
+        return _save_preset(
+            request, form=form, choices=choices, dataset=dataset, preset=preset, save=save
+        )
     return _render_builder(request, form=form, choices=choices, dataset=dataset, preset=preset)
