@@ -149,7 +149,7 @@ def login(browser: Any, live_server_url: str) -> Iterator[Callable[[Any], Any]]:
             base_url=live_server_url, viewport={"width": 1400, "height": 900}
         )
         context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server_url}])
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(20_000)  # a busy 2-core CI machine
         contexts.append(context)
         return context.new_page()
 
@@ -166,7 +166,7 @@ def page(login: Callable[[Any], Any], alice: Any) -> Any:
 @pytest.fixture
 def anonymous_page(browser: Any, live_server_url: str) -> Any:
     context = browser.new_context(base_url=live_server_url, viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)  # a busy 2-core CI machine
     yield context.new_page()
     context.close()
 
