@@ -140,3 +140,29 @@ def test_query_count(client, alice, dataset, train_tag, django_assert_max_num_qu
     client.force_login(alice)
     with django_assert_max_num_queries(6):
         client.get(reverse("tag-list", args=[dataset.pk]))
+
+
+def test_the_browser_offers_existing_tags_for_checked_samples(client, bob, dataset, train_tag):
+    client.force_login(bob)
+    text = client.get(reverse("dataset-browser", args=[dataset.pk])).content.decode()
+    assert f'<option value="{train_tag.pk}">train</option>' in text
+    assert 'value="add_checked"' in text and 'value="remove_checked"' in text
+
+
+def test_remove_checked_and_a_nameless_new_tag(client, bob, dataset, samples, train_tag):
+    client.force_login(bob)
+    before = members(train_tag)
+    response = client.post(
+        reverse("tag-list", args=[dataset.pk]),
+        {"action": "remove_checked", "tag": train_tag.pk, "sample": [before[0]]},
+        follow=True,
+    )
+    assert "1 samples removed from &#x27;train&#x27;" in response.content.decode()
+    assert members(train_tag) == before[1:]
+    response = client.post(
+        reverse("tag-list", args=[dataset.pk]),
+        {"action": "create_checked", "name": " ", "sample": [samples[0].pk]},
+        follow=True,
+    )
+    assert "A tag needs a name." in response.content.decode()
+    assert Tag.objects.filter(dataset=dataset).count() == 1
