@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import connection, connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -222,6 +224,41 @@ def test_two_runs_racing_for_one_tag_name_exactly_one_succeeds(dataset, alice, b
         "A tag named 'shared' was created while this selection ran; re-run it with another name."
     )
     assert loser.pick_order == [] and loser.result_tag is None
+    assert Tag.objects.filter(dataset=dataset, name="shared").count() == 1
+    assert tag_ids(dataset, "shared") == set(winner.pick_order)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="two concurrent writers need a server database (SQLite's test database is shared "
+    "in-memory and refuses concurrent writers outright)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_finishing_at_the_same_time_leave_exactly_one_tag(dataset, alice, bob):
+    populate(dataset, n=40)
+    runs = [_queued(dataset, alice, tag="shared"), _queued(dataset, bob, tag="shared", n=7)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(run_id: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            selection_run_execute(run_id=run_id)
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(run.pk,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    for run in runs:
+        run.refresh_from_db()
+    assert sorted(run.status for run in runs) == [Status.FAILED, Status.SUCCEEDED]
+    winner = next(run for run in runs if run.status == Status.SUCCEEDED)
     assert Tag.objects.filter(dataset=dataset, name="shared").count() == 1
     assert tag_ids(dataset, "shared") == set(winner.pick_order)
 
