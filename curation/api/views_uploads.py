@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,6 +47,24 @@ def summary_data(summary: ImportSummary) -> dict[str, Any]:
     }
 
 
+def _import_one_file(
+    request: Request,
+    dataset_id: int,
+    serializer_class: type[serializers.Serializer],
+    default_name: str,
+    import_as: str,
+) -> Response:
+    """Save the uploaded ``file`` and import it as ``import_as`` (an argument of
+    ``dataset_import``), all or nothing."""
+    dataset = get_dataset_for_user(request.user, dataset_id)
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    with upload_folder() as folder:
+        source: dict[str, Any] = {import_as: folder.save(body.validated_data["file"], default_name)}
+        summary = dataset_import(dataset=dataset, embed="never", user=request.user, **source)
+    return Response(summary_data(summary))
+
+
 class MetadataUploadView(CurationAPIView):
     parser_classes = UPLOAD_PARSERS
 
@@ -57,15 +76,9 @@ class MetadataUploadView(CurationAPIView):
         responses={200: ImportSummarySerializer, **errors(400, 401, 404)},
     )
     def post(self, request: Request, dataset_id: int) -> Response:
-        dataset = get_dataset_for_user(request.user, dataset_id)
-        body = MetadataUploadSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        with upload_folder() as folder:
-            path = folder.save(body.validated_data["file"], "metadata.csv")
-            summary = dataset_import(
-                dataset=dataset, metadata=path, embed="never", user=request.user
-            )
-        return Response(summary_data(summary))
+        return _import_one_file(
+            request, dataset_id, MetadataUploadSerializer, "metadata.csv", "metadata"
+        )
 
 
 class AnnotationUploadView(CurationAPIView):
@@ -79,15 +92,9 @@ class AnnotationUploadView(CurationAPIView):
         responses={200: ImportSummarySerializer, **errors(400, 401, 404)},
     )
     def post(self, request: Request, dataset_id: int) -> Response:
-        dataset = get_dataset_for_user(request.user, dataset_id)
-        body = AnnotationUploadSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        with upload_folder() as folder:
-            path = folder.save(body.validated_data["file"], "annotations.json")
-            summary = dataset_import(
-                dataset=dataset, annotations=path, embed="never", user=request.user
-            )
-        return Response(summary_data(summary))
+        return _import_one_file(
+            request, dataset_id, AnnotationUploadSerializer, "annotations.json", "annotations"
+        )
 
 
 class PredictionUploadView(CurationAPIView):
