@@ -14,6 +14,7 @@ from curation.models import (
     AnnotationTask,
     Dataset,
     EmbeddingSpace,
+    ImportRoot,
     Sample,
     Score,
     SelectionRun,
@@ -211,3 +212,31 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
 
 import curation.admin_tokens  # noqa: E402,F401  (registers ApiToken; revoke = delete)
+from curation.models import Job  # noqa: E402
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Background jobs (imports): read-only; cancel from the job page or the API."""
+
+    list_display = ["id", "kind", "dataset_name", "status", "stage", "percent", "created_by"]
+    list_filter = ["kind", "status"]
+    search_fields = ["dataset_name", "created_by__username"]
+    list_select_related = ["created_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ImportRoot)
+class ImportRootAdmin(admin.ModelAdmin):
+    """Server folders web and API imports may read; the model checks the path is an absolute,
+    existing folder. No group = staff only."""
+
+    list_display = ["name", "path", "group", "created"]
+    list_filter = ["group"]
+    search_fields = ["name", "path"]
+    list_select_related = ["group"]

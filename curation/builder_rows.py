@@ -19,6 +19,7 @@ from typing import Any
 
 from curation.selection import ConfigError, parse_config
 from curation.selection.config import ACCEPTED_INPUTS, DISTRIBUTIONS, OPERATIONS, PREDICTION_NAMES
+from curation.selection.config_text import ConfigTextError, config_from_text
 
 STRATEGIES: tuple[tuple[str, str], ...] = (
     ("DIVERSITY", "Diversity: spread out in an embedding space"),
@@ -91,6 +92,7 @@ class Row:
     threshold: str = ""
     operation: str = "BIGGER"
     distribution: str = "TARGET"
+    distribution_given: bool = False  # written to the config (TARGET is the default)
     target: list[tuple[str, str]] = field(default_factory=list)
     strength: str = "1.0"
     extra_input: dict[str, Any] = field(default_factory=dict)
@@ -172,7 +174,7 @@ def state_from_form(data: Mapping[str, Any]) -> BuilderState:
         if raw_score:
             try:
                 task, score = (str(v) for v in json.loads(raw_score))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, RecursionError):
                 task, score = "", ""
         targets = []
         for key in data:
@@ -199,6 +201,7 @@ def state_from_form(data: Mapping[str, Any]) -> BuilderState:
             threshold=text(p + "threshold"),
             operation=text(p + "operation", "BIGGER"),
             distribution=text(p + "distribution", "TARGET"),
+            distribution_given=text(p + "distribution_given") == "1",
             target=targets,
             strength=text(p + "strength", "1.0"),
             extra_input=_json_dict(text(p + "extra_input")),
@@ -219,7 +222,7 @@ def _json_dict(raw: str) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -248,8 +251,10 @@ def _compact(value: float) -> int | float:
 
 
 def row_entry(row: Row, index: int, errors: dict[str, str]) -> dict[str, Any]:
-    """The config entry ``{"input": …, "strategy": …, "strength": …}`` of one row; typing
-    mistakes (a word where a number belongs) go to ``errors`` under ``"<index>.<field>"``."""
+    """The config entry ``{"input": …, "strategy": {…, "strength": …}}`` of one row, in the
+    form the LightlyOne Worker docs write (seed 004: strength inside the strategy; a given
+    ``distribution`` kept); typing mistakes (a word where a number belongs) go to ``errors``
+    under ``"<index>.<field>"``."""
     e = f"{index}."
     inp: dict[str, Any] = {"type": row.input}
     strat: dict[str, Any] = {"type": row.strategy}
@@ -298,9 +303,9 @@ def row_entry(row: Row, index: int, errors: dict[str, str]) -> dict[str, Any]:
             strat["threshold"] = _compact(value)
         strat["operation"] = row.operation
     elif row.strategy == "BALANCE":
-        if row.distribution != "TARGET":  # TARGET is the default
+        if row.distribution != "TARGET" or row.distribution_given:  # kept when given
             strat["distribution"] = row.distribution
-        else:
+        if row.distribution == "TARGET":
             target: dict[str, Any] = {}
             for name, share in row.target:
                 if not share:
@@ -313,15 +318,13 @@ def row_entry(row: Row, index: int, errors: dict[str, str]) -> dict[str, Any]:
             if target:
                 strat["target"] = target
     strat.update(row.extra_strategy)
-
-    entry: dict[str, Any] = {"input": inp, "strategy": strat}
-    if row.has_strength and row.strength:
+    if row.has_strength and row.strength:  # inside ``strategy``, as the Worker docs write it
         strength = _number(row.strength)
         if strength is None:
             errors[e + "strength"] = "must be a number"
         elif strength != 1.0:
-            entry["strength"] = _compact(strength)
-    return entry
+            strat["strength"] = _compact(strength)
+    return {"input": inp, "strategy": strat}
 
 
 def config_from_state(state: BuilderState) -> tuple[dict[str, Any], dict[str, str]]:
@@ -418,6 +421,7 @@ def _row_from_entry(entry: Mapping[str, Any]) -> Row:
         row.threshold = _fmt(strat.pop("threshold", ""))
         row.operation = _fmt(strat.pop("operation", "BIGGER"))
     elif row.strategy == "BALANCE":
+        row.distribution_given = "distribution" in strat
         row.distribution = _fmt(strat.pop("distribution", "TARGET"))
         target = strat.pop("target", None)
         if isinstance(target, Mapping):
@@ -522,22 +526,14 @@ def errors_by_row(errors: Mapping[str, str]) -> tuple[dict[int, dict[str, str]],
 
 
 def parse_pasted_json(text: str) -> tuple[dict[str, Any] | None, str]:
-    """``(config, "")`` for a JSON object, else ``(None, one sentence saying what is wrong)``."""
+    """``(config, "")`` for a config object as the docs write it (comments, trailing commas,
+    Python literals allowed), else ``(None, one sentence naming the line and column)``."""
     if not text.strip():
         return None, "Paste a selection config (JSON) first."
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, (
-            f"The pasted text is not valid JSON: {exc.msg.lower()} at line {exc.lineno}, "
-            f"column {exc.colno}. (Comments and trailing commas are not allowed in JSON.)"
-        )
-    if not isinstance(value, dict):
-        return None, (
-            "The pasted JSON must be an object with n_samples (or proportion_samples) and "
-            "strategies, like a LightlyOne Worker selection config."
-        )
-    return value, ""
+        return config_from_text(text, what="The pasted text"), ""
+    except ConfigTextError as exc:
+        return None, str(exc)
 
 
 def config_json(config: Mapping[str, Any]) -> str:

@@ -65,17 +65,31 @@ def env_paths(name: str, environ: Mapping[str, str] = os.environ) -> list[Path]:
     return paths
 
 
-def database_config(url: str | None, var_dir: Path) -> dict[str, Any]:
-    """SQLite in WAL mode by default; PostgreSQL when ``DATABASE_URL`` names one."""
+SQLITE_OPTIONS: dict[str, Any] = {
+    # WAL: readers never block the writer; a busy timeout instead of an instant "database is
+    # locked"; IMMEDIATE: a transaction takes the write lock when it begins, so two writers
+    # queue on the timeout instead of failing on a read-to-write upgrade.
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
+
+def database_config(
+    url: str | None, var_dir: Path, *, pool_size: int = 10, pool_timeout: float = 30.0
+) -> dict[str, Any]:
+    """SQLite in WAL mode by default; PostgreSQL when ``DATABASE_URL`` names one.
+
+    PostgreSQL connections come from a bounded pool of at most ``pool_size`` per process
+    (psycopg's pool through Django's ``pool`` option): a request borrows one and returns it when
+    it ends, so connections never grow with the server's request threads. ``pool_size=0``
+    opens one connection per request instead (``CONN_MAX_AGE=0``).
+    """
     if not url:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(var_dir / "curation.sqlite3"),
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     scheme = urlsplit(url).scheme
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
@@ -83,17 +97,31 @@ def database_config(url: str | None, var_dir: Path) -> dict[str, Any]:
             f"DATABASE_URL has scheme {scheme!r}: use postgres://user:password@host:port/name "
             "or sqlite:////absolute/path.sqlite3."
         )
+    if pool_size < 0:
+        raise ImproperlyConfigured(
+            f"CURATION_DB_POOL_SIZE={pool_size} must be 0 (no pool) or more."
+        )
     try:
-        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL could not be parsed: {exc}.") from None
+    if config["ENGINE"].endswith("sqlite3"):
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
     if config["ENGINE"].endswith("postgresql"):
         if not config.get("NAME"):
             raise ImproperlyConfigured(
                 "DATABASE_URL names no database: add it after the host, e.g. "
                 "postgres://postgres@127.0.0.1:5432/curation."
             )
-        config["CONN_HEALTH_CHECKS"] = True
+        config["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before lending it
+        if pool_size:
+            options = config.setdefault("OPTIONS", {})
+            options["pool"] = {
+                "min_size": 1,
+                "max_size": pool_size,
+                "timeout": pool_timeout,  # seconds a request waits for a free connection
+                "max_idle": 300,
+            }
     return config
 
 

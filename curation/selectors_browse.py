@@ -1,11 +1,11 @@
 """Reads behind the browser pages: result pages, capped counts, the filter sidebar's facets,
 metadata discovery and nearest neighbours. Everything here stays fast at 1M samples:
 
-- counts over datasets the planner expects to be small (below ``EXACT_COUNT_BELOW`` rows) are
-  always exact;
 - pages are keyset-paginated (``pk > after``), never OFFSET;
-- filtered counts stop at ``COUNT_CAP`` ("more than 10,000"); on PostgreSQL any count that
-  takes longer than ``COUNT_TIMEOUT_MS`` is replaced by the planner's estimate ("about N");
+- filtered counts stop at ``COUNT_CAP`` ("more than 10,000"); on PostgreSQL a count gets
+  ``COUNT_TIMEOUT_MS``: it walks a cursor over the matching ids in growing steps, and if time
+  runs out it shows the rows counted so far as a lower bound ("at least N"). A count is never
+  a planner estimate: it is exact or a bound that is provably correct;
 - metadata keys, their types, bounds, histograms and string values are discovered from a
   sample of ``METADATA_SAMPLE_ROWS`` rows spread over the dataset (cached briefly);
 - neighbours are exact (one matrix-vector product over the memory-mapped embedding matrix).
@@ -13,15 +13,16 @@ metadata discovery and nearest neighbours. Everything here stays fast at 1M samp
 
 from __future__ import annotations
 
-import json
 import math
+import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connections, transaction
 from django.db.models import Count, Max, Min, QuerySet
 
 from curation.models import AnnotationTask, Dataset, EmbeddingSpace, Sample, Tag
@@ -30,8 +31,6 @@ from curation.services.embeddings import embedding_space_load
 
 PAGE_SIZE = 60
 COUNT_CAP = 10_000
-# Below this many rows (planner estimate) a count is exact however long it takes.
-EXACT_COUNT_BELOW = 200_000
 COUNT_TIMEOUT_MS = 100
 METADATA_SAMPLE_ROWS = 2_000
 HISTOGRAM_BINS = 20
@@ -47,13 +46,20 @@ class ResultPage:
 
 @dataclass(frozen=True)
 class CappedCount:
+    """A count that is exact, or an honest bound: ``capped`` = more than ``value - 1`` (the
+    count stopped at the cap), ``lower_bound`` = at least ``value`` (time ran out)."""
+
     value: int
     capped: bool
-    estimated: bool = False
+    lower_bound: bool = False
+
+    @property
+    def exact(self) -> bool:
+        return not (self.capped or self.lower_bound)
 
     def __str__(self) -> str:
-        if self.estimated:
-            return f"about {self.value:,}"
+        if self.lower_bound:
+            return f"at least {self.value:,}"
         return f"more than {self.value - 1:,}" if self.capped else f"{self.value:,}"
 
 
@@ -92,44 +98,55 @@ def result_page(
 
 
 def counted(
-    qs: QuerySet[Any], cap: int | None = None, scanned: QuerySet[Any] | None = None
+    qs: QuerySet[Any], cap: int | None = None, *, budget_ms: int | None = None
 ) -> CappedCount:
-    """``qs.count()`` (stopping at ``cap + 1``). On PostgreSQL the count gets
-    ``COUNT_TIMEOUT_MS``; past that the planner's row estimate is shown instead ("about N"),
-    so a filter that matches little of 1M rows cannot hold a page up."""
-    limited = qs.order_by()[: cap + 1] if cap is not None else qs.order_by()
-    # Exact when the rows the count may have to scan (``scanned``, e.g. the whole dataset)
-    # are few by the planner's estimate: cheap, and deterministic however busy the server is.
-    if (
-        connection.vendor != "postgresql"
-        or _planner_estimate(qs if scanned is None else scanned) < EXACT_COUNT_BELOW
-    ):
-        found = limited.count()
+    """``qs.count()``, stopping at ``cap + 1``. On PostgreSQL the count walks a cursor over the
+    matching ids (``MOVE``, no rows transferred) in growing steps within ``budget_ms``
+    (default ``COUNT_TIMEOUT_MS``); when time runs out the rows counted so far are a lower
+    bound. Stale planner statistics cannot make it wrong, only (at worst) a bound."""
+    connection = connections[qs.db]
+    if connection.vendor != "postgresql":
+        found = (qs.order_by()[: cap + 1] if cap is not None else qs.order_by()).count()
         return CappedCount(value=found, capped=cap is not None and found > cap)
+    budget = COUNT_TIMEOUT_MS if budget_ms is None else budget_ms
+    deadline = time.monotonic() + budget / 1000
+    limit = cap + 1 if cap is not None else None
+    sql, params = qs.order_by().values("pk").query.sql_with_params()
+    name = f"curation_count_{uuid.uuid4().hex[:12]}"
+    found = 0
+    step = 256
     try:
         with transaction.atomic(using=qs.db), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}")
-            found = limited.count()
-        return CappedCount(value=found, capped=cap is not None and found > cap)
-    except OperationalError:  # statement timeout: estimate
-        return CappedCount(value=_planner_estimate(qs), capped=False, estimated=True)
+            cursor.execute("SELECT current_setting('statement_timeout')")
+            previous = cursor.fetchone()[0]
+            cursor.execute(f"DECLARE {name} NO SCROLL CURSOR FOR {sql}", params)
+            while True:
+                left_ms = int((deadline - time.monotonic()) * 1000)
+                if left_ms <= 0:
+                    raise _OutOfTime
+                wanted = step if limit is None else min(step, limit - found)
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(left_ms)])
+                cursor.execute(f"MOVE FORWARD {int(wanted)} IN {name}")
+                moved = max(cursor.rowcount, 0)
+                found += moved
+                if moved < wanted or (limit is not None and found >= limit):
+                    break
+                step = min(step * 4, 65_536)
+            cursor.execute(f"CLOSE {name}")
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+    except (OperationalError, _OutOfTime):  # the savepoint rollback undoes the timeout
+        return CappedCount(value=found, capped=False, lower_bound=True)
+    return CappedCount(value=found, capped=cap is not None and found > cap)
 
 
-def _planner_estimate(qs: QuerySet[Any]) -> int:
-    sql, params = qs.order_by().values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
+class _OutOfTime(Exception):
+    """The count's time budget ran out between two steps."""
 
 
 def result_count(dataset: Dataset, sample_filter: SampleFilter) -> CappedCount:
     if sample_filter.is_empty:
         return counted(Sample.objects.filter(dataset=dataset))
-    whole = Sample.objects.filter(dataset=dataset)
-    return counted(filter_samples(dataset, sample_filter), COUNT_CAP, scanned=whole)
+    return counted(filter_samples(dataset, sample_filter), COUNT_CAP)
 
 
 def tags_with_counts(dataset: Dataset) -> list[Tag]:
@@ -297,33 +314,11 @@ def adjacent_ids(
 
 
 def sample_counts(dataset_ids: list[int]) -> dict[int, CappedCount]:
-    """Samples per dataset in one grouped query; on PostgreSQL past ``COUNT_TIMEOUT_MS`` the
-    planner's estimate per dataset instead."""
-    grouped = (
-        Sample.objects.filter(dataset_id__in=dataset_ids)
-        .order_by()
-        .values_list("dataset_id")
-        .annotate(n=Count("pk"))
-    )
-    if not dataset_ids:
-        return {}
-    small = connection.vendor != "postgresql" or (
-        _planner_estimate(Sample.objects.filter(dataset_id__in=dataset_ids)) < EXACT_COUNT_BELOW
-    )
-    try:
-        if not small:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}")
-                rows = dict(grouped)
-        else:
-            rows = dict(grouped)
-        return {pk: CappedCount(value=rows.get(pk, 0), capped=False) for pk in dataset_ids}
-    except OperationalError:
-        return {
-            pk: CappedCount(
-                value=_planner_estimate(Sample.objects.filter(dataset_id=pk)),
-                capped=False,
-                estimated=True,
-            )
-            for pk in dataset_ids
-        }
+    """Samples per dataset: exact, or (on PostgreSQL, past the time budget shared by the
+    datasets) an honest lower bound ("at least N")."""
+    deadline = time.monotonic() + 2 * COUNT_TIMEOUT_MS / 1000
+    counts: dict[int, CappedCount] = {}
+    for pk in dataset_ids:
+        left_ms = max(int((deadline - time.monotonic()) * 1000), 20)
+        counts[pk] = counted(Sample.objects.filter(dataset_id=pk), budget_ms=left_ms)
+    return counts

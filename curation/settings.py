@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from curation.env import (
     channel_layers_config,
@@ -67,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -75,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "curation.middleware.RefuseNulMiddleware",  # a NUL in a query or form: 400, not a 500
 ]
 
 ROOT_URLCONF = "curation.urls"
@@ -96,7 +100,19 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_config(DATABASE_URL, VAR_DIR)}
+# PostgreSQL: a bounded connection pool per process (see .env.example). A db_worker runs one
+# task at a time, so it needs only a couple of connections.
+_DB_WORKER_PROCESS = sys.argv[1:2] == ["db_worker"]
+DATABASES = {
+    "default": database_config(
+        DATABASE_URL,
+        VAR_DIR,
+        pool_size=env_int("CURATION_DB_WORKER_POOL_SIZE", 2)
+        if _DB_WORKER_PROCESS
+        else env_int("CURATION_DB_POOL_SIZE", 10),
+        pool_timeout=env_int("CURATION_DB_POOL_TIMEOUT", 30),
+    )
+}
 if not DATABASE_URL:
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite file lives here
 CHANNEL_LAYERS = channel_layers_config(REDIS_URL)
@@ -147,11 +163,40 @@ if CURATION_SENDFILE not in {"", "x-accel-redirect", "x-sendfile"}:
     )
 # The internal location nginx maps to the file system for X-Accel-Redirect (see the README).
 CURATION_SENDFILE_PREFIX = os.environ.get("CURATION_SENDFILE_PREFIX", "/_protected").rstrip("/")
+# Sign-in throttling (curation.services.login_throttle): failed sign-ins per username and per
+# client address within the window before further attempts are refused; 0 turns a limit off.
+CURATION_LOGIN_MAX_FAILURES = env_int("CURATION_LOGIN_MAX_FAILURES", 5)
+CURATION_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("CURATION_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
+CURATION_LOGIN_WINDOW_MINUTES = env_int("CURATION_LOGIN_WINDOW_MINUTES", 15)
+# Behind a proxy: the header holding the client address (e.g. X-Forwarded-For; its last entry).
+CURATION_LOGIN_CLIENT_IP_HEADER = os.environ.get("CURATION_LOGIN_CLIENT_IP_HEADER", "").strip()
 CURATION_WORKER_HEARTBEAT_SECONDS = env_int("CURATION_WORKER_HEARTBEAT_SECONDS", 30)
+# Uploads: every file streams to its own closed temporary file (never whole in memory); a body
+# over CURATION_MAX_UPLOAD_MB (0 = no limit) is answered 413 before it is read
+# (curation.upload_limits). Any number of files: the size limit bounds a request.
+CURATION_MAX_UPLOAD_MB = env_int("CURATION_MAX_UPLOAD_MB", 2048)
+FILE_UPLOAD_HANDLERS = ["curation.upload_handlers.DiskUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # request bodies above this spool to disk
+DATA_UPLOAD_MAX_NUMBER_FILES = None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy on every response: scripts, styles, images and connections (including
+# the same-origin websockets) from this site only; no inline scripts, inline styles or eval (the
+# templates have none; see static/curation/app.js). The API docs pages widen it for themselves
+# (curation/api/views_docs.py).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 if not DEBUG and env_bool("CURATION_HTTPS", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

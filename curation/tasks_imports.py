@@ -1,14 +1,15 @@
-"""Background task entry point for imports started from the web (thin: calls the service)."""
+"""Background task entry point for jobs (imports) started from the web or the API (thin: calls
+the service; the job row holds status, progress and the outcome)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.tasks import task
 
-from curation.services.dataset_uploads import dataset_import_run
 
+@task()
+def job_task(job_id: int) -> str:
+    """Execute one job; returns its final status."""
+    from curation.services.jobs import job_execute
 
-@task
-def dataset_import_task(dataset_id: int, options: dict[str, Any], user_id: int | None) -> None:
-    dataset_import_run(dataset_id=dataset_id, options=options, user_id=user_id)
+    job = job_execute(job_id=job_id)
+    return job.status if job is not None else "skipped"

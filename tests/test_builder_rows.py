@@ -73,12 +73,24 @@ SEED_CONFIGS = [
 ]
 
 
+def _worker_form(config):
+    """``config`` with each entry-level strength moved inside its strategy (seed 004's form)."""
+    out = dict(config)
+    out["strategies"] = []
+    for entry in config["strategies"]:
+        entry = dict(entry)
+        if "strength" in entry:
+            entry["strategy"] = {**entry["strategy"], "strength": entry.pop("strength")}
+        out["strategies"].append(entry)
+    return out
+
+
 @pytest.mark.parametrize("config", SEED_CONFIGS)
 def test_it_round_trips_worker_configs_through_rows(config):
     state = state_from_config(config)
     rebuilt, errors = validate_state(state)
     assert errors == {}
-    assert rebuilt == config
+    assert rebuilt == _worker_form(config)
     assert parse_config(rebuilt) == parse_config(config)
 
 
@@ -97,7 +109,27 @@ def test_it_accepts_strength_on_the_strategy_as_in_seed_004():
     assert state.rows[0].strength == "0.6"
     config, errors = validate_state(state)
     assert errors == {}
-    assert config["strategies"][0]["strength"] == 0.6
+    assert config["strategies"][0] == {
+        "input": {"type": "EMBEDDINGS"},
+        "strategy": {"type": "DIVERSITY", "strength": 0.6},
+    }
+
+
+def test_it_keeps_a_given_distribution_and_leaves_out_a_missing_one():
+    given = {
+        "n_samples": 5,
+        "strategies": [
+            {
+                "input": {"type": "METADATA", "key": "weather"},
+                "strategy": {"type": "BALANCE", "distribution": "TARGET", "target": {"sun": 1}},
+            }
+        ],
+    }
+    config, errors = validate_state(state_from_config(given))
+    assert errors == {} and config == given
+    del given["strategies"][0]["strategy"]["distribution"]
+    config, errors = validate_state(state_from_config(given))
+    assert errors == {} and config == given
 
 
 def _form(**fields):
@@ -190,10 +222,10 @@ def test_it_maps_json_paths_to_fields():
 
 
 def test_pasted_invalid_json_is_one_sentence_with_line_and_column():
-    text = '{\n  "n_samples": 100, # comment\n  "strategies": []\n}'
+    text = '{\n  "n_samples": 100, # comment\n  "strategies": [] "x"\n}'
     config, message = parse_pasted_json(text)
     assert config is None
-    assert "line 2, column 21" in message
+    assert message == "The pasted text is not valid JSON: unexpected '\"' at line 3, column 20."
     assert message.count(".") >= 1 and "\n" not in message
     assert parse_pasted_json("[1, 2]")[0] is None
     assert parse_pasted_json(json.dumps(SEED_CONFIGS[0])) == (SEED_CONFIGS[0], "")

@@ -12,11 +12,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from curation.views.errors import exception_sentence
 
 logger = logging.getLogger("curation.api")
 
@@ -29,6 +31,9 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         return _error(str(exc) or "Not found.", status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
         return _error(str(exc) or "You may not do this.", status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, BadRequest | SuspiciousOperation):  # e.g. a form body over the limit
+        code, message = exception_sentence(exc)
+        return _error(message, code)
     if is_client_error(exc):
         path = getattr(exc, "path", None) or getattr(exc, "field", None)
         return _error(str(exc), status.HTTP_400_BAD_REQUEST, path=str(path) if path else None)

@@ -89,3 +89,18 @@ class PresetDuplicateSerializer(StrictSerializer):
     name = serializers.CharField(
         max_length=200, required=False, help_text="Default: '<name> (copy)'."
     )
+
+
+class PresetImportSerializer(StrictSerializer):
+    """A preset from config text as the LightlyOne docs write it (the body stays JSON)."""
+
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    visibility = serializers.ChoiceField(choices=StrategyPreset.Visibility.choices, required=False)
+    team = serializers.CharField(required=False, allow_null=True, max_length=150)
+    config_text = serializers.CharField(
+        max_length=1_000_000,
+        trim_whitespace=False,
+        help_text="The config as text: JSON plus # and // comments, trailing commas and "
+        "True/False/None, as in the LightlyOne Worker docs.",
+    )

@@ -10,6 +10,7 @@ from curation.api.serializers_common import StrictSerializer, id_field
 from curation.api.serializers_presets import CONFIG_HELP, ConfigField
 from curation.api.serializers_tags import FILTER_HELP, SampleFilterField
 from curation.models import SelectionRun
+from curation.services.selection_defaults import run_counts
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -24,6 +25,9 @@ class RunSerializer(serializers.ModelSerializer):
     options = serializers.JSONField(read_only=True)
     timings = serializers.JSONField(read_only=True)
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    candidates = serializers.SerializerMethodField(
+        help_text='"N candidates (M masked, K pre-selected)", as every page shows it.'
+    )
 
     class Meta:
         model = SelectionRun
@@ -35,6 +39,7 @@ class RunSerializer(serializers.ModelSerializer):
             "progress",
             "picks_done",
             "candidate_count",
+            "candidates",
             "requested_n",
             "selected_count",
             "result_tag_name",
@@ -54,6 +59,10 @@ class RunSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_candidates(self, obj: SelectionRun) -> str | None:
+        counts = run_counts(obj)
+        return counts.describe() if counts is not None else None
+
 
 class RunStartSerializer(StrictSerializer):
     config = ConfigField(required=False, help_text=CONFIG_HELP + " Give config or preset.")
@@ -63,10 +72,19 @@ class RunStartSerializer(StrictSerializer):
     )
     filter = SampleFilterField(required=False, help_text="Candidates: " + FILTER_HELP)
     mask_tag = serializers.CharField(
-        required=False, allow_null=True, max_length=200, help_text="Samples never selected."
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=200,
+        help_text='Samples never selected. Absent: the dataset\'s default mask; null or "": none.',
     )
     preselected_tag = serializers.CharField(
-        required=False, allow_null=True, max_length=200, help_text="Samples selected first."
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=200,
+        help_text="Samples selected first. Absent: the dataset's default pre-selection; null "
+        'or "": none.',
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -70,7 +70,7 @@ class PredictionUploadSerializer(StrictSerializer):
 
 
 class ServerImportSerializer(StrictSerializer):
-    """Paths on the server, below CURATION_IMPORT_ROOTS."""
+    """Paths on the server, below an import root the caller may use."""
 
     images = serializers.CharField(required=False, max_length=4096, help_text="Image folder.")
     embeddings = serializers.CharField(required=False, max_length=4096)

@@ -5,9 +5,11 @@ from django.urls import path, re_path
 from curation.api import (
     throttling,  # noqa: F401  (registers the throttle-rate system check)
     views_datasets,
+    views_defaults,
     views_docs,
     views_embeddings,
     views_export,
+    views_jobs,
     views_presets,
     views_runs,
     views_samples,
@@ -63,6 +65,7 @@ urlpatterns = [
     path(f"{D}import/", views_uploads.ServerImportView.as_view(), name="api-server-import"),
     # presets
     path("presets/", views_presets.PresetListView.as_view(), name="api-preset-list"),
+    path("presets/import/", views_presets.PresetImportView.as_view(), name="api-preset-import"),
     path(
         "presets/<int:preset_id>/",
         views_presets.PresetDetailView.as_view(),
@@ -75,10 +78,18 @@ urlpatterns = [
     ),
     # selection runs
     path(f"{D}runs/", views_runs.DatasetRunListView.as_view(), name="api-run-list"),
+    path(
+        f"{D}selection-defaults/",
+        views_defaults.SelectionDefaultsView.as_view(),
+        name="api-selection-defaults",
+    ),
     path("runs/<int:run_id>/", views_runs.RunDetailView.as_view(), name="api-run-detail"),
     path("runs/<int:run_id>/cancel/", views_runs.RunCancelView.as_view(), name="api-run-cancel"),
     path("runs/<int:run_id>/rerun/", views_runs.RunRerunView.as_view(), name="api-run-rerun"),
     path("runs/<int:run_id>/result/", views_runs.RunResultView.as_view(), name="api-run-result"),
+    # background jobs (imports)
+    path("jobs/<int:job_id>/", views_jobs.JobDetailView.as_view(), name="api-job-detail"),
+    path("jobs/<int:job_id>/cancel/", views_jobs.JobCancelView.as_view(), name="api-job-cancel"),
     # tokens
     path("tokens/", views_tokens.TokenListView.as_view(), name="api-token-list"),
     path("tokens/<int:token_id>/", views_tokens.TokenDetailView.as_view(), name="api-token-detail"),

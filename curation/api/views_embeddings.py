@@ -3,6 +3,8 @@ ingest service), list, delete."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,12 +15,13 @@ from curation.access import get_dataset_for_user
 from curation.api.pagination import IdCursorPagination, paginate
 from curation.api.serializers_common import errors
 from curation.api.serializers_uploads import EmbeddingSpaceSerializer, EmbeddingUploadSerializer
-from curation.api.uploads import upload_folder
 from curation.api.views_base import CurationAPIView
-from curation.api.views_uploads import UPLOAD_PARSERS
+from curation.api.views_uploads import ACCEPTED, UPLOAD_PARSERS, start_upload_job
 from curation.models import EmbeddingSpace
 from curation.services.embeddings import embedding_space_delete
-from curation.services.ingest import dataset_import
+from curation.services.ingest import IngestError
+
+EMBEDDING_SUFFIXES = (".csv", ".npy", ".parquet", ".pq")
 
 TAG = ["embeddings"]
 
@@ -42,32 +45,35 @@ class EmbeddingListView(CurationAPIView):
         tags=TAG,
         operation_id="embeddings_upload",
         summary="Upload embeddings; rows are matched to samples by file name (all or nothing)",
+        description=(
+            "The body and the file type are checked at once (400); the import runs as a "
+            "background job: 202 with the job's URL, whose summary names the space "
+            "(`embeddings`: {name: [rows, dimension]})."
+        ),
         request={"multipart/form-data": EmbeddingUploadSerializer},
-        responses={201: EmbeddingSpaceSerializer, **errors(400, 401, 404)},
+        responses=ACCEPTED,
     )
     def post(self, request: Request, dataset_id: int) -> Response:
         dataset = get_dataset_for_user(request.user, dataset_id)
         body = EmbeddingUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        name = data.get("name", "default")
-        with upload_folder() as folder:
-            path = folder.save(data["file"], "embeddings.csv")
-            names = (
-                folder.save(data["file_names"], "filenames.txt") if "file_names" in data else None
+        suffix = Path(data["file"].name or "").suffix.lower()
+        if suffix not in EMBEDDING_SUFFIXES:
+            raise IngestError(
+                f"{Path(data['file'].name or 'The file').name} is not an embeddings file Curation "
+                "reads: use .csv (Lightly), .npy (with a file-name list) or .parquet."
             )
-            dataset_import(
-                dataset=dataset,
-                embeddings=path,
-                embedding_filenames=names,
-                embedding_name=name,
-                normalize_embeddings=data["normalize"],
-                samples_from_embeddings=data["create_samples"],
-                embed="never",
-                user=request.user,
-            )
-        space = EmbeddingSpace.objects.get(dataset=dataset, name=name)
-        return Response(EmbeddingSpaceSerializer(space).data, status=status.HTTP_201_CREATED)
+        files = {"embeddings": (data["file"], "embeddings.csv")}
+        if "file_names" in data:
+            files["embedding_filenames"] = (data["file_names"], "filenames.txt")
+        options = {
+            "embedding_name": data.get("name", "default"),
+            "normalize_embeddings": data["normalize"],
+            "samples_from_embeddings": data["create_samples"],
+            "embed": "never",
+        }
+        return start_upload_job(request, dataset, files, options)
 
 
 class EmbeddingDetailView(CurationAPIView):

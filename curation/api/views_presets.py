@@ -16,6 +16,7 @@ from curation.api.pagination import IdCursorPagination, paginate
 from curation.api.serializers_common import errors
 from curation.api.serializers_presets import (
     PresetDuplicateSerializer,
+    PresetImportSerializer,
     PresetSerializer,
     PresetUpdateSerializer,
     PresetWriteSerializer,
@@ -25,6 +26,7 @@ from curation.services.presets import (
     preset_create,
     preset_delete,
     preset_duplicate,
+    preset_import,
     preset_update,
 )
 
@@ -139,3 +141,26 @@ class PresetDuplicateView(CurationAPIView):
             preset=preset, owner=request.user, name=body.validated_data.get("name")
         )
         return Response(_data(request, copy), status=status.HTTP_201_CREATED)
+
+
+class PresetImportView(CurationAPIView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="presets_import",
+        summary="Save a config pasted from the docs (comments, trailing commas) as a preset",
+        request=PresetImportSerializer,
+        responses={201: PresetSerializer, **errors(400, 401)},
+    )
+    def post(self, request: Request) -> Response:
+        body = PresetImportSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        preset = preset_import(
+            owner=request.user,
+            name=data["name"],
+            text=data["config_text"],
+            description=data.get("description", ""),
+            visibility=data.get("visibility", "private"),
+            team=_team(data.get("team")),
+        )
+        return Response(_data(request, preset), status=status.HTTP_201_CREATED)

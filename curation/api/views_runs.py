@@ -28,6 +28,7 @@ from curation.services.selection import (
     selection_run_start,
     selection_runs_recover,
 )
+from curation.services.selection_defaults import DATASET_DEFAULT
 
 TAG = ["runs"]
 
@@ -81,8 +82,8 @@ class DatasetRunListView(CurationAPIView):
             result_tag_name=data["result_tag_name"],
             user=request.user,
             candidate_filter=data.get("filter"),
-            mask_tag=data.get("mask_tag"),
-            preselected_tag=data.get("preselected_tag"),
+            mask_tag=data.get("mask_tag", DATASET_DEFAULT),  # absent: the dataset's default
+            preselected_tag=data.get("preselected_tag", DATASET_DEFAULT),
             preset=preset,
         )
         return Response(RunSerializer(_run(run.pk)).data, status=status.HTTP_201_CREATED)

@@ -1,11 +1,17 @@
 """Uploads into a dataset — metadata, annotations, predictions (multipart) and server-side
-imports (paths below CURATION_IMPORT_ROOTS) — all through the ingest service: all or nothing,
-errors name the file, line and column."""
+imports (paths below the import roots) — all through the ingest service, as background jobs.
+
+What can be checked at once is (400: the body, the file type, the paths); the files are then
+saved into the job's staging folder and the endpoint answers ``202 {"job": id, "url": …}``.
+The job (``GET /api/jobs/<id>/``) ends succeeded with the import summary, or failed with one
+sentence naming the file, line and column; all or nothing either way."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -17,34 +23,41 @@ from curation.api.parsers import StrictJSONParser
 from curation.api.serializers_common import errors
 from curation.api.serializers_uploads import (
     AnnotationUploadSerializer,
-    ImportSummarySerializer,
     MetadataUploadSerializer,
     PredictionUploadSerializer,
     ServerImportSerializer,
 )
-from curation.api.uploads import upload_folder
+from curation.api.uploads import UploadFolder
 from curation.api.views_base import CurationAPIView
-from curation.services.ingest import ImportSummary, dataset_import
+from curation.api.views_jobs import JobAcceptedSerializer, job_accepted
+from curation.models import Dataset
+from curation.services.ingest_common import resolve_import_path
+from curation.services.jobs import import_job_start
+from curation.storage.roots import import_roots_for_user
 
 TAG = ["uploads"]
 UPLOAD_PARSERS = [MultiPartParser, FormParser]
 
 
-def summary_data(summary: ImportSummary) -> dict[str, Any]:
-    return {
-        "dataset": summary.dataset.pk,
-        "images_added": summary.images_added,
-        "images_skipped": summary.images_skipped,
-        "images_failed": [list(pair) for pair in summary.images_failed],
-        "samples_without_pixels": summary.samples_without_pixels,
-        "metadata_rows": summary.metadata_rows,
-        "embeddings": {name: list(shape) for name, shape in summary.embeddings.items()},
-        "annotations": summary.annotations,
-        "scores": summary.scores,
-        "tags": summary.tags,
-        "notes": summary.notes,
-        "seconds": round(summary.seconds, 3),
-    }
+ACCEPTED = {202: JobAcceptedSerializer, **errors(400, 401, 404)}
+
+
+def start_upload_job(
+    request: Request,
+    dataset: Dataset,
+    files: dict[str, tuple[UploadedFile, str]],
+    options: dict[str, Any],
+) -> Response:
+    """Save ``files`` ({import option: (upload, fallback name)}) into a new job's staging folder
+    and start the job importing them with ``options``; answer 202 with the job."""
+
+    def save(staging: Path) -> dict[str, Any]:
+        folder = UploadFolder(staging / "uploads")
+        folder.root.mkdir()
+        return {option: folder.save(upload, name) for option, (upload, name) in files.items()}
+
+    job = import_job_start(dataset=dataset, user=request.user, options=options, save_files=save)
+    return job_accepted(job)
 
 
 def _import_one_file(
@@ -54,15 +67,13 @@ def _import_one_file(
     default_name: str,
     import_as: str,
 ) -> Response:
-    """Save the uploaded ``file`` and import it as ``import_as`` (an argument of
-    ``dataset_import``), all or nothing."""
+    """Import the uploaded ``file`` as ``import_as`` (an argument of ``dataset_import``) in a
+    background job."""
     dataset = get_dataset_for_user(request.user, dataset_id)
     body = serializer_class(data=request.data)
     body.is_valid(raise_exception=True)
-    with upload_folder() as folder:
-        source: dict[str, Any] = {import_as: folder.save(body.validated_data["file"], default_name)}
-        summary = dataset_import(dataset=dataset, embed="never", user=request.user, **source)
-    return Response(summary_data(summary))
+    files = {import_as: (body.validated_data["file"], default_name)}
+    return start_upload_job(request, dataset, files, {"embed": "never"})
 
 
 class MetadataUploadView(CurationAPIView):
@@ -73,7 +84,7 @@ class MetadataUploadView(CurationAPIView):
         operation_id="uploads_metadata",
         summary="Upload custom metadata (CSV or JSONL) for samples of the dataset",
         request={"multipart/form-data": MetadataUploadSerializer},
-        responses={200: ImportSummarySerializer, **errors(400, 401, 404)},
+        responses=ACCEPTED,
     )
     def post(self, request: Request, dataset_id: int) -> Response:
         return _import_one_file(
@@ -89,7 +100,7 @@ class AnnotationUploadView(CurationAPIView):
         operation_id="uploads_annotations",
         summary="Upload ground-truth annotations (COCO .json or classification .csv)",
         request={"multipart/form-data": AnnotationUploadSerializer},
-        responses={200: ImportSummarySerializer, **errors(400, 401, 404)},
+        responses=ACCEPTED,
     )
     def post(self, request: Request, dataset_id: int) -> Response:
         return _import_one_file(
@@ -105,29 +116,27 @@ class PredictionUploadView(CurationAPIView):
         operation_id="uploads_predictions",
         summary="Upload model predictions of one task (COCO or classification CSV with scores)",
         request={"multipart/form-data": PredictionUploadSerializer},
-        responses={200: ImportSummarySerializer, **errors(400, 401, 404)},
+        responses=ACCEPTED,
     )
     def post(self, request: Request, dataset_id: int) -> Response:
         dataset = get_dataset_for_user(request.user, dataset_id)
         body = PredictionUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        with upload_folder() as folder:
-            path = folder.save(data["file"], "predictions.json")
-            reference = (
-                folder.save(data["coco_reference"], "reference.json")
-                if "coco_reference" in data
-                else None
-            )
-            summary = dataset_import(
-                dataset=dataset,
-                predictions=[path],
-                prediction_task=data.get("task"),
-                coco_reference=reference,
-                embed="never",
-                user=request.user,
-            )
-        return Response(summary_data(summary))
+        files = {"predictions": (data["file"], "predictions.json")}
+        if "coco_reference" in data:
+            files["coco_reference"] = (data["coco_reference"], "reference.json")
+
+        def save(staging: Path) -> dict[str, Any]:
+            folder = UploadFolder(staging / "uploads")
+            folder.root.mkdir()
+            saved: dict[str, Any] = {k: folder.save(u, n) for k, (u, n) in files.items()}
+            saved["predictions"] = [saved["predictions"]]
+            return saved
+
+        options = {"prediction_task": data.get("task"), "embed": "never"}
+        job = import_job_start(dataset=dataset, user=request.user, options=options, save_files=save)
+        return job_accepted(job)
 
 
 class ServerImportView(CurationAPIView):
@@ -138,27 +147,31 @@ class ServerImportView(CurationAPIView):
         operation_id="uploads_server_import",
         summary="Import images and side files from folders on the server (CURATION_IMPORT_ROOTS)",
         description=(
-            "Like `manage.py import_dataset`, restricted to paths below the folders an "
-            "administrator listed in CURATION_IMPORT_ROOTS. Runs to completion before answering; "
-            "all or nothing."
+            "Like `manage.py import_dataset`, restricted to paths below the import roots the "
+            "caller may use. The paths are checked at once (400); the import runs as a "
+            "background job (202; poll the job's URL); all or nothing."
         ),
         request=ServerImportSerializer,
-        responses={200: ImportSummarySerializer, **errors(400, 401, 404)},
+        responses=ACCEPTED,
     )
     def post(self, request: Request, dataset_id: int) -> Response:
         dataset = get_dataset_for_user(request.user, dataset_id)
         body = ServerImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        summary = dataset_import(
-            dataset=dataset,
-            images=data.get("images"),
-            embeddings=data.get("embeddings"),
-            embedding_name=data.get("embedding_name", "default"),
-            metadata=data.get("metadata"),
-            annotations=data.get("annotations"),
-            predictions=data.get("predictions", []),
-            restrict_to_import_roots=True,
-            user=request.user,
-        )
-        return Response(summary_data(summary))
+        roots = import_roots_for_user(request.user)
+        for option in ("images", "embeddings", "metadata", "annotations", "predictions"):
+            value = data.get(option)
+            for path in value if isinstance(value, list) else [value] if value else []:
+                resolve_import_path(path, restrict_to_import_roots=True, roots=roots)
+        options = {
+            "images": data.get("images"),
+            "embeddings": data.get("embeddings"),
+            "embedding_name": data.get("embedding_name", "default"),
+            "metadata": data.get("metadata"),
+            "annotations": data.get("annotations"),
+            "predictions": list(data.get("predictions", [])),
+            "restrict_to_import_roots": True,
+        }
+        job = import_job_start(dataset=dataset, user=request.user, options=options)
+        return job_accepted(job)

@@ -3,6 +3,9 @@
 from curation.models.annotations import Annotation, AnnotationTask, Score
 from curation.models.datasets import Dataset
 from curation.models.embeddings import EmbeddingSpace
+from curation.models.import_roots import ImportRoot
+from curation.models.jobs import Job
+from curation.models.login_failures import LoginFailure
 from curation.models.presets import StrategyPreset
 from curation.models.runs import SelectionRun
 from curation.models.samples import Sample
@@ -16,6 +19,9 @@ __all__ = [
     "ApiToken",
     "Dataset",
     "EmbeddingSpace",
+    "ImportRoot",
+    "Job",
+    "LoginFailure",
     "Sample",
     "Score",
     "SelectionRun",

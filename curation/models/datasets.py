@@ -26,6 +26,28 @@ class Dataset(models.Model):
         blank=True,
         help_text="Absolute folder the sample file names are relative to.",
     )
+    default_mask_tag = models.ForeignKey(
+        "curation.Tag",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Samples of this tag are never selected, unless a run names another mask "
+        "(set by a Lightly CSV's masked column).",
+    )
+    default_preselected_tag = models.ForeignKey(
+        "curation.Tag",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Samples of this tag are selected first in every run, unless a run names "
+        "another pre-selection (set by a Lightly CSV's selected column).",
+    )
+    deleting = models.BooleanField(
+        default=False,
+        help_text="A delete job is removing this dataset: hidden from lists, no new work.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -69,6 +69,7 @@ class InputSpec:
     key: str | None = None
     name: str | None = None
     random_seed: int | None = None
+    dataset_key: str = "dataset"  # the key the user wrote the query dataset under
 
     @property
     def query_key(self) -> str | tuple[str, str] | None:
@@ -229,6 +230,19 @@ def _number(value: Any, path: str) -> float:
     return out
 
 
+def _dataset_ref(value: Any, path: str) -> str | None:
+    """A query dataset given by name or id: a non-empty string or an integer id >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise ConfigError(path, "a dataset id must be >= 1")
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(path, "must be a dataset name or id (a non-empty string or an integer)")
+    return value.strip()
+
+
 def _integer(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(path, "must be an integer")
@@ -258,7 +272,8 @@ def _parse_input(raw: Any, path: str) -> InputSpec:
     if itype == "EMBEDDINGS":
         if "dataset" in obj and "dataset_id" in obj:
             raise ConfigError(f"{path}.dataset_id", "give either dataset or dataset_id, not both")
-        dataset = opt_str("dataset") if "dataset" in obj else opt_str("dataset_id")
+        dataset_key = "dataset_id" if "dataset_id" in obj else "dataset"
+        dataset = _dataset_ref(obj.get(dataset_key), f"{path}.{dataset_key}")
         tag_name = opt_str("tag_name")
         if dataset is not None and tag_name is None:
             raise ConfigError(f"{path}.tag_name", "is required when a query dataset is given")
@@ -267,7 +282,11 @@ def _parse_input(raw: Any, path: str) -> InputSpec:
                 f"{path}.task", "object-level embeddings are not supported yet; remove task"
             )
         return InputSpec(
-            type=itype, embedding=opt_str("embedding"), tag_name=tag_name, dataset=dataset
+            type=itype,
+            embedding=opt_str("embedding"),
+            tag_name=tag_name,
+            dataset=dataset,
+            dataset_key=dataset_key,
         )
     if itype == "SCORES":
         return InputSpec(type=itype, task=req_str("task"), score=req_str("score"))

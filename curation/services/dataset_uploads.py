@@ -1,92 +1,115 @@
-"""Datasets created from the web: uploaded files land below the dataset's media folder, the
-import runs as a background task, and its progress is a small JSON file next to them (shared
-storage, so any web process can read what any worker writes)."""
+"""Datasets created from the web: the uploaded images keep their sub-folders and land below the
+dataset's media folder (its image root); the import runs as a background job (``jobs``).
+
+The browser sends the images' relative paths (``webkitRelativePath``) as one JSON list in a
+parallel file part, filled in by ``static/curation/upload-paths.js``; without it (no JS, flat
+files) each image keeps its base name. Every name goes through the checked join
+(``curation.storage.paths``); two images with the same name are refused before anything is
+written.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from pathlib import Path, PurePath
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.utils import timezone
 
 from curation.models import Dataset
-from curation.services.datasets import dataset_media_dir
+from curation.services.datasets import DatasetError, dataset_media_dir
+from curation.storage.paths import UnsafePathError, safe_join, validate_sample_file_name
+from curation.upload_handlers import StoredUpload
 
-STATUS_FILE = "import-status.json"
+MAX_PATHS_BYTES = 64 << 20
+
+
+class UploadNameError(DatasetError):
+    """An uploaded image's name that cannot be used; the message is one sentence."""
 
 
 def upload_dir(dataset: Dataset) -> Path:
     return dataset_media_dir(dataset.pk) / "upload"
 
 
-def uploads_save(
-    *, dataset: Dataset, images: list[UploadedFile], extra: dict[str, UploadedFile]
-) -> dict[str, str]:
-    """Write uploaded images to ``upload/images`` (flat, safe names) and the optional files
-    (embeddings, metadata, annotations) next to it; returns import options naming them."""
-    folder = upload_dir(dataset)
-    image_dir = folder / "images"
+def upload_names(images: list[UploadedFile], paths: UploadedFile | None) -> list[str]:
+    """The relative name of each uploaded image: from the browser's path list when it matches
+    the images, else the file's base name. Raises ``UploadNameError`` (one sentence) for a name
+    the checked join refuses or a name given twice."""
+    names: list[str] | None = None
+    if paths is not None and paths.size is not None and paths.size <= MAX_PATHS_BYTES:
+        try:
+            listed = json.loads(b"".join(paths.chunks()).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            listed = None
+        if (
+            isinstance(listed, list)
+            and len(listed) == len(images)
+            and all(isinstance(n, str) for n in listed)
+        ):
+            names = listed
+    if names is None:
+        names = [upload.name or "" for upload in images]
+    checked = []
+    seen: set[str] = set()
+    for raw in names:
+        try:
+            name = validate_sample_file_name(raw)
+        except UnsafePathError as exc:
+            raise UploadNameError(str(exc)) from None
+        if name in seen:
+            raise UploadNameError(
+                f"Two uploaded images are both named {name!r}: rename one, or upload the "
+                "folders that keep them apart."
+            )
+        seen.add(name)
+        checked.append(name)
+    return checked
+
+
+def uploaded_images_save(*, dataset: Dataset, images: list[UploadedFile], names: list[str]) -> Path:
+    """Put the uploaded images below ``upload/images`` under their checked relative names;
+    returns that folder (the dataset's image root). On failure the folder is removed again."""
+    image_dir = upload_dir(dataset) / "images"
     image_dir.mkdir(parents=True, exist_ok=True)
-    for upload in images:
-        _write(upload, image_dir / _safe_name(upload.name or "image"))
-    options = {"images": str(image_dir)}
-    for option, upload in extra.items():
-        target = folder / f"{option}-{_safe_name(upload.name or option)}"
-        _write(upload, target)
-        options[option] = str(target)
-    return options
+    try:
+        for upload, name in zip(images, names, strict=True):
+            target = safe_join(image_dir, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(upload, StoredUpload):
+                upload.move_to(target)
+            else:
+                _write(upload, target)
+    except BaseException:
+        shutil.rmtree(upload_dir(dataset), ignore_errors=True)
+        raise
+    return image_dir
 
 
-def _safe_name(name: str) -> str:
-    base = PurePath(name.replace("\\", "/")).name.strip().lstrip(".")
-    return base or f"file-{uuid.uuid4().hex[:8]}"
+def side_files_saver(extra: dict[str, UploadedFile]) -> Callable[[Path], dict[str, Any]]:
+    """A ``save_files`` for ``import_job_start``: the optional files (embeddings, metadata,
+    annotations) into the job's staging folder, under their own base names."""
+
+    def save(staging: Path) -> dict[str, Any]:
+        saved = {}
+        for option, upload in extra.items():
+            folder = staging / "uploads" / option
+            folder.mkdir(parents=True, exist_ok=True)
+            base = Path((upload.name or "").replace("\\", "/")).name.lstrip(".") or option
+            target = safe_join(folder, base)
+            if isinstance(upload, StoredUpload):
+                upload.move_to(target)
+            else:
+                _write(upload, target)
+            saved[option] = target
+        return saved
+
+    return save
 
 
 def _write(upload: UploadedFile, target: Path) -> None:
     with open(target, "wb") as handle:
         for chunk in upload.chunks():
             handle.write(chunk)
-
-
-def import_status_write(dataset_id: int, **status: Any) -> None:
-    path = dataset_media_dir(dataset_id) / STATUS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    status["updated"] = timezone.now().isoformat()
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(status))
-    os.replace(tmp, path)
-
-
-def import_status_read(dataset_id: int) -> dict[str, Any] | None:
-    path = dataset_media_dir(dataset_id) / STATUS_FILE
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def dataset_import_run(*, dataset_id: int, options: dict[str, Any], user_id: int | None) -> None:
-    """Run the ingest service for a web import and record its progress and outcome."""
-    from django.contrib.auth import get_user_model
-
-    from curation.services.ingest import dataset_import
-
-    dataset = Dataset.objects.get(pk=dataset_id)
-    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    import_status_write(dataset_id, state="running", stage="starting", done=0, total=0)
-
-    def progress(stage: str, done: int, total: int) -> None:
-        import_status_write(dataset_id, state="running", stage=stage, done=done, total=total)
-
-    try:
-        summary = dataset_import(dataset=dataset, progress=progress, user=user, **options)
-    except Exception as exc:  # the message is shown on the dataset page
-        import_status_write(dataset_id, state="failed", stage="", done=0, total=0, error=str(exc))
-        raise
-    import_status_write(
-        dataset_id, state="done", stage="", done=1, total=1, summary=summary.lines()
-    )

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from curation.models import Annotation, Dataset, Sample, Score, TagSample
 from curation.services.embeddings import dataset_embedding_dir
+from curation.storage.paths import safe_join
 
 
 class DatasetError(ValueError):
@@ -19,8 +20,8 @@ class DatasetError(ValueError):
 
 
 def dataset_media_dir(dataset_id: int) -> Path:
-    """Thumbnails and uploaded images of a dataset live below this folder."""
-    return Path(settings.MEDIA_ROOT) / "datasets" / str(dataset_id)
+    """Thumbnails and uploaded images of a dataset live below this folder (checked join)."""
+    return safe_join(settings.MEDIA_ROOT, f"datasets/{int(dataset_id)}")
 
 
 def dataset_create(
@@ -71,5 +72,8 @@ def dataset_delete(*, dataset: Dataset) -> None:
 
 
 def _remove_folders(folders: list[Path]) -> None:
+    """Remove the dataset's own folders; a folder that is (or has become) a symlink is left
+    alone, and ``rmtree`` never follows links inside them."""
     for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)

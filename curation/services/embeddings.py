@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 
 from curation.models import Dataset, EmbeddingSpace
+from curation.storage.paths import is_inside, safe_join
 
 _BLOCK_ROWS = 8192
 
@@ -33,12 +34,14 @@ class LoadedEmbeddings:
 
 
 def _dataset_dir(dataset_id: int) -> Path:
-    return Path(settings.CURATION_EMBEDDINGS_ROOT) / str(dataset_id)
+    return safe_join(settings.CURATION_EMBEDDINGS_ROOT, str(int(dataset_id)))
 
 
 def embedding_paths(space: EmbeddingSpace) -> tuple[Path, Path]:
+    """The two files of ``space``, through the checked join (the key is a uuid hex)."""
     folder = _dataset_dir(space.dataset_id)
-    return folder / f"{space.storage_key}.npy", folder / f"{space.storage_key}.ids.npy"
+    key = space.storage_key
+    return safe_join(folder, f"{key}.npy"), safe_join(folder, f"{key}.ids.npy")
 
 
 def _write_npy_atomically(path: Path, array: np.ndarray) -> None:
@@ -100,7 +103,7 @@ def embedding_space_store(
     key = uuid.uuid4().hex
     folder = _dataset_dir(dataset.pk)
     folder.mkdir(parents=True, exist_ok=True)
-    vectors_path, ids_path = folder / f"{key}.npy", folder / f"{key}.ids.npy"
+    vectors_path, ids_path = safe_join(folder, f"{key}.npy"), safe_join(folder, f"{key}.ids.npy")
     try:
         _write_npy_atomically(vectors_path, matrix)
         _write_npy_atomically(ids_path, ids)
@@ -150,7 +153,8 @@ def embedding_files_sweep() -> int:
     removed = 0
     for path in root.glob("*/*.npy"):
         key = path.name.split(".", 1)[0]
-        if key not in known:
+        # Only files that really lie in their folder below the root: never through a link.
+        if key not in known and not path.is_symlink() and is_inside(root, path):
             path.unlink(missing_ok=True)
             removed += 1
     return removed

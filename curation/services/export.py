@@ -4,11 +4,14 @@ Formats: ``filenames`` (one a line), ``csv`` (metadata, annotations, scores), ``
 (images and annotations of a task; category id = 1 + index in the task's categories, image id =
 sample id, so ids are stable across exports of a dataset), ``yolo`` (labels folder + data.yaml),
 ``lightly-csv`` (the embeddings CSV of the whole space with ``selected`` = member of the tag).
-Files are written under a temporary name and renamed into place.
+Files are written under a temporary name and renamed into place. Copy/link exports reach every
+file through the checked join (``curation.storage.paths.safe_join``), refuse before writing when
+any destination exists, and on failure remove only what they created.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from curation.services.export_formats import (
     write_lightly_csv,
     write_yolo,
 )
+from curation.storage.paths import UnsafePathError, safe_join
 
 __all__ = ["FORMATS", "ExportError", "ExportSummary", "tag_export"]
 
@@ -63,6 +67,9 @@ def tag_export(
     output = Path(output)
     samples = list(Sample.objects.filter(memberships__tag=tag).order_by("file_name"))
     summary = ExportSummary(output=output, samples=len(samples))
+    plan = None
+    if copy_to or symlink_to:  # checked before anything is written
+        plan = _copy_plan(dataset, samples, Path(copy_to or symlink_to or ""), summary)
     if format == "filenames":
         write_filenames(output, samples)
     elif format == "csv":
@@ -85,8 +92,8 @@ def tag_export(
             write_yolo(output, samples, annotation_task, by_sample, dataset.image_root)
     else:
         _export_lightly_csv(dataset, tag, output, embedding_name)
-    if copy_to or symlink_to:
-        _copy_files(dataset, samples, Path(copy_to or symlink_to or ""), bool(symlink_to), summary)
+    if plan is not None:
+        _copy_files(plan, bool(symlink_to), summary)
     return summary
 
 
@@ -164,23 +171,78 @@ def _export_lightly_csv(dataset: Dataset, tag: Tag, output: Path, name: str | No
     )
 
 
-def _copy_files(
-    dataset: Dataset, samples: list[Sample], target: Path, symlink: bool, summary: ExportSummary
-) -> None:
+def _copy_plan(
+    dataset: Dataset, samples: list[Sample], target: Path, summary: ExportSummary
+) -> list[tuple[Path, Path]]:
+    """(source, destination) of every file to copy to ``target``, both through the checked join.
+
+    Nothing that exists is ever replaced: when any destination exists already (the target is
+    the image folder itself, a folder of an earlier export, ...) the export is refused here,
+    before a file is written. Missing sources are listed in ``summary``.
+    """
     if not dataset.image_root:
         raise ExportError(f"{dataset.name} has no image folder, so there are no files to copy.")
-    root = Path(dataset.image_root)
+    plan: list[tuple[Path, Path]] = []
     for sample in samples:
-        source = root / sample.file_name
-        destination = target / sample.file_name
+        try:
+            source = safe_join(dataset.image_root, sample.file_name)
+        except UnsafePathError as exc:
+            raise ExportError(
+                f"The file name {sample.file_name!r} {exc.reason} (the image folder): nothing "
+                "was copied."
+            ) from None
+        try:
+            destination = safe_join(target, sample.file_name)
+        except UnsafePathError as exc:
+            raise ExportError(
+                f"The file name {sample.file_name!r} {exc.reason} ({target}): nothing was copied."
+            ) from None
+        if os.path.lexists(destination):
+            raise ExportError(
+                f"{sample.file_name} already exists in {target}: export into an empty folder, "
+                "nothing was copied."
+            )
         if not source.is_file():
             summary.files_missing.append(sample.file_name)
             continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if destination.exists() or destination.is_symlink():
-            destination.unlink()
-        if symlink:
-            os.symlink(source, destination)
-        else:
-            shutil.copy2(source, destination)
-        summary.files_copied += 1
+        plan.append((source, destination))
+    return plan
+
+
+def _copy_files(plan: list[tuple[Path, Path]], symlink: bool, summary: ExportSummary) -> None:
+    """Carry out ``_copy_plan``; when a copy fails midway, the files and folders this call
+    created are removed again, and only those."""
+    created_files: list[Path] = []
+    created_folders: list[Path] = []
+    try:
+        for source, destination in plan:
+            _make_folders(destination.parent, created_folders)
+            if symlink:
+                os.symlink(source, destination)
+            else:
+                with open(source, "rb") as reader, open(destination, "xb") as writer:
+                    created_files.append(destination)
+                    shutil.copyfileobj(reader, writer)
+                shutil.copystat(source, destination)
+            if symlink:
+                created_files.append(destination)
+            summary.files_copied += 1
+    except BaseException:
+        for path in created_files:
+            path.unlink(missing_ok=True)
+        for folder in reversed(created_folders):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty
+        summary.files_copied = 0
+        raise
+
+
+def _make_folders(folder: Path, created: list[Path]) -> None:
+    """``mkdir -p`` that records the folders it made, outermost first."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(exist_ok=False)
+        created.append(path)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from curation.models import Annotation, AnnotationTask, Sample
+from curation.storage.paths import UnsafePathError, safe_join
 
 
 class ExportError(ValueError):
@@ -36,6 +37,15 @@ def atomic_file(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
         tmp.unlink(missing_ok=True)
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula: one starting with ``= + - @``, a tab
+    or a carriage return gets a leading ``'`` (numbers are written as numbers, untouched)."""
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -43,6 +53,8 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list | dict):
         return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
     return str(value)
 
 
@@ -70,9 +82,8 @@ def write_csv(
     ]
     with atomic_file(path) as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            ["file_name", "width", "height", "size_bytes", *keys, *task_columns, *score_columns]
-        )
+        header = ["file_name", "width", "height", "size_bytes", *keys, *task_columns]
+        writer.writerow([spreadsheet_safe(column) for column in [*header, *score_columns]])
         for sample in samples:
             row: list[Any] = [sample.file_name, sample.width, sample.height, sample.size_bytes]
             row += [sample.metadata.get(key) for key in keys]
@@ -138,13 +149,26 @@ def write_yolo(
     import yaml
 
     index = {name: i for i, name in enumerate(task.categories)}
-    for sample in samples:
+    labels = folder / "labels"
+    label_paths: dict[int, Path] = {}
+    image_paths: dict[int, str] = {}
+    for sample in samples:  # every check and every path before the first write
         if sample.width is None or sample.height is None:
             raise ExportError(
                 f"{sample.file_name} has no known image size: YOLO boxes need it; import the "
                 "images of the dataset first."
             )
-    labels = folder / "labels"
+        stem = posixpath.splitext(sample.file_name)[0]
+        try:  # the checked join: label files stay inside the labels folder
+            label_paths[sample.pk] = safe_join(labels, f"{stem}.txt")
+            image_paths[sample.pk] = (
+                str(safe_join(image_root, sample.file_name)) if image_root else sample.file_name
+            )
+        except UnsafePathError as exc:
+            raise ExportError(
+                f"The file name {sample.file_name!r} {exc.reason}: file names must be relative "
+                "paths inside the dataset's folder; nothing was exported."
+            ) from None
     for sample in samples:
         lines = []
         for a in annotations.get(sample.pk, []):
@@ -161,14 +185,11 @@ def write_yolo(
             if task.is_prediction and a.score is not None:
                 values.append(a.score)
             lines.append(f"{index[a.label]} " + " ".join(f"{v:.6f}" for v in values))
-        stem = posixpath.splitext(sample.file_name)[0]
-        with atomic_file(labels / f"{stem}.txt") as handle:
+        with atomic_file(label_paths[sample.pk]) as handle:
             handle.write("".join(f"{line}\n" for line in lines))
     with atomic_file(folder / "images.txt") as handle:
         for sample in samples:
-            handle.write(
-                f"{Path(image_root) / sample.file_name if image_root else sample.file_name}\n"
-            )
+            handle.write(f"{image_paths[sample.pk]}\n")
     config = {
         "path": str(folder.resolve()),
         "train": "images.txt",
@@ -187,7 +208,9 @@ def write_lightly_csv(
     selected: np.ndarray,
     labels: np.ndarray,
 ) -> None:
-    """The Lightly embeddings CSV: filenames, embedding_0..D-1, selected (0/1), labels."""
+    """The Lightly embeddings CSV: filenames, embedding_0..D-1, selected (0/1), labels. A file
+    name a spreadsheet would run as a formula is written with a leading ``'``."""
+    file_names = [spreadsheet_safe(name) for name in file_names]  # '=x.png stays text
     columns: dict[str, pa.Array] = {"filenames": pa.array(file_names, type=pa.string())}
     for index in range(matrix.shape[1]):
         columns[f"embedding_{index}"] = pa.array(np.ascontiguousarray(matrix[:, index]))

@@ -13,23 +13,30 @@ Formats are read by ``ingest_images`` / ``ingest_embeddings`` / ``ingest_metadat
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 
 from curation.models import AnnotationTask, Dataset, EmbeddingSpace, Sample
 from curation.services.datasets import dataset_create, dataset_delete
 from curation.services.embeddings import embedding_paths
+from curation.services.import_staging import (
+    process_staging_key,
+    staging_commit,
+    staging_create,
+    staging_discard_media,
+)
 from curation.services.ingest_annotations import CLASSIFICATION, read_annotation_source
 from curation.services.ingest_common import (
     AnnotationRecord,
     IngestError,
     TaskImport,
+    check_file_name,
     resolve_import_path,
 )
 from curation.services.ingest_embeddings import EmbeddingFile, read_embeddings
@@ -42,6 +49,8 @@ from curation.services.ingest_write import (
     validate_and_write,
 )
 from curation.services.thumbnails import ImageJob, thumbnail_relpath
+from curation.storage.paths import UnsafePathError, safe_join
+from curation.storage.roots import import_roots_for_user
 
 __all__ = ["ImportSummary", "IngestError", "dataset_import", "dataset_import_by_name"]
 
@@ -66,8 +75,32 @@ def dataset_import_by_name(*, name: str, owner: Any, **options: Any) -> ImportSu
     return summary
 
 
-def dataset_import(
+def dataset_import(*, staging: Path | None = None, **options: Any) -> ImportSummary:
+    """Import files into a dataset (the arguments of ``_dataset_import``), all or nothing.
+
+    Thumbnails are written to a staging folder and moved into place only after the rows are
+    written (``import_staging``). ``staging``: the caller's staging folder (a job's), which the
+    caller commits once its own transaction has committed; without it the import uses a folder
+    of its own and commits it itself. On failure the staged thumbnails are removed.
+    """
+    own = staging is None
+    folder = staging_create(process_staging_key()) if staging is None else staging
+    try:
+        summary = _dataset_import(staging=folder, **options)
+    except BaseException:
+        if own:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            staging_discard_media(folder)
+        raise
+    if own:
+        staging_commit(folder)
+    return summary
+
+
+def _dataset_import(
     *,
+    staging: Path,
     dataset: Dataset,
     images: str | Path | None = None,
     embeddings: str | Path | None = None,
@@ -85,11 +118,14 @@ def dataset_import(
     workers: int | None = None,
     progress: Progress | None = None,
     user: Any = None,
+    before_commit: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Import files into ``dataset``; see the module docstring and the README for formats.
 
     ``restrict_to_import_roots``: set for imports started from the web or the API; every path
-    must then lie below ``CURATION_IMPORT_ROOTS`` (no ``..`` escapes, no symlinks out).
+    must then lie below an import root ``user`` may use (``import_roots_for_user``; without a
+    user, ``CURATION_IMPORT_ROOTS``) and stay inside that root once ``..`` and symlinks are
+    resolved. Every file name read from a file is checked (``check_file_name``) either way.
     ``samples_from_embeddings``: names in the embeddings file that match no image become samples
     without pixels (no thumbnail, no built-in metadata); otherwise they are an error.
     ``embed``: the built-in descriptor embedding ("builtin" space) — ``auto`` computes it when
@@ -99,11 +135,18 @@ def dataset_import(
     if embed not in EMBED_CHOICES:
         raise IngestError(f"embed must be one of {', '.join(EMBED_CHOICES)}, not {embed!r}.")
     summary = ImportSummary(dataset=dataset)
+    if progress:
+        progress("reading files", 0, 0)
+    roots = None
+    if restrict_to_import_roots and user is not None:
+        roots = import_roots_for_user(user)
 
     def resolve(path: str | Path | None) -> Path | None:
         if path is None or str(path) == "":
             return None
-        return resolve_import_path(path, restrict_to_import_roots=restrict_to_import_roots)
+        return resolve_import_path(
+            path, restrict_to_import_roots=restrict_to_import_roots, roots=roots
+        )
 
     image_root = resolve(images)
     if image_root is not None and not image_root.is_dir():
@@ -126,6 +169,9 @@ def dataset_import(
             embedding_file.source,
         )
     metadata_file = read_metadata(p) if (p := resolve(metadata)) is not None else None
+    if metadata_file is not None:
+        for name, _, line in metadata_file.rows:
+            check_file_name(name, f"Line {line} of {metadata_file.source}")
     tasks: list[TaskImport] = []
     annotations_path = resolve(annotations)
     if annotations_path is not None:
@@ -147,6 +193,11 @@ def dataset_import(
     if embedding_file is not None and (labels_task := _labels_task(embedding_file, summary)):
         tasks.append(labels_task)
     _check_task_names(tasks)
+    for task in tasks:
+        for name in task.by_name:
+            described = task.described.get(name)
+            where = f"{described[:1].upper()}{described[1:]} of " if described else ""
+            check_file_name(name, where + task.source)
 
     summary.phases["read files"] = time.monotonic() - started
 
@@ -161,7 +212,7 @@ def dataset_import(
     processed: dict[str, dict[str, Any]] = {}
     descriptors: dict[str, np.ndarray] = {}
     if image_root is not None:
-        scan = scan_image_folder(image_root, restrict_to_import_roots=restrict_to_import_roots)
+        scan = scan_image_folder(image_root)
         summary.images_failed += scan.refused
         todo = [n for n in scan.files if n not in existing or existing[n][1] is None]
         summary.images_skipped = len(scan.files) - len(todo)
@@ -171,17 +222,25 @@ def dataset_import(
             and bool(todo)
             and not dataset.embedding_spaces.exclude(name=BUILTIN_SPACE).exists()
         )
-        media = Path(settings.MEDIA_ROOT)
-        root, thumbs, join = str(image_root), str(media), os.path.join  # no Path: 10k+ names
+        # The scan proved every name in ``todo`` inside image_root (symlinks resolved), and
+        # thumbnail names are digests: plain joins, no Path (10k+ names).
+        root, thumbs, join = str(image_root), str(staging), os.path.join
         job_names = list(todo)
         jobs = [
             ImageJob(join(root, n), join(thumbs, thumbnail_relpath(dataset.pk, n)), want_builtin)
             for n in todo
         ]
         if want_builtin:  # the PCA is fitted on every image of the dataset, old ones too
-            old = [n for n, (_, width, _) in existing.items() if width is not None]
-            job_names += old
-            jobs += [ImageJob(join(root, n), None, True) for n in old]
+            for name, (_, width, _) in existing.items():
+                if width is None:
+                    continue
+                try:
+                    path = safe_join(image_root, name)  # stored names: checked again
+                except UnsafePathError as exc:
+                    summary.images_failed.append((name, str(exc)))
+                    continue
+                job_names.append(name)
+                jobs.append(ImageJob(str(path), None, True))
         thumbnails = [Path(job.thumbnail) for job in jobs if job.thumbnail]
         results = run_image_jobs(
             jobs,
@@ -198,6 +257,8 @@ def dataset_import(
             if "descriptor" in result:
                 descriptors[name] = result.pop("descriptor")
     summary.phases["images"] = time.monotonic() - started - summary.phases["read files"]
+    if progress:
+        progress("writing", 0, 0)
     stored: list[EmbeddingSpace] = []
     try:
         with transaction.atomic():
@@ -217,6 +278,9 @@ def dataset_import(
                 tasks=tasks,
                 user=user,
             )
+            if before_commit is not None:  # e.g. a job marks itself succeeded, atomically
+                summary.seconds = time.monotonic() - started
+                before_commit(summary)
     except BaseException:
         # Nothing was written: remove the new thumbnails and embedding files as well.
         for path in thumbnails:

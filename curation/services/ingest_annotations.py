@@ -4,7 +4,6 @@ Lightly predictions folder and classification CSVs; plus active-learning scores 
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Mapping
@@ -18,11 +17,16 @@ from curation.services.ingest_common import (
     AnnotationRecord,
     IngestError,
     TaskImport,
+    check_file_name,
+    csv_rows,
     display,
     find_file_name_column,
     parse_cell,
+    refuse_unstorable_text,
+    text_lines,
 )
 from curation.services.scores import classification_scores
+from curation.storage.paths import is_inside
 
 CLASSIFICATION = AnnotationTask.Kind.CLASSIFICATION.value
 DETECTION = AnnotationTask.Kind.DETECTION.value
@@ -64,11 +68,18 @@ def read_annotation_source(
 
 
 def _load_json(path: Path) -> Any:
+    source = display(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise IngestError(f"{display(path)} is not valid JSON ({exc}).") from None
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise IngestError(f"{source} is not valid UTF-8: save the file as UTF-8 text.") from None
+    except RecursionError:
+        raise IngestError(f"{source} is nested too deeply to be a COCO or Lightly file.") from None
+    except ValueError as exc:
+        raise IngestError(f"{source} is not valid JSON ({exc}).") from None
+    refuse_unstorable_text(data, source)
+    return data
 
 
 def _number(value: Any) -> bool:
@@ -193,6 +204,15 @@ def read_coco_results(data: list[Any], path: Path, reference: Any, task_name: st
     return task
 
 
+def _check_inside(folder: Path, path: Path) -> None:
+    """Files of a folder import are read only when they resolve inside the folder."""
+    if not is_inside(folder, path):
+        raise IngestError(
+            f"{path.name} leads outside {display(folder)} (through a symlink or '..'): keep the "
+            "files inside the folder."
+        )
+
+
 # -- YOLO --------------------------------------------------------------------------------------
 
 
@@ -200,9 +220,12 @@ def _yolo_names(path: Path) -> list[str]:
     import yaml  # PyYAML ships with drf-spectacular, a dependency
 
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        config = yaml.safe_load(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise IngestError(f"{display(path)} is not valid UTF-8: save it as UTF-8 text.") from None
+    except yaml.YAMLError as exc:
         raise IngestError(f"{display(path)} is not valid YAML ({exc}).") from None
+    refuse_unstorable_text(config, display(path))
     names = config.get("names") if isinstance(config, Mapping) else None
     if isinstance(names, list) and names:
         return [str(n) for n in names]
@@ -216,6 +239,7 @@ def _yolo_names(path: Path) -> list[str]:
 
 def read_yolo(folder: Path, *, task_name: str, is_prediction: bool) -> TaskImport:
     yaml_path = folder / "data.yaml" if (folder / "data.yaml").is_file() else folder / "data.yml"
+    _check_inside(folder, yaml_path)
     names = _yolo_names(yaml_path)
     labels_dir = folder / "labels" if (folder / "labels").is_dir() else folder
     task = TaskImport(
@@ -228,8 +252,11 @@ def read_yolo(folder: Path, *, task_name: str, is_prediction: bool) -> TaskImpor
     )
     for label_file in sorted(labels_dir.rglob("*.txt")):
         relative = label_file.relative_to(labels_dir).with_suffix("").as_posix()
+        _check_inside(folder, label_file)
         records = []
-        for line, text in enumerate(label_file.read_text(encoding="utf-8").splitlines(), 1):
+        with open(label_file, "rb") as handle:
+            texts = list(text_lines(handle, label_file.relative_to(folder).as_posix()))
+        for line, text in enumerate(texts, 1):
             parts = text.split()
             if not parts:
                 continue
@@ -283,6 +310,8 @@ def read_lightly_predictions(root: Path) -> list[TaskImport]:
             f"{display(root)} holds no prediction tasks: expected <task>/schema.json folders "
             "(Lightly layout), a YOLO data.yaml or a COCO file."
         )
+    for name in names:
+        _check_inside(root, root / name)
     return [read_lightly_task(root / name, task_name=name) for name in names]
 
 
@@ -290,6 +319,7 @@ def read_lightly_task(folder: Path, *, task_name: str) -> TaskImport:
     schema_path = folder / "schema.json"
     if not schema_path.is_file():
         raise IngestError(f"Prediction task folder {folder.name} has no schema.json.")
+    _check_inside(folder, schema_path)
     schema = _load_json(schema_path)
     task_type = schema.get("task_type") if isinstance(schema, Mapping) else None
     kind = _LIGHTLY_KINDS.get(str(task_type))
@@ -306,6 +336,7 @@ def read_lightly_task(folder: Path, *, task_name: str) -> TaskImport:
     for path in sorted(folder.rglob("*.json")):
         if path == schema_path:
             continue
+        _check_inside(folder, path)
         source = f"{folder.name}/{path.relative_to(folder).as_posix()}"
         data = _load_json(path)
         if not isinstance(data, Mapping) or not isinstance(data.get("file_name"), str):
@@ -319,6 +350,7 @@ def read_lightly_task(folder: Path, *, task_name: str) -> TaskImport:
         ]
         if kind == CLASSIFICATION and len(records) > 1:
             raise IngestError(f"{source} has {len(records)} classification predictions, not one.")
+        check_file_name(data["file_name"], source)
         if data["file_name"] in task.by_name:
             raise IngestError(f"{source} repeats predictions for {data['file_name']!r}.")
         task.by_name[data["file_name"]] = records
@@ -363,9 +395,9 @@ def _lightly_record(
 def read_classification_csv(path: Path, *, task_name: str, is_prediction: bool) -> TaskImport:
     """``file_name,label[,<class>...]``: one label per image, optional probabilities per class."""
     source = display(path)
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [c.strip() for c in next(reader, [])]
+    with open(path, "rb") as handle:
+        reader = csv_rows(handle, source)
+        header = [c.strip() for c in next(reader, (1, []))[1]]
         name_column = find_file_name_column(header, source)
         label_column = next((c for c in _LABEL_COLUMNS if c in header), None)
         classes = [c for c in header if c not in (name_column, label_column, "score")]
@@ -379,8 +411,7 @@ def read_classification_csv(path: Path, *, task_name: str, is_prediction: bool) 
             is_prediction=is_prediction,
         )
         labels_seen: list[str] = []
-        for row in reader:
-            line = reader.line_num
+        for line, row in reader:
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) != len(header):
@@ -390,6 +421,7 @@ def read_classification_csv(path: Path, *, task_name: str, is_prediction: bool) 
                 )
             cells = dict(zip(header, row, strict=True))
             name = cells[name_column].strip()
+            check_file_name(name, f"Line {line} of {source}")
             probabilities = None
             if classes:
                 probabilities = []

@@ -1,16 +1,22 @@
-"""Shared pieces of the importers: the one error class, path safety and file-name resolution."""
+"""Shared pieces of the importers: the one error class, path safety and file-name resolution.
+
+Every file name read from a side file is checked with ``check_file_name`` (no absolute names, no
+``..``, NUL, backslash or control characters) before it is matched or stored."""
 
 from __future__ import annotations
 
+import codecs
+import csv
 import math
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from django.conf import settings
+from curation.storage.paths import UnsafePathError, validate_sample_file_name
+from curation.storage.roots import import_root_of, resolve_below_root, settings_import_roots
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 FILE_NAME_COLUMNS = ("file_name", "filename", "filenames")
@@ -49,27 +55,67 @@ class TaskImport:
     match_by_stem: bool = False  # YOLO: label paths lack the image extension
 
 
-def resolve_import_path(path: str | Path, *, restrict_to_import_roots: bool = True) -> Path:
-    """The absolute, symlink-free form of ``path``; with ``restrict_to_import_roots`` it must lie
-    below one of ``settings.CURATION_IMPORT_ROOTS`` after every ``..`` and symlink is resolved."""
+def resolve_import_path(
+    path: str | Path,
+    *,
+    restrict_to_import_roots: bool = True,
+    roots: Sequence[Path] | None = None,
+) -> Path:
+    """The absolute, symlink-free form of ``path``.
+
+    With ``restrict_to_import_roots`` the path as written must lie below one of ``roots``
+    (default: ``settings.CURATION_IMPORT_ROOTS``) and, once every ``..`` and symlink is
+    resolved, still inside that same root: a symlink into another root is refused too.
+    """
     raw = Path(path).expanduser()
+    if "\x00" in str(path):
+        raise IngestError("The path contains a NUL character: check the path.")
     try:
         resolved = raw.resolve(strict=True)
     except (FileNotFoundError, NotADirectoryError):
         raise IngestError(f"{path} does not exist: check the path.") from None
     except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop
-        raise IngestError(f"{path} cannot be read ({exc}).") from None
-    if restrict_to_import_roots and not is_below_import_roots(resolved):
+        reason = getattr(exc, "strerror", None) or "a symlink loop"
+        raise IngestError(f"{path} cannot be read ({reason}).") from None
+    if not restrict_to_import_roots:
+        return resolved
+    allowed = settings_import_roots() if roots is None else list(roots)
+    root = import_root_of(raw, allowed)
+    if root is None:
         raise IngestError(
-            f"{path} is outside the folders imports may read (CURATION_IMPORT_ROOTS): "
-            "move the files below one of them or ask an administrator to add the folder."
+            f"{path} is outside the folders imports may read for you (CURATION_IMPORT_ROOTS "
+            "and your teams' import roots): move the files below one of them or ask an "
+            "administrator to add the folder."
+        )
+    if not resolve_below_root(resolved, root):
+        raise IngestError(
+            f"{path} leads through a symlink outside the folders imports may read (it leaves "
+            f"the import root {root}): import the folder it points to from its own root."
         )
     return resolved
 
 
-def is_below_import_roots(resolved: Path) -> bool:
-    roots: Iterable[Path] = getattr(settings, "CURATION_IMPORT_ROOTS", []) or []
-    return any(resolved == root or resolved.is_relative_to(root) for root in roots)
+def check_file_name(name: str, where: str) -> str:
+    """``name`` normalised (see ``validate_sample_file_name``), or an ``IngestError`` saying
+    ``where`` (e.g. "Line 7 of emb.csv") it was found and why it is refused."""
+    try:
+        return validate_sample_file_name(name)
+    except UnsafePathError as exc:
+        raise IngestError(
+            f"{where}: the file name {exc.name!r} {exc.reason}; file names must be relative "
+            "paths inside the dataset's folder."
+        ) from None
+
+
+def check_file_names(
+    names: Sequence[str], source: str, *, first: int = 1, unit: str = "line"
+) -> None:
+    """``check_file_name`` for every name; row 0 is ``unit`` ``first`` of ``source``."""
+    for row, name in enumerate(names):
+        try:
+            validate_sample_file_name(name)
+        except UnsafePathError:
+            check_file_name(name, f"{unit.capitalize()} {row + first} of {source}")
 
 
 def normalize_file_name(name: str) -> str:
@@ -226,3 +272,84 @@ def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def display(path: Path | str) -> str:
     return Path(path).name or str(path)
+
+
+# -- reading text side files: every refusal names the file and the line ------------------------
+
+MAX_LINE_BYTES = 16 * 1024 * 1024  # one physical line; a CSV field is capped at 128 KB anyway
+
+
+def text_lines(handle: BinaryIO, source: str) -> Iterator[str]:
+    """The lines of a UTF-8 file opened in binary mode (a leading BOM dropped, line ends kept),
+    refusing with its line number a line that is not UTF-8, holds a NUL or is over 16 MB."""
+    number = 0
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise IngestError(
+                f"{source} line {number} is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB: "
+                "check that it is a text file with one record a line."
+            )
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise IngestError(
+                f"{source} line {number} is not valid UTF-8: save the file as UTF-8 text."
+            ) from None
+        if "\x00" in text:
+            raise IngestError(
+                f"{source} line {number} contains a NUL character (\\0): remove it; text "
+                "files may not hold NUL bytes."
+            )
+        yield text
+
+
+def refuse_unstorable_text(record: Any, where: str) -> None:
+    """No database stores a NUL (``\\u0000``) or an unpaired surrogate (``\\ud800``)."""
+    stack = [record]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise IngestError(f"{where} holds a NUL character (\\u0000): remove it.")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise IngestError(
+                    f"{where} holds an unpaired surrogate (\\ud800-\\udfff), which is not "
+                    "text: remove it."
+                ) from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def csv_rows(handle: BinaryIO, source: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line, cells)`` of a UTF-8 CSV file opened in binary mode; a row spanning several
+    lines has the number of its last line. Refusals (see ``text_lines``, a cell over 128 KB,
+    broken quoting) are ``IngestError`` naming the file and the line."""
+    reader = csv.reader(text_lines(handle, source))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num
+            if "field larger than field limit" in str(exc):
+                limit = csv.field_size_limit()
+                raise IngestError(
+                    f"{source} line {line} has a value longer than {limit // 1024} KB, the most "
+                    "a CSV cell may hold: check its quoting."
+                ) from None
+            raise IngestError(
+                f"{source} line {line} is not valid CSV ({str(exc)[:80]}): check its quoting."
+            ) from None
+        yield reader.line_num, row

@@ -6,9 +6,9 @@ line-by-line pass finds the exact line and column to name in the error.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +22,18 @@ import pyarrow.parquet as pq
 from curation.services.ingest_common import (
     IngestError,
     check_duplicates,
+    check_file_names,
+    csv_rows,
     display,
     find_file_name_column,
+    refuse_unstorable_text,
+    text_lines,
 )
 
 _EMBEDDING_COLUMN = re.compile(r"embedding_(\d+)")
 _FLAG_COLUMNS = ("masked", "selected")
 _LIGHTLY_NAME = "filenames"
+_MAX_CELL = 128 * 1024  # csv.field_size_limit(): the slow pass names the line of a longer cell
 
 
 @dataclass
@@ -56,6 +61,10 @@ def read_embeddings(path: Path, filenames_path: Path | None = None) -> Embedding
         )
     if not parsed.names:
         raise IngestError(f"{parsed.source} holds no embeddings.")
+    if suffix == ".csv":
+        check_file_names(parsed.names, parsed.source, first=2)
+    elif suffix != ".npy":  # .npy: checked in its file-name list
+        check_file_names(parsed.names, parsed.source, first=1, unit="row")
     check_duplicates(parsed.names, parsed.source, first_line=2 if suffix == ".csv" else 1)
     return parsed
 
@@ -64,8 +73,8 @@ def read_embeddings(path: Path, filenames_path: Path | None = None) -> Embedding
 
 
 def _csv_header(path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), None)
+    with open(path, "rb") as handle:
+        header = next(csv_rows(handle, display(path)), (1, None))[1]
     if not header:
         raise IngestError(f"{display(path)} is empty: it needs a header line.")
     return [column.strip() for column in header]
@@ -111,11 +120,10 @@ def _check_csv_header(columns: list[str], source: str) -> tuple[str, list[str]]:
 def _locate_csv_problem(path: Path, columns: list[str], name_column: str) -> IngestError:
     """The first bad cell of the file, found the slow way, with its line and column."""
     source = display(path)
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+    with open(path, "rb") as handle:
+        reader = csv_rows(handle, source)
         next(reader, None)
-        for row in reader:
-            line = reader.line_num
+        for line, row in reader:
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) != len(columns):
@@ -170,7 +178,7 @@ def read_embeddings_csv(path: Path) -> EmbeddingFile:
     if not np.isfinite(matrix).all():
         raise _locate_csv_problem(path, columns, name_column)
     names = [str(n).strip() for n in table.column(name_column).to_pylist()]
-    if not all(names):
+    if not all(names) or any("\x00" in n or len(n) > _MAX_CELL for n in names):
         raise _locate_csv_problem(path, columns, name_column)
     result = EmbeddingFile(source=source, names=names, matrix=matrix)
     for flag in _FLAG_COLUMNS:
@@ -181,7 +189,10 @@ def read_embeddings_csv(path: Path) -> EmbeddingFile:
                 raise _locate_csv_problem(path, columns, name_column)
             setattr(result, flag, pc.equal(values, "1").to_numpy(zero_copy_only=False))
     if "labels" in columns:
-        result.labels = [label.strip() or None for label in table.column("labels").to_pylist()]
+        labels = [label.strip() or None for label in table.column("labels").to_pylist()]
+        if any(label and "\x00" in label for label in labels):
+            raise _locate_csv_problem(path, columns, name_column)
+        result.labels = labels
     return result
 
 
@@ -210,19 +221,91 @@ def _sidecar(path: Path) -> Path | None:
 def read_file_name_list(path: Path) -> list[str]:
     if path.suffix.lower() == ".json":
         try:
-            names = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise IngestError(f"{display(path)} is not valid JSON ({exc}).") from None
+            names = json.loads(path.read_bytes().decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise IngestError(f"{display(path)} is not valid UTF-8: save it as UTF-8.") from None
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise IngestError(f"{display(path)} is not valid JSON ({reason}).") from None
         if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
             raise IngestError(f"{display(path)} must hold a JSON list of file-name strings.")
+        check_file_names(names, display(path), first=1, unit="item")
         return [n.strip() for n in names]
-    lines = path.read_text(encoding="utf-8").splitlines()
+    if path.suffix.lower() == ".npy":
+        names = _npy_names(path)
+        check_file_names(names, display(path), first=1, unit="item")
+        return names
+    with open(path, "rb") as handle:
+        lines = [line.rstrip("\r\n") for line in text_lines(handle, display(path))]
     while lines and not lines[-1].strip():
         lines.pop()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             raise IngestError(f"Line {number} of {display(path)} is empty: one file name a line.")
+    check_file_names(lines, display(path))
     return [line.strip() for line in lines]
+
+
+def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype a ``.npy`` file declares, checked against the file's size before
+    anything is allocated: a header that promises more (or fewer) bytes than follow it, an
+    object (pickled) dtype or a Fortran-ordered array is refused with one sentence."""
+    source = display(path)
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, _fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                raise ValueError(version)
+            data_start = handle.tell()
+            size = os.fstat(handle.fileno()).st_size
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError):
+        raise IngestError(f"{source} is not a .npy file: save the array with np.save.") from None
+    if dtype.hasobject:
+        raise IngestError(
+            f"{source} holds Python objects, which Curation never unpickles: save a numeric "
+            "array (np.save of a float32 matrix)."
+        )
+    expected = math.prod(shape) * dtype.itemsize
+    if expected != size - data_start:
+        raise IngestError(
+            f"{source} declares {' x '.join(f'{n:,}' for n in shape)} {dtype.name} values "
+            f"({_size_text(expected)}) but holds {_size_text(size - data_start)} of data: the "
+            "file is truncated or its header is wrong."
+        )
+    return tuple(int(n) for n in shape), dtype
+
+
+def _size_text(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:,} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return f"{size} bytes"
+
+
+def _npy_names(path: Path) -> list[str]:
+    """File names stored as a 1-D ``.npy`` array of unicode strings (never bytes or objects)."""
+    source = display(path)
+    shape, dtype = npy_header(path)
+    if dtype.kind != "U" or len(shape) != 1:
+        raise IngestError(
+            f"{source} must hold a 1-D array of unicode strings (np.save(path, np.array(names)))"
+            f", not {len(shape)}-D {'bytes' if dtype.kind == 'S' else dtype.name} values; or "
+            "give the names as .txt (one a line) or .json."
+        )
+    try:
+        names = [str(name) for name in np.load(path, allow_pickle=False)]
+    except (ValueError, OSError, EOFError, MemoryError):
+        raise IngestError(f"{source} is not a readable .npy array: save it with np.save.") from None
+    for row, name in enumerate(names, start=1):
+        if not name.strip():
+            raise IngestError(f"Item {row} of {source} is empty: every row needs a file name.")
+    refuse_unstorable_text(names, source)
+    return [name.strip() for name in names]
 
 
 def read_embeddings_npy(path: Path, filenames_path: Path | None) -> EmbeddingFile:
@@ -233,12 +316,16 @@ def read_embeddings_npy(path: Path, filenames_path: Path | None) -> EmbeddingFil
             f"{source} needs its file names: pass --embedding-filenames NAMES.txt or put "
             f"{path.stem}.filenames.txt (one name a line) or .filenames.json next to it."
         )
+    shape, dtype = npy_header(path)
+    if len(shape) != 2 or dtype.kind not in "iuf":
+        kind = "complex numbers" if dtype.kind == "c" else f"{len(shape)}-D {dtype.name} values"
+        raise IngestError(
+            f"{source} must hold a 2-D array of real numbers (float or int), not {kind}."
+        )
     try:
         matrix = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise IngestError(f"{source} is not a readable .npy array ({exc}).") from None
-    if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.number):
-        raise IngestError(f"{source} must hold a 2-D numeric array, not {matrix.shape}.")
+    except (ValueError, OSError, EOFError, MemoryError):
+        raise IngestError(f"{source} is not a readable .npy array: save it with np.save.") from None
     names = read_file_name_list(names_path)
     if len(names) != matrix.shape[0]:
         raise IngestError(

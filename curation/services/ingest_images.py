@@ -3,10 +3,14 @@ to this process when a pool cannot start."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -14,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.services.ingest_common import IMAGE_EXTENSIONS, is_below_import_roots
+from curation.services.ingest_common import IMAGE_EXTENSIONS
 from curation.services.thumbnails import ImageJob, process_chunk
+from curation.storage.paths import UnsafePathError, is_inside, validate_sample_file_name
 
 logger = logging.getLogger(__name__)
 
@@ -31,24 +36,46 @@ class ImageScan:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
 
 
-def scan_image_folder(root: Path, *, restrict_to_import_roots: bool) -> ImageScan:
-    """Every image below ``root`` (recursive; hidden folders and files skipped; symlinked folders
-    not followed). With the restriction, symlinked files that lead outside the roots are refused."""
+def scan_image_folder(root: Path) -> ImageScan:
+    """Every image below ``root`` (recursive; hidden folders and files skipped).
+
+    Each name returned is a checked relative name (``validate_sample_file_name``) whose file lies
+    inside ``root`` with symlinks resolved, so callers may join it to ``root`` directly. Refused,
+    with a reason: names the checks refuse, symlinked files that lead outside ``root`` and
+    symlinked folders (never followed: they could lead anywhere, another import root included).
+    """
     scan = ImageScan(root=root)
-    top = str(root)
-    for folder, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        # Plain strings, not Path objects: folders hold 10k+ files.
-        prefix = "" if folder == top else os.path.relpath(folder, top).replace(os.sep, "/") + "/"
-        for name in files:
-            if name.startswith(".") or os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
+    real_root = Path(os.path.realpath(root))
+    pending = [(str(root), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            with os.scandir(folder) as entries:  # DirEntry: type without a stat per file
+                listing = sorted(entries, key=lambda entry: entry.name)
+        except OSError as exc:
+            scan.refused.append((prefix or ".", f"the folder cannot be read ({exc.strerror})"))
+            continue
+        for entry in reversed(listing):  # depth first, in name order
+            name = entry.name
+            if name.startswith("."):
                 continue
             relative = prefix + name
-            if restrict_to_import_roots and os.path.islink(full := os.path.join(folder, name)):
-                real = Path(full).resolve()
-                if not is_below_import_roots(real):
-                    scan.refused.append((relative, "a symlink to a file outside the import roots"))
-                    continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((entry.path, relative + "/"))
+                continue
+            if entry.is_symlink() and entry.is_dir():
+                scan.refused.append((relative + "/", "a symlinked folder, which imports skip"))
+                continue
+            if os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
+                continue
+            try:
+                validate_sample_file_name(relative)
+            except UnsafePathError as exc:
+                scan.refused.append((repr(relative)[1:-1], f"its name {exc.reason}"))
+                continue
+            if entry.is_symlink() and not is_inside(real_root, entry.path):
+                scan.refused.append((relative, "a symlink to a file outside the image folder"))
+                continue
             scan.files.append(relative)
     scan.files.sort()
     return scan
@@ -57,16 +84,67 @@ def scan_image_folder(root: Path, *, restrict_to_import_roots: bool) -> ImageSca
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt() parameters
 
 
-def _worker_setup() -> None:
-    """Let a worker keep the memory it frees (glibc): each image allocates and frees arrays of
-    a few hundred kB, and handing them back to the kernel every time costs ~100 page faults
+_PR_SET_PDEATHSIG = 1
+_WATCHDOG_SECONDS = 1.0
+
+
+def _worker_setup(owner_pid: int | None = None) -> None:
+    """Bind the worker's life to the process that started the pool, then tune malloc.
+
+    A worker must never outlive its owner (a task worker killed with ``kill -9`` mid-import):
+    on Linux the kernel sends SIGKILL when the worker's parent (the forkserver, which exits
+    with the owner) dies (``PR_SET_PDEATHSIG``), and a watchdog thread exits as soon as the
+    owner's pid is gone, on every platform.
+
+    Then let the worker keep the memory it frees (glibc): each image allocates and frees arrays
+    of a few hundred kB, and handing them back to the kernel every time costs ~100 page faults
     per image (~7% of the per-image time). Elsewhere a no-op."""
     try:
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 16 << 20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
-    except (OSError, AttributeError):
-        pass
+    except OSError:
+        libc = None
+    if libc is not None:
+        with contextlib.suppress(AttributeError):
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if owner_pid is not None:
+        if not _alive(owner_pid):  # the owner died before this worker started
+            os._exit(1)
+        threading.Thread(
+            target=_watch_owner, args=(owner_pid,), name="owner-watchdog", daemon=True
+        ).start()
+    if libc is not None:
+        with contextlib.suppress(AttributeError):
+            libc.mallopt(_M_MMAP_THRESHOLD, 16 << 20)
+            libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_owner(owner_pid: int) -> None:
+    while _alive(owner_pid):
+        time.sleep(_WATCHDOG_SECONDS)
+    os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop the pool at once (a cancel or an error): no worker may keep writing thumbnails into
+    a staging folder that is about to be removed."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.kill()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(5)
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _pool_context() -> Any:
@@ -89,16 +167,22 @@ def run_image_jobs(
                 max_workers=min(workers, len(chunks)),
                 mp_context=_pool_context(),
                 initializer=_worker_setup,
+                initargs=(os.getpid(),),
             ) as pool:
-                futures: dict[Future[list[dict[str, Any]]], int] = {
-                    pool.submit(process_chunk, chunk): index for index, chunk in enumerate(chunks)
-                }
-                for future in as_completed(futures):
-                    index = futures[future]
-                    results[index] = future.result()
-                    done += len(chunks[index])
-                    if progress:
-                        progress(done, len(jobs))
+                try:
+                    futures: dict[Future[list[dict[str, Any]]], int] = {
+                        pool.submit(process_chunk, chunk): index
+                        for index, chunk in enumerate(chunks)
+                    }
+                    for future in as_completed(futures):
+                        index = futures[future]
+                        results[index] = future.result()
+                        done += len(chunks[index])
+                        if progress:  # may raise to cancel: the workers are stopped at once
+                            progress(done, len(jobs))
+                except BaseException:
+                    _stop_workers(pool)
+                    raise
         except (OSError, BrokenProcessPool, NotImplementedError, PermissionError) as exc:
             logger.warning("Image workers could not run (%s); continuing in this process.", exc)
     for index, chunk in enumerate(chunks):

@@ -36,6 +36,7 @@ from curation.services.ingest_common import (
 )
 from curation.services.ingest_embeddings import EmbeddingFile
 from curation.services.ingest_metadata import MetadataFile
+from curation.services.selection_defaults import dataset_defaults_from_import
 from curation.services.thumbnails import thumbnail_relpath
 
 BUILTIN_SPACE = DescriptorEmbedder.name
@@ -399,6 +400,9 @@ def validate_and_write(
                     if on
                 ]
                 summary.tags[flag] = write_tag_members(dataset, flag, members, user)
+                dataset_defaults_from_import(  # the default mask / pre-selection from now on
+                    dataset=dataset, flag=flag, tag=Tag.objects.get(dataset=dataset, name=flag)
+                )
     counts = WriteCounts()
     for resolved in resolved_tasks:
         write_task(dataset, resolved, ids, counts)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from curation.storage.paths import UnsafePathError, safe_join
+
 if TYPE_CHECKING:  # imported lazily: worker processes import this module without Django set up
     from curation.models import Sample
 
@@ -135,24 +137,31 @@ def image_file_metadata(path: Path) -> dict[str, Any]:
 def sample_metadata_recompute(*, samples: Iterable[Sample]) -> tuple[int, list[str]]:
     """Recompute built-in metadata of ``samples`` from their files; returns (updated, failures).
 
-    Custom metadata keys are kept; built-in keys, width, height and size are replaced.
+    Custom metadata keys are kept; built-in keys, width, height and size are replaced. Files
+    are reached through the checked join only: a name or symlink leading outside the dataset's
+    image folder is a failure (with a note), never read.
     """
     from curation.models import Dataset, Sample
 
     updated: list[Sample] = []
     failures: list[str] = []
-    roots: dict[int, Path] = {}
+    roots: dict[int, str] = {}
     for sample in samples:
         if sample.dataset_id not in roots:  # one query per dataset, not per sample
-            image_root = Dataset.objects.values_list("image_root", flat=True).get(
+            roots[sample.dataset_id] = Dataset.objects.values_list("image_root", flat=True).get(
                 pk=sample.dataset_id
             )
-            roots[sample.dataset_id] = Path(image_root)
         root = roots[sample.dataset_id]
         try:
-            computed = image_file_metadata(root / sample.file_name)
+            path = safe_join(root, sample.file_name)
+        except UnsafePathError as exc:
+            failures.append(f"{sample.file_name}: refused, {exc.reason} (not read)")
+            continue
+        try:
+            computed = image_file_metadata(path)
         except (OSError, ValueError) as exc:
-            failures.append(f"{sample.file_name}: {exc}")
+            reason = getattr(exc, "strerror", None) or str(exc).replace(str(path), "the file")
+            failures.append(f"{sample.file_name}: {reason}")
             continue
         sample.metadata = {**sample.metadata, **computed}
         sample.width = computed["lightly.width"]

@@ -1,7 +1,10 @@
 """Strategy presets: the shared library of named selection configs.
 
 Every write validates the config with the selection engine's ``parse_config`` so a preset can
-always be run. Permissions (who may see or change a preset) are checked by the callers through
+always be run, and stores it in the LightlyOne Worker docs' form (``strength`` inside
+``strategy``) so it also runs unchanged on a Worker. :func:`preset_import` reads a config as the
+docs write it (comments, trailing commas, Python literals) through ``config_from_text``.
+Permissions (who may see or change a preset) are checked by the callers through
 ``curation.access``; these functions only enforce what is true for everybody.
 """
 
@@ -14,6 +17,7 @@ from django.utils import timezone
 
 from curation.models import StrategyPreset
 from curation.selection import ConfigError, parse_config
+from curation.selection.config_text import ConfigTextError, config_from_text, config_worker_form
 
 VISIBILITIES = tuple(v.value for v in StrategyPreset.Visibility)
 
@@ -37,12 +41,13 @@ def _clean_name(name: str) -> str:
 
 
 def _clean_config(config: Any) -> dict[str, Any]:
+    """The validated config in the Worker docs' form (strength inside ``strategy``)."""
     try:
         parse_config(config)
     except ConfigError as exc:
         where = exc.path or "config"
         raise PresetError(f"The config is invalid at {where}: {exc.detail}.", field=where) from None
-    return dict(config)
+    return config_worker_form(dict(config))
 
 
 def _team_for(owner: Any, visibility: str, team: Any) -> Any:
@@ -132,6 +137,32 @@ def preset_update(
     except IntegrityError:
         raise _unique_name_error(preset.name) from None
     return preset
+
+
+def preset_import(
+    *,
+    owner: Any,
+    name: str,
+    text: str,
+    description: str = "",
+    visibility: str = StrategyPreset.Visibility.PRIVATE,
+    team: Any = None,
+) -> StrategyPreset:
+    """Create a preset from a config as the docs write it (``#`` / ``//`` comments, trailing
+    commas, ``True`` / ``False`` / ``None``). A syntax error names its line and column
+    (``field="config_text"``), a content error its JSON path. Nothing is written on error."""
+    try:
+        config = config_from_text(text or "", what="The config text")
+    except ConfigTextError as exc:
+        raise PresetError(str(exc), field="config_text") from None
+    return preset_create(
+        owner=owner,
+        name=name,
+        config=config,
+        description=description,
+        visibility=visibility,
+        team=team,
+    )
 
 
 def preset_delete(*, preset: StrategyPreset) -> None:

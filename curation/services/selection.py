@@ -7,7 +7,9 @@ parameter) before anything is written. The run then executes in a durable backgr
 inline; either way through ``selection_run_execute`` (``selection_runs``).
 
 Pre-selected samples are added to the candidates even when the filter leaves them out (they are
-part of the result); masked samples are invisible to the engine, also when pre-selected.
+part of the result); masked samples are invisible to the engine, also when pre-selected. Unless a
+run names its own mask / pre-selection tag (or none), the dataset's defaults apply — here, and
+only here (``selection_defaults.run_option_tags``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ from curation.models import Dataset, SelectionRun, StrategyPreset, Tag
 from curation.selectors import FilterError, SampleFilter
 from curation.services.presets import preset_mark_used
 from curation.services.run_events import run_progress_push
+from curation.services.selection_defaults import (
+    DATASET_DEFAULT,
+    TagChoice,
+    candidate_counts,
+    run_option_tags,
+)
 from curation.services.selection_inputs import (
     SelectionRunError,
     candidate_queryset,
@@ -35,6 +43,7 @@ from curation.services.selection_inputs import (
 from curation.services.selection_runs import ProgressCallback, finish, selection_run_execute
 
 __all__ = [
+    "DATASET_DEFAULT",
     "DEAD_WORKER_MESSAGE",
     "SelectionRunError",
     "selection_run_cancel",
@@ -81,8 +90,8 @@ def selection_run_start(
     result_tag_name: str,
     user: Any,
     candidate_filter: SampleFilter | None = None,
-    mask_tag: str | None = None,
-    preselected_tag: str | None = None,
+    mask_tag: TagChoice = DATASET_DEFAULT,
+    preselected_tag: TagChoice = DATASET_DEFAULT,
     preset: StrategyPreset | None = None,
     execute: Literal["enqueue", "inline"] = "enqueue",
     progress: ProgressCallback | None = None,
@@ -93,26 +102,42 @@ def selection_run_start(
     Raises :class:`SelectionRunError` before writing anything when the config, the tag names,
     the filter or an input the config refers to is wrong, or when no sample is a candidate.
     Inline execution returns the finished run (check its ``status``); ``progress`` is called
-    with the run on every engine progress tick.
+    with the run on every engine progress tick. ``mask_tag`` / ``preselected_tag``: a tag name,
+    ``None`` for none, or ``DATASET_DEFAULT`` (the default) for the dataset's defaults.
     """
     if execute not in ("enqueue", "inline"):
         raise ValueError(f"execute must be 'enqueue' or 'inline', not {execute!r}")
     parsed = parse_run_config(config)
     name = _check_tag_name(dataset, result_tag_name)
     sample_filter = candidate_filter or SampleFilter()
-    mask = option_tag(dataset, mask_tag, "mask_tag")
-    pre = option_tag(dataset, preselected_tag, "preselected_tag")
+    mask_name, pre_name = run_option_tags(
+        dataset=dataset, mask_tag=mask_tag, preselected_tag=preselected_tag
+    )
+    mask = option_tag(dataset, mask_name, "mask_tag")
+    pre = option_tag(dataset, pre_name, "preselected_tag")
     candidates = candidate_queryset(dataset, sample_filter, pre)
-    count = candidates.count()
-    if count == 0:
+    counts = candidate_counts(pool=candidates, mask=mask, preselected=pre)
+    if counts.candidates + counts.masked == 0:
         raise SelectionRunError(
             f"candidate_filter: no sample of dataset {dataset.name!r} matches "
             f"({sample_filter.describe()}); widen the filter.",
             path="candidate_filter",
         )
+    if counts.candidates == 0:
+        raise SelectionRunError(
+            f"mask_tag: every matching sample is in the mask tag {mask_name!r}; "
+            "nothing is left to select from.",
+            path="mask_tag",
+        )
     resolve_inputs(dataset=dataset, config=parsed, candidates=candidates, user=user)
     options: dict[str, Any] = {"mask_tag": mask.name if mask else None}
     options["preselected_tag"] = pre.name if pre else None
+    options["defaults"] = [
+        key
+        for key, choice in (("mask_tag", mask_tag), ("preselected_tag", preselected_tag))
+        if choice is DATASET_DEFAULT and options[key] is not None
+    ]
+    options["counts"] = {"masked": counts.masked, "preselected": counts.preselected}
     if rerun_of is not None:
         options["rerun_of"] = rerun_of.pk
     with transaction.atomic():
@@ -122,7 +147,7 @@ def selection_run_start(
             config=config,
             candidate_filter=sample_filter.to_dict(),
             options=options,
-            candidate_count=count,
+            candidate_count=counts.candidates,
             requested_n=parsed.n_samples,
             result_tag_name=name,
             created_by=user if getattr(user, "is_authenticated", False) else None,

@@ -44,12 +44,22 @@ class SelectionRunError(ValueError):
         super().__init__(message)
 
 
+_MAX_N_SAMPLES = 2**63 - 1  # the run's requested_n column (a 64-bit integer)
+
+
 def parse_run_config(config: Any) -> SelectionConfig:
     """The parsed config, or :class:`SelectionRunError` naming the JSON path."""
     try:
-        return parse_config(config)
+        parsed = parse_config(config)
     except SelectionError as exc:
         raise SelectionRunError(str(exc), path=exc.path) from None
+    if parsed.n_samples is not None and parsed.n_samples > _MAX_N_SAMPLES:
+        raise SelectionRunError(
+            "n_samples: must be a whole number below 2^63 (ask for at most as many samples "
+            "as there are candidates).",
+            path="n_samples",
+        )
+    return parsed
 
 
 # ----------------------------------------------------------------------------- resolution
@@ -130,7 +140,36 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _check_metadata(spec: StrategySpec, candidates: QuerySet[Sample]) -> None:
+_COMPARISONS = {"SMALLER": "lt", "SMALLER_EQUAL": "lte", "BIGGER": "gt", "BIGGER_EQUAL": "gte"}
+
+
+def threshold_passing(config: SelectionConfig, candidates: QuerySet[Sample]) -> QuerySet[Sample]:
+    """The candidates that pass every THRESHOLD of ``config`` (a missing value fails), as the
+    engine applies them before any other strategy sees the candidates."""
+    passing = candidates
+    for number, spec in enumerate(s for s in config.strategies if s.type == "THRESHOLD"):
+        lookup = _COMPARISONS.get(str(spec.operation), "gte")
+        threshold = float(spec.threshold)  # type: ignore[arg-type]
+        inp = spec.input
+        if inp.type == "METADATA":
+            alias = f"_threshold_{number}"
+            passing = passing.alias(**{alias: KeyTransform(str(inp.key), "metadata")}).filter(
+                **{f"{alias}__{lookup}": threshold}
+            )
+        elif inp.type == "SCORES":
+            scores = Score.objects.filter(
+                sample=OuterRef("pk"),
+                task=str(inp.task),
+                name=str(inp.score),
+                **{f"value__{lookup}": threshold},
+            )
+            passing = passing.filter(Exists(scores))
+    return passing
+
+
+def _check_metadata(
+    spec: StrategySpec, candidates: QuerySet[Sample], passing: QuerySet[Sample]
+) -> None:
     key = str(spec.input.key)
     path = f"{spec.path}.input.key"
     values = [v for v in _meta_values(candidates, key, _TYPE_SAMPLE) if v is not None]
@@ -150,8 +189,8 @@ def _check_metadata(spec: StrategySpec, candidates: QuerySet[Sample]) -> None:
         raise SelectionRunError(
             f"{path}: {spec.type} needs numeric metadata, but {key!r} holds {bad!r}.", path=path
         )
-    if spec.type == "WEIGHTS":
-        missing = candidates.exclude(metadata__has_key=key).count()
+    if spec.type == "WEIGHTS":  # only the candidates the THRESHOLDs keep need a value
+        missing = passing.exclude(metadata__has_key=key).count()
         if missing:
             raise SelectionRunError(
                 f"{path}: {missing} candidate(s) have no value for metadata key {key!r}; "
@@ -160,7 +199,7 @@ def _check_metadata(spec: StrategySpec, candidates: QuerySet[Sample]) -> None:
             )
 
 
-def _check_scores(spec: StrategySpec, dataset: Dataset, candidates: QuerySet[Sample]) -> None:
+def _check_scores(spec: StrategySpec, dataset: Dataset, passing: QuerySet[Sample]) -> None:
     task, name = str(spec.input.task), str(spec.input.score)
     path = f"{spec.path}.input"
     scores = Score.objects.filter(sample__dataset=dataset, task=task, name=name)
@@ -171,7 +210,7 @@ def _check_scores(spec: StrategySpec, dataset: Dataset, candidates: QuerySet[Sam
         )
     if spec.type == "WEIGHTS":
         has = Exists(Score.objects.filter(sample=OuterRef("pk"), task=task, name=name))
-        missing = candidates.exclude(has).count()
+        missing = passing.exclude(has).count()
         if missing:
             raise SelectionRunError(
                 f"{path}: {missing} candidate(s) have no score {task}/{name}.", path=path
@@ -212,7 +251,9 @@ def _check_query(
     spec: StrategySpec, dataset: Dataset, space: EmbeddingSpace, user: Any
 ) -> tuple[Dataset, Tag, EmbeddingSpace]:
     path = f"{spec.path}.input.tag_name"
-    qdataset = _query_dataset(dataset, spec.input.dataset, user, f"{spec.path}.input.dataset")
+    qdataset = _query_dataset(
+        dataset, spec.input.dataset, user, f"{spec.path}.input.{spec.input.dataset_key}"
+    )
     tag = Tag.objects.filter(dataset=qdataset, name=spec.input.tag_name).first()
     if tag is None:
         raise SelectionRunError(
@@ -252,6 +293,7 @@ def resolve_inputs(
     candidate's value (e.g. a negative weight) are left to the engine at run time.
     """
     resolved = ResolvedInputs()
+    passing = threshold_passing(config, candidates)  # lazy: counted only for WEIGHTS
     for spec in config.strategies:
         inp = spec.input
         if inp.type == "EMBEDDINGS":
@@ -262,9 +304,9 @@ def resolve_inputs(
             if inp.query_key is not None and inp.query_key not in resolved.queries:
                 resolved.queries[inp.query_key] = _check_query(spec, dataset, space, user)
         elif inp.type == "METADATA":
-            _check_metadata(spec, candidates)
+            _check_metadata(spec, candidates, passing)
         elif inp.type == "SCORES":
-            _check_scores(spec, dataset, candidates)
+            _check_scores(spec, dataset, passing)
         elif inp.type == "PREDICTIONS" and str(inp.task) not in resolved.tasks:
             resolved.tasks[str(inp.task)] = _task_for(spec, dataset)
     return resolved

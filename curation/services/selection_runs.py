@@ -34,6 +34,7 @@ from curation.services.selection_inputs import (
     resolve_inputs,
 )
 from curation.services.selection_load import LoadedInputs, load_inputs
+from curation.services.workers import worker_task_beat
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class _Monitor:
             raise _RunLost()
         self.run.heartbeat_at = now
         self.last_write = time.monotonic()
-        run_progress_push(self.run)
+        worker_task_beat()  # the worker's own heartbeat, from the task's progress
+        run_progress_push(self.run)  # best effort: never raises
 
     def started(self, candidate_count: int) -> None:
         self.run.candidate_count = candidate_count
@@ -189,7 +191,7 @@ def _compute(
             f"candidate_filter: no candidate {why}; nothing to select from.",
             path="candidate_filter",
         )
-    monitor.started(n)
+    monitor.started(_counts(loaded)["candidates"])
     t_loaded = time.perf_counter()
     result = select(
         engine_config(run.config, resolved),
@@ -206,6 +208,19 @@ def _compute(
         "t0": t0,
     }
     return loaded, result, timings
+
+
+def _counts(loaded: LoadedInputs) -> dict[str, int]:
+    """The loaded candidates counted as ``selection_defaults.candidate_counts`` counts them
+    (masked rows are loaded but are no candidates; a masked pre-selected one is masked)."""
+    data = loaded.data
+    n = len(loaded.sample_ids)
+    masked = int(data.masked.sum()) if data.masked is not None else 0
+    pre = 0
+    if data.preselected is not None:
+        keep = data.preselected if data.masked is None else data.preselected & ~data.masked
+        pre = int(keep.sum())
+    return {"candidates": n - masked, "masked": masked, "preselected": pre}
 
 
 def _messages(loaded: LoadedInputs, result: SelectionResult) -> list[str]:
@@ -253,7 +268,9 @@ def _write_result(
             run.result_tag = tag
             run.selected_count = len(pick_ids)
             run.requested_n = result.n_requested
-            run.candidate_count = len(loaded.sample_ids)
+            counts = _counts(loaded)
+            run.candidate_count = counts.pop("candidates")
+            run.options = {**(run.options or {}), "counts": counts}
             run.picks_done = len(pick_ids)
             run.progress = 1.0
             run.stopped_by = result.stopped_by

@@ -69,6 +69,10 @@ def write_thumbnail(image: Image.Image, destination: Path | str) -> None:
 
 @dataclass(frozen=True)
 class ImageJob:
+    """One image to process. ``path`` was proven inside the image folder by the caller (the
+    folder scan or ``curation.storage.paths.safe_join``); ``thumbnail`` is a digest name below
+    the dataset's media folder (``thumbnail_relpath``)."""
+
     path: str  # absolute image path
     thumbnail: str | None  # absolute thumbnail path, None = no thumbnail / metadata wanted
     descriptor: bool  # compute the built-in descriptor

@@ -1,12 +1,13 @@
-"""Dataset pages: the list, creating one from an upload or a server folder (imported in the
-background, with a polled progress fragment), and deleting one (owner or staff)."""
+"""Dataset pages: the list, creating one from an upload (any number of images, sub-folders
+kept) or a server folder — imported by a background job whose page shows live progress — and
+deleting one (owner or staff)."""
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group
@@ -17,10 +18,25 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from curation.access import datasets_visible_to, get_dataset_for_user
-from curation.models import Sample, SelectionRun, Tag
+from curation.models import Job, Sample, SelectionRun, Tag
 from curation.selectors_browse import sample_counts
-from curation.services.dataset_uploads import import_status_read, import_status_write, uploads_save
-from curation.services.datasets import DatasetError, dataset_create, dataset_delete
+from curation.services.dataset_uploads import (
+    UploadNameError,
+    side_files_saver,
+    upload_names,
+    uploaded_images_save,
+)
+from curation.services.datasets import (
+    DatasetError,
+    dataset_create,
+    dataset_delete,
+    dataset_media_dir,
+)
+from curation.services.ingest_common import IngestError, resolve_import_path
+from curation.services.jobs import import_job_start
+from curation.services.jobs_recover import jobs_recover
+from curation.storage.paths import UnsafePathError
+from curation.storage.roots import any_import_roots, import_roots_for_user
 from curation.views.common import HtmxRequest
 
 
@@ -76,17 +92,35 @@ class DatasetCreateForm(forms.Form):
         team_field = self.fields["team"]
         assert isinstance(team_field, forms.ModelChoiceField)
         team_field.queryset = Group.objects.all() if user.is_staff else user.groups.all()
+        self.user = user
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("source") == "folder":
-            if not settings.CURATION_IMPORT_ROOTS:
-                raise forms.ValidationError(
-                    "Importing server folders is off: set CURATION_IMPORT_ROOTS, or upload files."
-                )
-            if not data.get("folder"):
-                self.add_error("folder", "Name the folder to import.")
+            self._clean_folder(data)
         return data
+
+    def _clean_folder(self, data: dict[str, Any]) -> None:
+        """The folder must lie below an import root this user may use (and stay inside it)."""
+        roots = import_roots_for_user(self.user)
+        if not roots:
+            raise forms.ValidationError(
+                "No server folder is open to you: ask an administrator to give your team an "
+                "import root, or upload files."
+                if any_import_roots()
+                else "Importing server folders is off: set CURATION_IMPORT_ROOTS or add an "
+                "import root in the admin, or upload files."
+            )
+        if not data.get("folder"):
+            self.add_error("folder", "Name the folder to import.")
+            return
+        try:
+            resolved = resolve_import_path(data["folder"], roots=roots)
+        except IngestError as exc:
+            self.add_error("folder", str(exc))
+            return
+        if not resolved.is_dir():
+            self.add_error("folder", f"{data['folder']} is not a folder: name the image folder.")
 
 
 @login_required
@@ -99,59 +133,71 @@ def dataset_create_view(request: HtmxRequest) -> HttpResponse:
             form.add_error(None, "Choose at least one image to upload.")
         else:
             try:
-                return _create_and_import(request, data, images)
+                upload = data["source"] == "upload"
+                names = upload_names(images, request.FILES.get("relative_paths")) if upload else []
+                return _create_and_import(request, data, images if upload else [], names)
+            except (UploadNameError, UnsafePathError) as exc:
+                form.add_error(None, str(exc))
             except DatasetError as exc:
                 form.add_error("name", str(exc))
     return render(
         request,
         "curation/dataset_create.html",
-        {"form": form, "import_roots": settings.CURATION_IMPORT_ROOTS},
+        {"form": form, "import_roots": import_roots_for_user(request.user)},
         status=400 if form.errors else 200,
     )
 
 
 def _create_and_import(
-    request: HtmxRequest, data: dict[str, Any], images: list[Any]
+    request: HtmxRequest, data: dict[str, Any], images: list[Any], names: list[str]
 ) -> HttpResponse:
-    from curation.tasks_imports import dataset_import_task
-
-    with transaction.atomic():
-        dataset = dataset_create(
-            name=data["name"],
-            owner=request.user,
-            description=data["description"],
-            team=data["team"],
-        )
-        options: dict[str, Any]
-        if data["source"] == "upload":
-            extra = {k: data[k] for k in ("embeddings", "metadata", "annotations") if data.get(k)}
-            options = dict(uploads_save(dataset=dataset, images=images, extra=extra))
-            options["restrict_to_import_roots"] = False  # our own media folder
-        else:
-            options = {"images": data["folder"], "restrict_to_import_roots": True}
-        import_status_write(dataset.pk, state="queued", stage="", done=0, total=0)
-        user_id = request.user.pk
-        transaction.on_commit(lambda: dataset_import_task.enqueue(dataset.pk, options, user_id))
+    """Create the dataset and its import job in one transaction; the job deletes the dataset
+    again if the import fails. Uploaded images are moved into the dataset's folder."""
+    extra = {k: data[k] for k in ("embeddings", "metadata", "annotations") if data.get(k)}
+    dataset = None
+    try:
+        with transaction.atomic():
+            dataset = dataset_create(
+                name=data["name"],
+                owner=request.user,
+                description=data["description"],
+                team=data["team"],
+            )
+            options: dict[str, Any]
+            if data["source"] == "upload":
+                image_dir = uploaded_images_save(dataset=dataset, images=images, names=names)
+                options = {"images": str(image_dir), "restrict_to_import_roots": False}
+            else:
+                options = {"images": data["folder"], "restrict_to_import_roots": True}
+            job = import_job_start(
+                dataset=dataset,
+                user=request.user,
+                options=options,
+                save_files=side_files_saver(extra),
+                creates_dataset=True,
+            )
+    except BaseException:
+        if dataset is not None:
+            shutil.rmtree(dataset_media_dir(dataset.pk), ignore_errors=True)
+        raise
     messages.success(
         request, f"Dataset {dataset.name!r} created; the import runs in the background."
     )
-    return redirect("dataset-import", dataset.pk)
+    return redirect("job-detail", job.pk)
 
 
 @login_required
 def dataset_import_view(request: HtmxRequest, dataset_id: int) -> HttpResponse:
+    """The dataset's latest import job (its page), or a note that there is none."""
     dataset = get_dataset_for_user(request.user, dataset_id)
-    status = import_status_read(dataset.pk) or {"state": "done", "summary": []}
-    context = {
-        "dataset": dataset,
-        "status": status,
-        "running": status.get("state") in ("queued", "running"),
-        "percent": int(100 * status.get("done", 0) / status["total"]) if status.get("total") else 0,
-    }
-    template = "curation/dataset_import.html"
+    jobs_recover()
+    job = Job.objects.filter(dataset=dataset, kind=Job.Kind.IMPORT).order_by("-pk").first()
+    if job is None:
+        return render(request, "curation/dataset_import.html", {"dataset": dataset})
+    template = "curation/job_detail.html"
     if request.htmx:
-        template += "#import-progress"
-    return render(request, template, context)
+        template += "#progress"
+    return render(request, template, {"job": job})
 
 
 @login_required

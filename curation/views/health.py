@@ -1,4 +1,7 @@
-"""``/healthz``: database, channel layer and task worker status as JSON (503 if any fails)."""
+"""``/healthz``: database, channel layer and task worker status as JSON (503 if any fails).
+
+Anonymous callers and non-staff users get only ``{"status": "ok"}`` / ``{"status": "not ok"}``
+(and the status code); the details (vendor, backend, live workers, error class) are for staff."""
 
 from __future__ import annotations
 
@@ -69,4 +72,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "worker": _check_workers(),
     }
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"ok": healthy, **checks}, status=200 if healthy else 503)
+    status = 200 if healthy else 503
+    summary = {"status": "ok" if healthy else "not ok"}
+    if not getattr(request.user, "is_staff", False):
+        return JsonResponse(summary, status=status)  # load balancers need no more than this
+    return JsonResponse({**summary, "ok": healthy, **checks}, status=status)

@@ -1,7 +1,8 @@
 """Images and thumbnails, served only to users who may see the sample's dataset.
 
-Paths are resolved (symlinks included) and must stay below the dataset's ``image_root``
-(originals) or ``MEDIA_ROOT`` (thumbnails), so ``..`` or links out are answered with 404.
+Paths go through the checked join (``curation.storage.paths.safe_join``): resolved, symlinks
+included, they must stay below the dataset's ``image_root`` (originals) or ``MEDIA_ROOT``
+(thumbnails), so absolute names, ``..`` or links out are answered with 404.
 Responses carry ``Cache-Control: private``, an ``ETag`` and ``Last-Modified`` and honour
 conditional requests. With ``CURATION_SENDFILE`` the web server sends the bytes:
 
@@ -34,6 +35,7 @@ from django.views.decorators.http import require_safe
 
 from curation.access import datasets_visible_to
 from curation.models import Sample
+from curation.storage.paths import UnsafePathError, safe_join
 
 CACHE_CONTROL = "private, max-age=86400"
 
@@ -51,12 +53,13 @@ def _visible_sample(request: HttpRequest, sample_id: int) -> Sample:
 
 
 def safe_path(root: str | Path, relative: str) -> Path:
-    """``root/relative`` resolved, or 404 if it escapes ``root`` or is not a file."""
-    if not str(root) or not relative:
-        raise Http404("No such image.")
-    base = Path(root).resolve()
-    candidate = (base / relative).resolve()
-    if not candidate.is_relative_to(base) or not candidate.is_file():
+    """``root/relative`` through the checked join, or 404 if it escapes ``root`` or is not a
+    file."""
+    try:
+        candidate = safe_join(root, relative)
+    except UnsafePathError:
+        raise Http404("No such image.") from None
+    if not candidate.is_file():
         raise Http404("No such image.")
     return candidate
 

@@ -1,4 +1,5 @@
-"""The preset library: search, duplicate, edit (in the builder) and delete presets."""
+"""The preset library: search, import (a config pasted from the docs), duplicate, edit (in the
+builder) and delete presets."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from django.db.models import Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from curation.access import get_preset_for_user, presets_visible_to
 from curation.builder_rows import config_json
 from curation.models import StrategyPreset
-from curation.services.presets import PresetError, preset_delete, preset_duplicate
+from curation.services.presets import (
+    PresetError,
+    preset_delete,
+    preset_duplicate,
+    preset_import,
+)
 from curation.views.common import HtmxRequest
 
 SCOPES = (("all", "All"), ("mine", "Mine"), ("team", "My teams"), ("public", "Public"))
@@ -87,3 +93,40 @@ def preset_delete_view(request: HtmxRequest, preset_id: int) -> HttpResponse:
     preset_delete(preset=preset)
     messages.success(request, f"Deleted the preset {name!r}.")
     return HttpResponseRedirect(reverse("preset-list"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preset_import_view(request: HtmxRequest) -> HttpResponse:
+    """Paste a config as the docs write it (comments, trailing commas, True/False/None) and save
+    it as one of your presets; an error is shown next to its field and nothing is saved."""
+    values = {"name": "", "description": "", "visibility": "private", "config_text": ""}
+    error: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {key: request.POST.get(key, default) for key, default in values.items()}
+        try:
+            preset = preset_import(
+                owner=request.user,
+                name=values["name"],
+                text=values["config_text"],
+                description=values["description"],
+                visibility=values["visibility"],
+            )
+        except PresetError as exc:
+            field = exc.field if exc.field in ("name", "visibility", "config_text") else "config"
+            error = {field: str(exc)}
+            status = 400
+        else:
+            messages.success(request, f"Imported the preset {preset.name!r}.")
+            return HttpResponseRedirect(reverse("preset-list"))
+    return render(
+        request,
+        "curation/preset_import.html",
+        {
+            "values": values,
+            "error": error,
+            "visibilities": StrategyPreset.Visibility.choices,
+        },
+        status=status,
+    )

@@ -30,6 +30,7 @@ from curation.selectors_browse import (
 )
 from curation.services.tags import TagError, tag_add_samples, tag_create, tag_remove_samples
 from curation.views.common import HtmxRequest
+from curation.views.errors import parse_id
 
 TEMPLATE = "curation/browser.html"
 
@@ -188,12 +189,14 @@ def sample_tags(request: HtmxRequest, dataset_id: int, sample_id: int) -> HttpRe
     error = ""
     try:
         if action == "remove":
-            removed = get_object_or_404(Tag, pk=request.POST.get("tag"), dataset=dataset)
+            tag_id = parse_id(request.POST.get("tag"), "tag")
+            removed = get_object_or_404(Tag, pk=tag_id, dataset=dataset)
             tag_remove_samples(tag=removed, sample_ids=[sample.pk])
         else:
             tag = Tag.objects.filter(dataset=dataset, name=name).first() if name else None
             if tag is None and request.POST.get("tag"):
-                tag = get_object_or_404(Tag, pk=request.POST.get("tag"), dataset=dataset)
+                tag_id = parse_id(request.POST.get("tag"), "tag")
+                tag = get_object_or_404(Tag, pk=tag_id, dataset=dataset)
             if tag is None:
                 tag_create(
                     dataset=dataset, name=name, sample_ids=[sample.pk], created_by=request.user

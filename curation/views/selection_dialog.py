@@ -1,7 +1,9 @@
 """The selection dialog: the browser's current filter as candidates, mask and pre-selected tags,
 a preset or the builder, the result tag name (checked live), and Start.
 
-The dialog takes the browser's query string, so ``/datasets/1/select/?tag=train&label=cat``
+The mask and pre-selected tags are pre-filled with the dataset's defaults (and say so); the
+candidate count is ``selection_defaults.candidate_counts``, as on the run page, in the API and
+the CLI. The dialog takes the browser's query string, so ``/datasets/1/select/?tag=train&label=cat``
 selects among exactly the samples the browser showed at ``/datasets/1/?tag=train&label=cat``.
 """
 
@@ -22,6 +24,13 @@ from curation.builder_rows import field_for_path, state_from_config, validate_st
 from curation.models import Dataset, StrategyPreset, Tag
 from curation.selectors import FilterError, SampleFilter, filter_samples
 from curation.services.selection import SelectionRunError, selection_run_start
+from curation.services.selection_defaults import (
+    DATASET_DEFAULT,
+    CandidateCounts,
+    candidate_counts,
+    run_option_tags,
+)
+from curation.services.selection_inputs import candidate_queryset
 from curation.views.builder import BuilderForm, builder_context, builder_form
 from curation.views.common import HtmxRequest
 
@@ -68,6 +77,27 @@ def _suggested_tag_name(dataset: Dataset) -> str:
     return f"selection-{number}"
 
 
+def _counts(
+    dataset: Dataset, sample_filter: SampleFilter, values: dict[str, str]
+) -> CandidateCounts | None:
+    """The candidates with the chosen tags, counted as the run will count them."""
+    tags = {t.name: t for t in Tag.objects.filter(dataset=dataset)}
+    pre = tags.get(values.get("preselected_tag", ""))
+    mask = tags.get(values.get("mask_tag", ""))
+    try:
+        pool = candidate_queryset(dataset, sample_filter, pre)
+    except SelectionRunError:
+        return None
+    return candidate_counts(pool=pool, mask=mask, preselected=pre)
+
+
+def _defaults(dataset: Dataset) -> dict[str, str]:
+    mask, pre = run_option_tags(
+        dataset=dataset, mask_tag=DATASET_DEFAULT, preselected_tag=DATASET_DEFAULT
+    )
+    return {"mask_tag": mask or "", "preselected_tag": pre or ""}
+
+
 def _start_error(
     exc: SelectionRunError, form: BuilderForm, errors: dict[str, str]
 ) -> dict[str, str]:
@@ -96,9 +126,9 @@ def selection_dialog(request: HtmxRequest, dataset_id: int) -> HttpResponse:
     filter_error = ""
     try:
         sample_filter = SampleFilter.parse(request.GET)
-        candidate_count: int | None = filter_samples(dataset, sample_filter).count()
+        filter_samples(dataset, sample_filter)
     except FilterError as exc:
-        sample_filter, candidate_count, filter_error = SampleFilter(), None, str(exc)
+        sample_filter, filter_error = SampleFilter(), str(exc)
     query = sample_filter.to_querystring()
     action_url = reverse("selection-dialog", args=[dataset.pk]) + (f"?{query}" if query else "")
 
@@ -109,10 +139,13 @@ def selection_dialog(request: HtmxRequest, dataset_id: int) -> HttpResponse:
     if post is None:
         preset = _preset(request, request.GET.get("preset", ""))
         form = builder_form(None, choices, initial=preset.config if preset else None)
+        mask_default, pre_default = run_option_tags(
+            dataset=dataset, mask_tag=DATASET_DEFAULT, preselected_tag=DATASET_DEFAULT
+        )
         values = {
             "preset": str(preset.pk) if preset else "",
-            "mask_tag": "",
-            "preselected_tag": "",
+            "mask_tag": mask_default or "",  # pre-filled with the dataset's defaults
+            "preselected_tag": pre_default or "",
             "result_tag_name": _suggested_tag_name(dataset),
         }
     else:
@@ -143,7 +176,7 @@ def selection_dialog(request: HtmxRequest, dataset_id: int) -> HttpResponse:
                         result_tag_name=values["result_tag_name"],
                         user=request.user,
                         candidate_filter=sample_filter,
-                        mask_tag=values["mask_tag"] or None,
+                        mask_tag=values["mask_tag"] or None,  # the dialog is explicit: "" = none
                         preselected_tag=values["preselected_tag"] or None,
                         preset=linked,
                     )
@@ -161,7 +194,8 @@ def selection_dialog(request: HtmxRequest, dataset_id: int) -> HttpResponse:
         sample_filter=sample_filter,
         filter_query=query,
         filter_error=filter_error,
-        candidate_count=candidate_count,
+        counts=None if filter_error else _counts(dataset, sample_filter, values),
+        defaults=_defaults(dataset),
         browser_url=_browser_url(dataset, query),
         action_url=action_url,
         check_url=reverse("selection-dialog", args=[dataset.pk]) + "?check_tag=1",

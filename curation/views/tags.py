@@ -32,6 +32,7 @@ from curation.services.tags import (
     tag_rename,
 )
 from curation.views.common import HtmxRequest
+from curation.views.errors import parse_id
 
 EXPORT_FORMATS = {
     "filenames": ("File names (.txt)", "txt", "text/plain"),
@@ -54,10 +55,10 @@ def _next_url(request: HtmxRequest, default: str) -> str:
 
 
 def _sample_ids(request: HtmxRequest) -> list[int]:
-    try:
-        return [int(v) for v in request.POST.getlist("sample")]
-    except ValueError:
-        raise TagError("The checked samples could not be read: reload the page.") from None
+    values = request.POST.getlist("sample")
+    if not all(v.isascii() and v.isdigit() and len(v) <= 18 for v in values):
+        raise TagError("The checked samples could not be read: reload the page.")
+    return [int(v) for v in values]
 
 
 @login_required
@@ -98,7 +99,8 @@ def _tag_list_post(request: HtmxRequest, dataset: Dataset) -> HttpResponse:
             size = tag.memberships.count()
             messages.success(request, f"Tag {tag.name!r} created with {size:,} samples.")
         elif action in ("add_checked", "add_filter", "remove_checked"):
-            tag = get_object_or_404(Tag, pk=request.POST.get("tag"), dataset=dataset)
+            tag_id = parse_id(request.POST.get("tag"), "tag")
+            tag = get_object_or_404(Tag, pk=tag_id, dataset=dataset)
             if action == "add_checked":
                 added = tag_add_samples(tag=tag, sample_ids=_sample_ids(request))
             elif action == "add_filter":
@@ -109,7 +111,7 @@ def _tag_list_post(request: HtmxRequest, dataset: Dataset) -> HttpResponse:
                 return redirect(back)
             messages.success(request, f"{added} samples added to {tag.name!r}.")
         elif action == "combine":
-            chosen = [int(v) for v in request.POST.getlist("tags") if v.isdigit()]
+            chosen = [parse_id(v, "tag") for v in request.POST.getlist("tags")]
             by_pk = Tag.objects.filter(dataset=dataset).in_bulk(chosen)
             tag = tag_combine(
                 dataset=dataset,
@@ -176,7 +178,7 @@ def tag_export_view(request: HtmxRequest, dataset_id: int, tag_id: int) -> HttpR
         return redirect("tag-detail", dataset.pk, tag.pk)
     _, extension, content_type = EXPORT_FORMATS[chosen]
     folder = Path(tempfile.mkdtemp(prefix="curation-export-"))
-    output = folder / f"{dataset.name}-{tag.name}.{extension}"
+    output = folder / f"export.{extension}"  # names are data: never part of a server path
     try:
         tag_export(dataset=dataset, tag=tag, format=chosen, output=output)
     except (ExportError, ValueError) as exc:
@@ -185,4 +187,5 @@ def tag_export_view(request: HtmxRequest, dataset_id: int, tag_id: int) -> HttpR
     handle = open(output, "rb")  # noqa: SIM115 (FileResponse closes it)
     output.unlink()  # the open handle keeps the bytes until the response is sent
     folder.rmdir()
-    return FileResponse(handle, as_attachment=True, filename=output.name, content_type=content_type)
+    filename = f"{dataset.name}-{tag.name}.{extension}"
+    return FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from curation.views import datasets, embedding_map, media, samples, tags
+from curation.views import dataset_defaults, datasets, embedding_map, media, samples, tags
 
 urlpatterns: list[URLPattern] = [
     path("datasets/new/", datasets.dataset_create_view, name="dataset-create"),
@@ -20,6 +20,11 @@ urlpatterns: list[URLPattern] = [
         name="sample-tags",
     ),
     path("datasets/<int:dataset_id>/tags/", tags.tag_list, name="tag-list"),
+    path(
+        "datasets/<int:dataset_id>/selection-defaults/",
+        dataset_defaults.dataset_selection_defaults,
+        name="dataset-selection-defaults",
+    ),
     path("datasets/<int:dataset_id>/tags/<int:tag_id>/", tags.tag_detail, name="tag-detail"),
     path(
         "datasets/<int:dataset_id>/tags/<int:tag_id>/delete/",

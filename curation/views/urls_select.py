@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     path("datasets/<int:dataset_id>/runs/", run_history.run_history, name="run-history"),
     path("presets/", presets.preset_list, name="preset-list"),
+    path("presets/import/", presets.preset_import_view, name="preset-import"),
     path("presets/<int:preset_id>/edit/", builder.preset_edit, name="preset-edit"),
     path(
         "presets/<int:preset_id>/duplicate/",

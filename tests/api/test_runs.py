@@ -23,6 +23,12 @@ def run_json(run):
         "progress": run.progress,
         "picks_done": run.picks_done,
         "candidate_count": run.candidate_count,
+        "candidates": (
+            f"{run.candidate_count} candidates ({run.options['counts']['masked']} masked, "
+            f"{run.options['counts']['preselected']} pre-selected)"
+            if "counts" in run.options
+            else None
+        ),
         "requested_n": run.requested_n,
         "selected_count": run.selected_count,
         "result_tag_name": run.result_tag_name,

@@ -1,4 +1,6 @@
-"""Embedding spaces, metadata / annotation / prediction uploads (multipart), server imports."""
+"""Embedding spaces, metadata / annotation / prediction uploads (multipart), server imports.
+
+Uploads answer 202 with a job; ``run_job`` executes it here and reads it back through the API."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from curation.models import Annotation, EmbeddingSpace, Sample
+from curation.models import Annotation, EmbeddingSpace, ImportRoot, Job, Sample
 from curation.services.embeddings import embedding_paths, embedding_space_load
+from tests.jobs.helpers import run_job
 
 
 def upload(name: str, content: str | bytes) -> SimpleUploadedFile:
@@ -44,10 +47,10 @@ def post(api, who, dataset, what, **files):
 def test_team_member_uploads_a_lightly_csv(api, dataset, samples):
     csv = embeddings_csv(["a.jpg", "b.jpg", "c.jpg"])
     response = post(api, "bob", dataset, "embeddings", file=upload("emb.csv", csv), name="clip")
-    assert response.status_code == 201, response.json()
+    job = run_job(api, "bob", response)
+    assert job["status"] == "succeeded" and job["summary"]["embeddings"] == {"clip": [3, 3]}
     space = EmbeddingSpace.objects.get(dataset=dataset)
     assert (space.name, space.count, space.dimension, space.normalized) == ("clip", 3, 3, True)
-    assert response.json() == space_json(space)
     loaded = embedding_space_load(space)
     assert sorted(loaded.sample_ids.tolist()) == [s.pk for s in samples]
 
@@ -65,17 +68,33 @@ def test_it_uploads_npy_with_file_names_and_can_create_samples(api, dataset):
         normalize="false",
         create_samples="true",
     )
-    assert response.status_code == 201, response.json()
+    assert run_job(api, "alice", response)["status"] == "succeeded"
     assert sorted(Sample.objects.values_list("file_name", flat=True)) == ["x.jpg", "y.jpg"]
-    assert response.json()["normalized"] is False
+    assert EmbeddingSpace.objects.get().normalized is False
+
+
+@pytest.mark.parametrize(
+    "content,detail",
+    [
+        ("filenames,embedding_0\nzzz.jpg,1.0\n",
+         "1 file name(s) in emb.csv match no image of the dataset: zzz.jpg"),
+        ("filenames,embedding_0\na.jpg,1.0\nb.jpg,nan\n", "emb.csv"),
+    ],
+)  # fmt: skip
+def test_a_bad_embeddings_file_fails_its_job_and_writes_nothing(
+    api, dataset, samples, content, detail
+):
+    response = post(api, "alice", dataset, "embeddings", file=upload("emb.csv", content))
+    job = run_job(api, "alice", response)
+    assert job["status"] == "failed" and detail in job["error"]
+    assert job["summary"] == {}
+    assert not EmbeddingSpace.objects.exists()
+    assert Sample.objects.count() == 3
 
 
 @pytest.mark.parametrize(
     "files,detail",
     [
-        ({"file": ("emb.csv", "filenames,embedding_0\nzzz.jpg,1.0\n")},
-         "1 file name(s) in emb.csv match no image of the dataset: zzz.jpg"),
-        ({"file": ("emb.csv", "filenames,embedding_0\na.jpg,1.0\nb.jpg,nan\n")}, "emb.csv"),
         ({"file": ("emb.txt", "hello")}, "emb.txt is not an embeddings file"),
         ({"file": ("emb.csv", "x"), "name": "../../etc"}, "name: This value does not match"),
         ({"file": ("emb.csv", "x"), "colour": "red"}, "colour: Unknown field."),
@@ -87,7 +106,7 @@ def test_bad_embedding_upload_is_400_and_writes_nothing(api, dataset, samples, f
     response = post(api, "alice", dataset, "embeddings", **data)
     assert response.status_code == 400
     assert detail in response.json()["detail"]
-    assert not EmbeddingSpace.objects.exists()
+    assert not EmbeddingSpace.objects.exists() and not Job.objects.exists()
     assert Sample.objects.count() == 3
 
 
@@ -102,14 +121,16 @@ def test_others_cannot_upload_list_or_delete(api, dataset, samples, who, code):
     csv = embeddings_csv(["a.jpg"])
     assert post(api, who, dataset, "embeddings", file=upload("e.csv", csv)).status_code == code
     assert api(who).get(f"/api/datasets/{dataset.pk}/embeddings/").status_code == code
-    post(api, "alice", dataset, "embeddings", file=upload("e.csv", csv))
+    assert not Job.objects.exists()
+    run_job(api, "alice", post(api, "alice", dataset, "embeddings", file=upload("e.csv", csv)))
     space = EmbeddingSpace.objects.get()
     assert api(who).delete(f"/api/datasets/{dataset.pk}/embeddings/{space.pk}/").status_code == code
     assert EmbeddingSpace.objects.count() == 1
 
 
 def test_list_and_delete(api, dataset, samples, django_capture_on_commit_callbacks):
-    post(api, "alice", dataset, "embeddings", file=upload("e.csv", embeddings_csv(["a.jpg"])))
+    csv = embeddings_csv(["a.jpg"])
+    run_job(api, "alice", post(api, "alice", dataset, "embeddings", file=upload("e.csv", csv)))
     space = EmbeddingSpace.objects.get()
     listing = api("bob").get(f"/api/datasets/{dataset.pk}/embeddings/").json()
     assert listing == {"next": None, "previous": None, "results": [space_json(space)]}
@@ -145,8 +166,9 @@ def without_time(body):
 def test_metadata_upload(api, dataset, samples):
     csv = "file_name,weather,speed\na.jpg,sunny,3\nb.jpg,rainy,4.5\n"
     response = post(api, "bob", dataset, "metadata", file=upload("metadata.csv", csv))
-    assert response.status_code == 200, response.json()
-    assert without_time(response.json()) == summary(dataset=dataset.pk, metadata_rows=2)
+    job = run_job(api, "bob", response)
+    assert job["status"] == "succeeded" and job["created_by"] == "bob"
+    assert without_time(job["summary"]) == summary(dataset=dataset.pk, metadata_rows=2)
     metadata = dict(Sample.objects.values_list("file_name", "metadata"))
     assert metadata["a.jpg"] == {"w": 1, "weather": "sunny", "speed": 3}
     assert metadata["b.jpg"] == {"w": 2, "weather": "rainy", "speed": 4.5}
@@ -156,11 +178,12 @@ def test_metadata_upload(api, dataset, samples):
 def test_a_bad_metadata_file_names_the_place_and_writes_nothing(api, dataset, samples):
     csv = "file_name,weather\na.jpg,sunny\nzzz.jpg,rainy\n"
     response = post(api, "alice", dataset, "metadata", file=upload("metadata.csv", csv))
-    assert response.status_code == 400
-    assert response.json() == {
-        "detail": "1 file name(s) in metadata.csv match no image of the dataset: zzz.jpg; check "
+    job = run_job(api, "alice", response)
+    assert job["status"] == "failed"
+    assert job["error"] == (
+        "1 file name(s) in metadata.csv match no image of the dataset: zzz.jpg; check "
         "the names are relative to the image folder."
-    }
+    )
     assert Sample.objects.get(file_name="a.jpg").metadata == {"w": 1}
 
 
@@ -181,8 +204,7 @@ def coco(labels):
 def test_annotation_upload(api, dataset, samples):
     body = coco([(1, 1, {}), (2, 2, {})])
     response = post(api, "bob", dataset, "annotations", file=upload("gt.json", body))
-    assert response.status_code == 200, response.json()
-    assert without_time(response.json()) == summary(
+    assert without_time(run_job(api, "bob", response)["summary"]) == summary(
         dataset=dataset.pk, annotations={"ground_truth": 2}
     )
     rows = Annotation.objects.values_list("sample__file_name", "task__name", "label")
@@ -194,8 +216,7 @@ def test_prediction_upload_with_a_task_name(api, dataset, samples):
     response = post(
         api, "alice", dataset, "predictions", file=upload("preds.json", body), task="yolo-v8"
     )
-    assert response.status_code == 200, response.json()
-    assert response.json()["annotations"] == {"yolo-v8": 2}
+    assert run_job(api, "alice", response)["summary"]["annotations"] == {"yolo-v8": 2}
     assert sorted(Annotation.objects.values_list("task__name", "label", "score")) == [
         ("yolo-v8", "cat", 0.9),
         ("yolo-v8", "dog", 0.4),
@@ -204,8 +225,8 @@ def test_prediction_upload_with_a_task_name(api, dataset, samples):
 
 def test_a_bad_annotation_file_is_400_and_writes_nothing(api, dataset, samples):
     response = post(api, "alice", dataset, "annotations", file=upload("gt.json", "{not json"))
-    assert response.status_code == 400
-    assert response.json()["detail"].startswith("gt.json")
+    job = run_job(api, "alice", response)
+    assert job["status"] == "failed" and job["error"].startswith("gt.json")
     assert not Annotation.objects.exists()
 
 
@@ -215,20 +236,20 @@ def test_others_cannot_upload(api, dataset, samples, what, who, code):
     csv = "file_name,weather\na.jpg,sunny\n"
     assert post(api, who, dataset, what, file=upload("m.csv", csv)).status_code == code
     assert Sample.objects.get(file_name="a.jpg").metadata == {"w": 1}
-    assert not Annotation.objects.exists()
+    assert not Annotation.objects.exists() and not Job.objects.exists()
 
 
-def test_server_import_reads_only_below_the_import_roots(api, dataset, samples, settings, tmp_path):
+def test_server_import_reads_only_below_the_import_roots(api, dataset, samples, team, tmp_path):
     allowed = tmp_path / "allowed"
     allowed.mkdir()
     (allowed / "m.csv").write_text("file_name,weather\na.jpg,sunny\n")
     (tmp_path / "secret.csv").write_text("file_name,weather\na.jpg,leaked\n")
-    settings.CURATION_IMPORT_ROOTS = [allowed.resolve()]
+    ImportRoot.objects.create(path=str(allowed.resolve()), name="allowed", group=team)
     url = f"/api/datasets/{dataset.pk}/import/"
     response = api("bob").post(url, {"metadata": str(allowed / "m.csv")})
-    assert response.status_code == 200, response.json()
-    assert response.json()["metadata_rows"] == 1
+    assert run_job(api, "bob", response)["summary"]["metadata_rows"] == 1
     response = api("bob").post(url, {"metadata": str(allowed / ".." / "secret.csv")})
-    assert response.status_code == 400
+    assert response.status_code == 400  # checked before a job is made
     assert "outside the folders imports may read" in response.json()["detail"]
+    assert Job.objects.count() == 1
     assert Sample.objects.get(file_name="a.jpg").metadata == {"w": 1, "weather": "sunny"}

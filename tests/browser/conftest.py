@@ -141,12 +141,14 @@ def login(browser: Any, live_server_url: str) -> Iterator[Callable[[Any], Any]]:
 
     contexts: list[Any] = []
 
-    def _login(user: Any) -> Any:
+    def _login(user: Any, *, bypass_csp: bool = True) -> Any:
+        """``bypass_csp``: Playwright's string predicates (``wait_for_function``) run through
+        ``eval``, which the app's Content-Security-Policy refuses; the CSP tests pass False."""
         client = Client()
         client.force_login(user)
         cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
         context = browser.new_context(
-            base_url=live_server_url, viewport={"width": 1400, "height": 900}
+            base_url=live_server_url, viewport={"width": 1400, "height": 900}, bypass_csp=bypass_csp
         )
         context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server_url}])
         context.set_default_timeout(20_000)  # a busy 2-core CI machine
@@ -164,8 +166,16 @@ def page(login: Callable[[Any], Any], alice: Any) -> Any:
 
 
 @pytest.fixture
+def strict_page(login: Callable[[Any], Any], alice: Any) -> Any:
+    """Alice's page with the Content-Security-Policy enforced for the test's own scripts too."""
+    return login(alice, bypass_csp=False)
+
+
+@pytest.fixture
 def anonymous_page(browser: Any, live_server_url: str) -> Any:
-    context = browser.new_context(base_url=live_server_url, viewport={"width": 1400, "height": 900})
+    context = browser.new_context(
+        base_url=live_server_url, viewport={"width": 1400, "height": 900}, bypass_csp=True
+    )
     context.set_default_timeout(20_000)  # a busy 2-core CI machine
     yield context.new_page()
     context.close()

@@ -62,7 +62,10 @@ def test_it_selects_and_prints_a_summary(dataset, alice, ids, config_file):
     assert tag_ids(dataset, "picked") == set(run.pick_order) and len(run.pick_order) == 5
     assert set(run.pick_order) <= set(candidates)
     summary = out.getvalue()
-    assert f"Selected 5 of {len(candidates)} candidates into tag 'picked' of cats" in summary
+    assert (
+        f"Selected 5 of {len(candidates)} candidates (0 masked, 0 pre-selected) into tag "
+        "'picked' of cats"
+    ) in summary
     assert "Stopped: n reached." in summary and "Time: load" in summary
     progress = err.getvalue()
     assert "\r[" in progress and "100.0%" in progress and "5/5 picks" in progress
@@ -99,7 +102,7 @@ def _exit(argv, capsys):
         (
             ["cats", "--tag", "picked"],
             '{"n_samples": 5,\n "strategies": [}',
-            "is not valid JSON: Expecting value at line 2, column 17.",
+            "is not valid JSON: unexpected '}' at line 2, column 17.",
         ),
         (
             ["cats", "--tag", "picked"],

@@ -102,8 +102,10 @@ def test_worker_processes_give_the_same_results_and_report_progress(alice, tmp_p
         )
 
     assert rows(pooled) == rows(inline)
-    assert calls[-1] == ("images", len(names), len(names))
-    assert [done for _, done, _ in calls] == sorted(done for _, done, _ in calls)
+    assert calls[0] == ("reading files", 0, 0) and calls[-1] == ("writing", 0, 0)
+    images = [call for call in calls if call[0] == "images"]
+    assert images[-1] == ("images", len(names), len(names))
+    assert [done for _, done, _ in images] == sorted(done for _, done, _ in images)
 
 
 def test_it_falls_back_to_this_process_when_the_pool_cannot_start(dataset, tmp_path, monkeypatch):

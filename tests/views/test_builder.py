@@ -144,9 +144,10 @@ def test_pasted_worker_config_loads_into_rows(client, alice, data):
 
 def test_invalid_json_is_one_sentence_with_line_and_column(client, alice, data):
     client.force_login(alice)
-    form = base_form(action="load_json", config_json='{\n "n_samples": 100,\n}')
+    form = base_form(action="load_json", config_json='{\n "n_samples": 100\n "strategies": []}')
     html = client.post(url(data), form, **HX).content.decode()
-    assert "The pasted text is not valid JSON" in html and "line 3, column 1" in html
+    message = "The pasted text is not valid JSON: unexpected &#x27;&quot;&#x27; at line 3, column 2"
+    assert message in html
     assert 'name="rows" value="1"' in html  # the rows are untouched
 
 

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from curation.models import Dataset, SelectionRun, Tag
+from curation.models import Dataset, ImportRoot, SelectionRun, Tag
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_create_from_upload_imports_in_the_background(
     fragment = client.get(
         reverse("dataset-import", args=[dataset.pk]), headers={"HX-Request": "true"}
     )
-    assert b"<html" not in fragment.content and b'id="import-progress"' in fragment.content
+    assert b"<html" not in fragment.content and b'id="job-progress"' in fragment.content
 
 
 def test_create_needs_images_and_allowed_folders(client, alice, settings, tmp_path):
@@ -84,12 +84,13 @@ def test_create_needs_images_and_allowed_folders(client, alice, settings, tmp_pa
 
 
 def test_create_from_a_server_folder(
-    client, alice, settings, tmp_path, immediate_tasks, django_capture_on_commit_callbacks
+    client, alice, team, tmp_path, immediate_tasks, django_capture_on_commit_callbacks
 ):
     root = tmp_path / "imports"
     (root / "set").mkdir(parents=True)
     Image.new("RGB", (8, 8)).save(root / "set" / "one.png")
-    settings.CURATION_IMPORT_ROOTS = [root]
+    # Settings roots are staff-only (issue 10.2): alice uses her team's import root.
+    ImportRoot.objects.create(path=str(root), name="imports", group=team)
     client.force_login(alice)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(

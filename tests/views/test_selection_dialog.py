@@ -68,7 +68,8 @@ def test_the_candidates_are_the_browser_filter(client, request, who, data):
     response = client.get(url(data, "tag=query"))
     html = response.content.decode()
     assert response.status_code == 200 and "<html" in html
-    assert '<strong id="candidate-count">3</strong> candidate samples' in html
+    assert '<strong id="candidate-count">3</strong> candidates' in html
+    assert '<span id="candidate-detail">(0 masked, 0 pre-selected)</span>' in html
     assert "in tag query" in html
     assert f'action="{url(data, "tag=query")}"' in html
     assert 'value="selection-1"' in html  # a free tag name is suggested
@@ -98,23 +99,23 @@ def test_the_tag_name_is_checked_live(client, alice, data):
 
 def test_start_creates_a_run_and_redirects_to_it(client, bob, data):
     client.force_login(bob)
-    response = client.post(url(data, "tag=query"), start_form(mask_tag="query"))
+    response = client.post(url(data, "min:lightly.sharpness=0"), start_form(mask_tag="query"))
     run = SelectionRun.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse(
         "run-detail", args=[run.pk]
     )
     assert run.dataset == data and run.created_by == bob
     assert run.result_tag_name == "picked" and run.status == "queued"
-    assert run.candidate_filter == {"tag": ["query"]}
+    assert run.candidate_filter == {"min:lightly.sharpness": ["0"]}
     assert run.options["mask_tag"] == "query" and run.options["preselected_tag"] is None
+    assert run.candidate_count == 37 and run.options["counts"] == {"masked": 3, "preselected": 0}
     assert run.config == {
         "n_samples": 5,
         "strategies": [
             {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}},
             {
                 "input": {"type": "SCORES", "task": "clf", "score": "uncertainty_entropy"},
-                "strategy": {"type": "WEIGHTS"},
-                "strength": 2,
+                "strategy": {"type": "WEIGHTS", "strength": 2},  # as the Worker docs write it
             },
         ],
     }

@@ -2,7 +2,9 @@
 
 Suites: ``engine`` (the pure numpy engine vs lightly_mundig, measured in the same run),
 ``ingest`` (100k-sample CSV import, image metadata), ``e2e`` (a whole run through the service vs
-the engine alone) and ``pages`` (server time of the busiest pages at 1M samples, PostgreSQL).
+the engine alone), ``pages`` (server time of the busiest pages at 1M samples, PostgreSQL) and
+``load`` (500 page loads at concurrency 50 against a live ``serve``: errors, p50/p99 and the
+peak PostgreSQL connections against the pool maximum; ``--url`` targets a running server).
 ``make bench`` installs the reference solver and runs every suite with the OpenBLAS pin lifted.
 """
 
@@ -19,6 +21,7 @@ SUITES = {
     "ingest": ("curation.benchmarks.ingest", "run_ingest_benchmark"),
     "e2e": ("curation.benchmarks.selection_e2e", "run_selection_e2e_benchmark"),
     "pages": ("curation.benchmarks.pages", "run_pages_benchmark"),
+    "load": ("curation.benchmarks.load", "run_load_benchmark"),
 }
 
 
@@ -41,6 +44,11 @@ class Command(BaseCommand):
             default="",
             help='Extra options for the engine suite, e.g. "--only diversity".',
         )
+        parser.add_argument(
+            "--url",
+            default=None,
+            help="For the load suite: a running server on 127.0.0.1 (default: start one).",
+        )
 
     def handle(self, *args: Any, suite: list[str] | None, quick: bool, **options: Any) -> None:
         suites = suite or ["engine", *SUITES]
@@ -59,7 +67,8 @@ class Command(BaseCommand):
             else:
                 module_name, function = SUITES[name]
                 runner = getattr(importlib.import_module(module_name), function)
-                runner(self.stdout, quick)
+                extra = {"url": options["url"]} if name == "load" else {}
+                runner(self.stdout, quick, **extra)
             self.stdout.write(f"({name}: {time.perf_counter() - started:.1f} s)\n")
         if failures:
             raise CommandError(f"Benchmark suites failed: {', '.join(failures)}.")

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from curation.models import Dataset, Tag
 from curation.services.embeddings import EmbeddingError
 from curation.services.export import FORMATS, ExportError, tag_export
+from curation.storage.paths import UnsafePathError
 
 
 class Command(BaseCommand):
@@ -49,7 +50,7 @@ class Command(BaseCommand):
                 copy_to=options["copy_to"],
                 symlink_to=options["symlink_to"],
             )
-        except (ExportError, EmbeddingError, OSError) as exc:
+        except (ExportError, EmbeddingError, UnsafePathError, OSError) as exc:
             raise CommandError(f"error: {exc}") from None
         line = f"Exported {summary.samples} samples of {tag.name!r} to {summary.output}"
         if summary.annotations:

@@ -15,7 +15,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from curation.services.datasets import DatasetError
 from curation.services.embeddings import EmbeddingError
-from curation.services.ingest import EMBED_CHOICES, IngestError, dataset_import_by_name
+from curation.services.import_inline import dataset_import_inline
+from curation.services.ingest import EMBED_CHOICES, IngestError
+from curation.services.jobs import JobError
+from curation.storage.paths import UnsafePathError
 
 
 class Command(BaseCommand):
@@ -85,7 +88,7 @@ class Command(BaseCommand):
         owner = self._owner(options["owner"])
         bar = _ProgressBar(self.stdout) if options["verbosity"] > 0 else None
         try:
-            summary = dataset_import_by_name(
+            summary = dataset_import_inline(  # a job, all or nothing even if killed
                 name=options["name"],
                 owner=owner,
                 images=options["images"],
@@ -105,7 +108,7 @@ class Command(BaseCommand):
                 restrict_to_import_roots=False,
                 user=owner,
             )
-        except (IngestError, DatasetError, EmbeddingError) as exc:
+        except (IngestError, DatasetError, EmbeddingError, UnsafePathError, JobError) as exc:
             if bar:
                 bar.finish()
             raise CommandError(f"error: {exc}") from None

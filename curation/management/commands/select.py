@@ -1,16 +1,17 @@
 """``manage.py select``: run a selection headless, like the LightlyOne Worker.
 
     python manage.py select NAME --config FILE.json --tag TAG [--where FILTER] [--from-tag TAG]
-        [--mask-tag TAG] [--preselected-tag TAG] [--owner USERNAME]
+        [--mask-tag TAG | --no-mask] [--preselected-tag TAG | --no-preselected] [--owner USERNAME]
     python manage.py select --rerun RUN_ID [--tag TAG]
 
 It runs the same service as the browser and the API, in this process, with a progress bar on
-stderr. Any error exits non-zero with one line, and nothing is written.
+stderr. The dataset's default mask and pre-selection (from a Lightly CSV's ``masked`` /
+``selected`` columns, or set on the dataset page) apply unless a tag or ``--no-…`` is given.
+Any error exits non-zero with one line, and nothing is written.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from curation.access import datasets_visible_to
 from curation.models import Dataset, SelectionRun
+from curation.selection.config_text import ConfigTextError, config_from_text
 from curation.selectors import FilterError, SampleFilter
 from curation.services.selection import (
     SelectionRunError,
     selection_run_rerun,
     selection_run_start,
 )
+from curation.services.selection_defaults import DATASET_DEFAULT, TagChoice, run_counts
 
 BAR_WIDTH = 30
 
@@ -47,7 +50,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", nargs="?", help="Dataset name.")
-        parser.add_argument("--config", help="Selection config (JSON file).")
+        parser.add_argument(
+            "--config",
+            help="Selection config file: JSON as the LightlyOne docs write it (comments, "
+            "trailing commas and True/False/None are fine).",
+        )
         parser.add_argument("--tag", help="Name of the result tag (must not exist yet).")
         parser.add_argument(
             "--where",
@@ -57,9 +64,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--from-tag", action="append", default=[], help="Shorthand for tag=TAG in --where."
         )
-        parser.add_argument("--mask-tag", help="Samples of this tag are never selected.")
         parser.add_argument(
-            "--preselected-tag", help="Samples of this tag are selected first and count toward n."
+            "--mask-tag",
+            help="Samples of this tag are never selected (default: the dataset's default mask).",
+        )
+        parser.add_argument(
+            "--no-mask", action="store_true", help="Ignore the dataset's default mask."
+        )
+        parser.add_argument(
+            "--preselected-tag",
+            help="Samples of this tag are selected first and count toward n (default: the "
+            "dataset's default pre-selection).",
+        )
+        parser.add_argument(
+            "--no-preselected",
+            action="store_true",
+            help="Ignore the dataset's default pre-selection.",
         )
         parser.add_argument(
             "--owner", help="User the run and tag are recorded for (default: the dataset owner)."
@@ -105,11 +125,20 @@ class Command(BaseCommand):
             result_tag_name=options["tag"],
             user=user or dataset.owner,
             candidate_filter=sample_filter,
-            mask_tag=options["mask_tag"],
-            preselected_tag=options["preselected_tag"],
+            mask_tag=self._tag_choice(options, "mask_tag", "no_mask"),
+            preselected_tag=self._tag_choice(options, "preselected_tag", "no_preselected"),
             execute="inline",
             progress=self._progress,
         )
+
+    @staticmethod
+    def _tag_choice(options: dict[str, Any], name: str, off: str) -> TagChoice:
+        flag = "--" + name.replace("_", "-")
+        if options[name] and options[off]:
+            raise CommandError(f"Give {flag} or --{off.replace('_', '-')}, not both.")
+        if options[off]:
+            return None
+        return options[name] or DATASET_DEFAULT
 
     def _rerun(self, options: dict[str, Any]) -> SelectionRun:
         run = SelectionRun.objects.select_related("dataset").filter(pk=options["rerun"]).first()
@@ -128,21 +157,15 @@ class Command(BaseCommand):
 
     def _read_config(self, path: str) -> dict[str, Any]:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = Path(path).read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise CommandError(f"Cannot read the config {path}: {exc.strerror}.") from None
         except UnicodeDecodeError:
             raise CommandError(f"The config {path} is not UTF-8 text.") from None
         try:
-            config = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CommandError(
-                f"The config {path} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                f"column {exc.colno}."
-            ) from None
-        if not isinstance(config, dict):
-            raise CommandError(f"The config {path} must be a JSON object.")
-        return config
+            return config_from_text(text, what=f"The config {path}")
+        except ConfigTextError as exc:
+            raise CommandError(str(exc)) from None
 
     def _user(self, username: str | None) -> Any:
         if not username:
@@ -184,8 +207,10 @@ class Command(BaseCommand):
         if run.status == SelectionRun.Status.CANCELLED:
             raise CommandError(f"Selection run {run.pk} was cancelled; no tag was written.")
         seconds = run.duration_seconds or 0.0
+        counts = run_counts(run)
+        candidates = counts.describe() if counts else f"{run.candidate_count} candidates"
         self.stdout.write(
-            f"Selected {run.selected_count} of {run.candidate_count} candidates into tag "
+            f"Selected {run.selected_count} of {candidates} into tag "
             f"{run.result_tag_name!r} of {run.dataset.name} in {_duration(seconds)} "
             f"(run {run.pk})."
         )

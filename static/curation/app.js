@@ -1,0 +1,53 @@
+/* The few lines htmx cannot do, kept out of the pages so that the Content-Security-Policy can
+   forbid inline scripts, inline style attributes and eval:
+   - shift-click a sample checkbox to check the whole range since the last one clicked;
+   - <select data-autosubmit> submits its form on change (the form works without it too);
+   - a form with data-change-trigger gets the htmx event "fieldchange" when any field but a
+     .manual one changes (instead of an eval'd hx-trigger filter);
+   - data-height / data-width (percent) size bars, on load and in every htmx swap. */
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var box = event.target;
+    if (!box.classList || !box.classList.contains("pick")) return;
+    var all = Array.prototype.slice.call(document.querySelectorAll("input.pick"));
+    var last = window.curationLastPick;
+    if (event.shiftKey && last && all.indexOf(last) >= 0) {
+      var a = all.indexOf(last), b = all.indexOf(box);
+      all.slice(Math.min(a, b), Math.max(a, b) + 1).forEach(function (el) { el.checked = box.checked; });
+    }
+    window.curationLastPick = box;
+  });
+
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (!field || !field.form) return;
+    if (field.hasAttribute("data-autosubmit")) {
+      field.form.submit();
+      return;
+    }
+    var form = field.form;
+    if (form.hasAttribute("data-change-trigger") && !field.classList.contains("manual") && window.htmx) {
+      window.htmx.trigger(form, "fieldchange");
+    }
+  });
+
+  function sizeBars(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    var bars = Array.prototype.slice.call(scope.querySelectorAll("[data-height], [data-width]"));
+    if (scope.hasAttribute && (scope.hasAttribute("data-height") || scope.hasAttribute("data-width"))) {
+      bars.push(scope);
+    }
+    bars.forEach(function (el) {
+      if (el.hasAttribute("data-height")) el.style.height = el.getAttribute("data-height") + "%";
+      if (el.hasAttribute("data-width")) el.style.width = el.getAttribute("data-width") + "%";
+    });
+  }
+
+  if (window.htmx) {
+    window.htmx.onLoad(sizeBars);
+  } else {
+    document.addEventListener("DOMContentLoaded", function () { sizeBars(document); });
+  }
+})();
