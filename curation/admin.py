@@ -7,7 +7,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from curation.models import (
     Annotation,
@@ -22,7 +24,9 @@ from curation.models import (
     Tag,
     WorkerHeartbeat,
 )
-from curation.services.datasets import dataset_delete
+from curation.selectors import rows_per_dataset, stored_sample_count
+from curation.services.dataset_delete import dataset_delete_start
+from curation.services.jobs import JobError
 from curation.services.metadata import sample_metadata_recompute
 
 
@@ -35,14 +39,16 @@ class DatasetAdmin(admin.ModelAdmin):
     actions = ["recompute_builtin_metadata", "delete_with_files"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Dataset]:
+        # Samples: the trigger-maintained DatasetCounts row; tags and runs (a few rows each):
+        # one COUNT subquery per dataset, never a join of samples x tags x runs.
         return (
             super()
             .get_queryset(request)
             .select_related("owner", "team")
             .annotate(
-                _samples=Count("samples", distinct=True),
-                _tags=Count("tags", distinct=True),
-                _runs=Count("selection_runs", distinct=True),
+                _samples=stored_sample_count(),
+                _tags=rows_per_dataset(Tag),
+                _runs=rows_per_dataset(SelectionRun),
             )
         )
 
@@ -79,16 +85,58 @@ class DatasetAdmin(admin.ModelAdmin):
                     level=messages.WARNING,
                 )
 
+    # Deleting runs as a background job (``dataset_delete``); the admin starts it and links it.
+
     @admin.action(description="Delete selected datasets with their files", permissions=["delete"])
     def delete_with_files(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
-        names = []
-        for dataset in queryset:
-            names.append(dataset.name)
-            dataset_delete(dataset=dataset)
-        self.message_user(request, f"Deleted {len(names)} datasets: {', '.join(names)}.")
+        started = []
+        for dataset in queryset.order_by("name"):
+            try:
+                started.append(dataset_delete_start(dataset=dataset, user=request.user))
+            except JobError as exc:  # deleted meanwhile
+                self.message_user(request, str(exc), level=messages.WARNING)
+        links = format_html_join(
+            ", ",
+            '{} (<a href="{}">job {}</a>)',
+            ((job.dataset_name, reverse("job-detail", args=[job.pk]), job.pk) for job in started),
+        )
+        self.message_user(
+            request, format_html("Deleting {} datasets in the background: {}.", len(started), links)
+        )
 
     def delete_model(self, request: HttpRequest, obj: Dataset) -> None:
-        dataset_delete(dataset=obj)
+        request._delete_job = dataset_delete_start(dataset=obj, user=request.user)  # type: ignore[attr-defined]
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> Any:
+        job = getattr(request, "_delete_job", None)
+        if job is None:
+            return super().response_delete(request, obj_display, obj_id)
+        link = reverse("job-detail", args=[job.pk])
+        self.message_user(
+            request,
+            format_html(
+                'Deleting dataset {} in the background: <a href="{}">job {}</a>.',
+                job.dataset_name,
+                link,
+                job.pk,
+            ),
+        )
+        return HttpResponseRedirect(reverse("admin:curation_dataset_changelist"))
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """A summary instead of every sample (the confirmation page stays fast at 1M)."""
+        lines = [
+            f"Dataset {d.name}: {d.samples.count()} samples, {d.tags.count()} tags, "
+            f"{d.selection_runs.count()} selection runs, its embeddings and thumbnails "
+            "(deleted by a background job)"
+            for d in objs
+        ]
+        return lines, {"datasets": len(lines)}, set(), []
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.deleting:
+            return False  # being deleted: read-only (it can still be deleted again)
+        return super().has_change_permission(request, obj)
 
 
 @admin.register(Sample)

@@ -33,9 +33,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from curation.models import Annotation, Dataset, Sample, Tag, TagSample
+from curation.models import Annotation, AnnotationTask, Dataset, Sample, Tag, TagSample
 
 _SIZE_KEYS = ("width_min", "width_max", "height_min", "height_max")
 _LIST_KEYS = ("tag", "exclude_tag", "label")
@@ -190,7 +191,14 @@ def filter_samples(dataset: Dataset, sample_filter: SampleFilter) -> QuerySet[Sa
     if f.labels or f.task:
         annotations = Annotation.objects.filter(sample=OuterRef("pk"))
         if f.task:
-            annotations = annotations.filter(task__dataset=dataset, task__name=f.task)
+            # The task's id as a literal (one tiny query): the planner then knows how many
+            # annotations match instead of guessing through a join (2.5x faster at 1M).
+            task_ids = list(
+                AnnotationTask.objects.filter(dataset=dataset, name=f.task).values_list(
+                    "pk", flat=True
+                )
+            )
+            annotations = annotations.filter(task_id__in=task_ids)
         if f.labels:
             annotations = annotations.filter(label__in=f.labels)
         qs = qs.filter(Exists(annotations))
@@ -255,21 +263,30 @@ def _region_sample_ids(
     dataset: Dataset, kind: str, space_name: str, coords: tuple[float, ...]
 ) -> list[int]:
     from curation.models import EmbeddingSpace
+    from curation.services.projections import projection_binary_cached, projection_ready
 
-    projection = (
-        EmbeddingSpace.objects.filter(dataset=dataset, name=space_name)
-        .values_list("projection", flat=True)
-        .first()
-    )
-    if not projection:
-        raise FilterError(
-            f"The embedding map of {space_name!r} is not available yet: open the map page to "
-            "compute it, then select again."
+    space = EmbeddingSpace.objects.filter(dataset=dataset, name=space_name).first()
+    binary = projection_binary_cached(space=space) if space is not None else None
+    if binary is not None:  # the map's cached binary: no 20 MB JSON to parse at 1M points
+        raw_ids, raw_x, raw_y, binary_scale = binary.arrays()
+        ids = raw_ids.astype(np.int64)
+        x = raw_x.astype(np.float64) / binary_scale
+        y = raw_y.astype(np.float64) / binary_scale
+    else:
+        projection = (
+            EmbeddingSpace.objects.filter(pk=space.pk).values_list("projection", flat=True).first()
+            if space is not None
+            else None
         )
-    ids = np.asarray(projection["ids"], dtype=np.int64)
-    scale = float(projection.get("scale", 1))
-    x = np.asarray(projection["x"], dtype=np.float64) / scale
-    y = np.asarray(projection["y"], dtype=np.float64) / scale
+        if projection is None or not projection_ready(projection):
+            raise FilterError(
+                f"The embedding map of {space_name!r} is not available yet: open the map page "
+                "to compute it, then select again."
+            )
+        ids = np.asarray(projection["ids"], dtype=np.int64)
+        scale = float(projection.get("scale", 1))
+        x = np.asarray(projection["x"], dtype=np.float64) / scale
+        y = np.asarray(projection["y"], dtype=np.float64) / scale
     if kind == "box":
         x0, y0, x1, y1 = coords
         inside = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
@@ -359,3 +376,21 @@ def _fmt(number: float | None) -> str:
     if number is None:
         return ""
     return str(int(number)) if float(number).is_integer() else repr(float(number))
+
+
+def rows_per_dataset(model: Any) -> Coalesce:
+    """Rows of ``model`` of the outer dataset, as a correlated ``COUNT(*)`` subquery (for the
+    few rows a dataset has of tags or runs; never a join that multiplies them)."""
+    rows = (
+        model.objects.filter(dataset=OuterRef("pk"))
+        .order_by()
+        .values("dataset")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def stored_sample_count() -> Coalesce:
+    """The dataset's sample count kept exact by the database triggers of ``DatasetCounts``."""
+    return Coalesce(F("counts__samples"), 0)

@@ -26,6 +26,7 @@ from django.db import OperationalError, connections, transaction
 from django.db.models import Count, Max, Min, QuerySet
 
 from curation.models import AnnotationTask, Dataset, EmbeddingSpace, Sample, Tag
+from curation.models.datasets import DatasetCounts
 from curation.selectors import SampleFilter, filter_samples
 from curation.services.embeddings import embedding_space_load
 
@@ -98,7 +99,7 @@ def result_page(
 
 
 def counted(
-    qs: QuerySet[Any], cap: int | None = None, *, budget_ms: int | None = None
+    qs: QuerySet[Any], cap: int | None = None, *, budget_ms: int | None = None, at_least: int = 0
 ) -> CappedCount:
     """``qs.count()``, stopping at ``cap + 1``. On PostgreSQL the count walks a cursor over the
     matching ids (``MOVE``, no rows transferred) in growing steps within ``budget_ms``
@@ -114,7 +115,7 @@ def counted(
     sql, params = qs.order_by().values("pk").query.sql_with_params()
     name = f"curation_count_{uuid.uuid4().hex[:12]}"
     found = 0
-    step = 256
+    step = 32
     try:
         with transaction.atomic(using=qs.db), connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('statement_timeout')")
@@ -134,19 +135,35 @@ def counted(
                 step = min(step * 4, 65_536)
             cursor.execute(f"CLOSE {name}")
             cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-    except (OperationalError, _OutOfTime):  # the savepoint rollback undoes the timeout
-        return CappedCount(value=found, capped=False, lower_bound=True)
+    except (OperationalError, _OutOfTime) as exc:  # the savepoint rollback undoes the timeout
+        if isinstance(exc, OperationalError) and not _cancelled(exc):
+            raise
+        # ``at_least``: rows the caller has already seen match (e.g. the first result page)
+        return CappedCount(value=max(found, at_least), capped=False, lower_bound=True)
     return CappedCount(value=found, capped=cap is not None and found > cap)
+
+
+def _cancelled(exc: BaseException) -> bool:
+    """A statement timeout (psycopg's ``QueryCanceled``), not a lost connection."""
+    return type(exc.__cause__).__name__ == "QueryCanceled"
 
 
 class _OutOfTime(Exception):
     """The count's time budget ran out between two steps."""
 
 
-def result_count(dataset: Dataset, sample_filter: SampleFilter) -> CappedCount:
+def result_count(
+    dataset: Dataset, sample_filter: SampleFilter, first_page: ResultPage | None = None
+) -> CappedCount:
+    """What the browser shows: exact, "more than 10,000" or "at least N". ``first_page`` (the
+    page from ``after=0``) settles small results without a count and is a lower bound for the
+    rest."""
     if sample_filter.is_empty:
-        return counted(Sample.objects.filter(dataset=dataset))
-    return counted(filter_samples(dataset, sample_filter), COUNT_CAP)
+        return dataset_sample_count(dataset)
+    if first_page is not None and first_page.next_after is None:
+        return CappedCount(value=len(first_page.samples), capped=False)
+    seen = len(first_page.samples) + 1 if first_page is not None else 0  # a next page exists
+    return counted(filter_samples(dataset, sample_filter), COUNT_CAP, at_least=seen)
 
 
 def tags_with_counts(dataset: Dataset) -> list[Tag]:
@@ -314,11 +331,25 @@ def adjacent_ids(
 
 
 def sample_counts(dataset_ids: list[int]) -> dict[int, CappedCount]:
-    """Samples per dataset: exact, or (on PostgreSQL, past the time budget shared by the
-    datasets) an honest lower bound ("at least N")."""
-    deadline = time.monotonic() + 2 * COUNT_TIMEOUT_MS / 1000
-    counts: dict[int, CappedCount] = {}
-    for pk in dataset_ids:
-        left_ms = max(int((deadline - time.monotonic()) * 1000), 20)
-        counts[pk] = counted(Sample.objects.filter(dataset_id=pk), budget_ms=left_ms)
-    return counts
+    """Samples per dataset, exact: the ``DatasetCounts`` rows that database triggers keep up to
+    date with every insert and delete (one indexed read, however many samples)."""
+    found = dict(
+        DatasetCounts.objects.filter(dataset_id__in=dataset_ids).values_list(
+            "dataset_id", "samples"
+        )
+    )
+    missing = [pk for pk in dataset_ids if pk not in found]
+    if missing:  # no counts row (cannot happen after migration 0010): count them
+        grouped = (
+            Sample.objects.filter(dataset_id__in=missing)
+            .order_by()
+            .values_list("dataset_id")
+            .annotate(n=Count("pk"))
+        )
+        found.update(dict(grouped))
+    return {pk: CappedCount(value=int(found.get(pk, 0)), capped=False) for pk in dataset_ids}
+
+
+def dataset_sample_count(dataset: Dataset) -> CappedCount:
+    """All samples of the dataset, exact (see ``sample_counts``)."""
+    return sample_counts([dataset.pk])[dataset.pk]

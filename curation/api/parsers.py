@@ -12,6 +12,8 @@ from django.conf import settings
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
+from curation.services.ingest_common import unstorable_text
+
 
 def _finite_float(text: str) -> float:
     value = float(text)
@@ -35,24 +37,10 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _refuse_nul(data: Any) -> None:
-    """No database text column (PostgreSQL's least of all) stores U+0000."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise ValueError("a string contains the NUL character (\\u0000)")
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError(
-                    "a string contains an unpaired surrogate (\\ud800-\\udfff)"
-                ) from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+    """No database text column (PostgreSQL's least of all) stores U+0000 or a lone surrogate."""
+    problem = unstorable_text(data)
+    if problem is not None:
+        raise ValueError(f"a string contains {problem}")
 
 
 class BodyTooLarge(APIException):

@@ -13,6 +13,8 @@ from pathlib import Path
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import get_valid_filename
 
+from curation.storage.paths import fit_file_name
+
 
 class UploadFolder:
     def __init__(self, root: Path) -> None:
@@ -28,7 +30,7 @@ class UploadFolder:
             name = get_valid_filename(Path(upload.name or fallback).name)
         except Exception:  # SuspiciousFileOperation for names like ".."
             name = fallback
-        path = folder / (name or fallback)
+        path = folder / fit_file_name(name or fallback)
         with open(path, "wb") as handle:
             for chunk in upload.chunks():
                 handle.write(chunk)

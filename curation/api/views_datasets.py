@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -16,15 +16,18 @@ from curation.api.pagination import IdCursorPagination, paginate
 from curation.api.serializers_common import errors
 from curation.api.serializers_datasets import DatasetCreateSerializer, DatasetSerializer
 from curation.api.views_base import CurationAPIView
-from curation.models import Dataset
-from curation.services.datasets import dataset_create, dataset_delete
+from curation.api.views_jobs import JobAcceptedSerializer, job_accepted
+from curation.models import Dataset, Tag
+from curation.selectors import rows_per_dataset, stored_sample_count
+from curation.services.dataset_delete import dataset_delete_start
+from curation.services.datasets import dataset_create
 
 TAG = ["datasets"]
 
 
 def with_counts(queryset: QuerySet[Dataset]) -> QuerySet[Dataset]:
     return queryset.select_related("owner", "team").annotate(
-        sample_count=Count("samples", distinct=True), tag_count=Count("tags", distinct=True)
+        sample_count=stored_sample_count(), tag_count=rows_per_dataset(Tag)
     )
 
 
@@ -80,17 +83,23 @@ class DatasetDetailView(CurationAPIView):
         tags=TAG,
         operation_id="datasets_destroy",
         summary="Delete a dataset with its samples, tags, runs and files (owner or staff only)",
-        responses={204: OpenApiResponse(description="Deleted."), **errors(401, 403, 404)},
+        description=(
+            "Answers 202 at once with the background job that deletes the dataset; poll "
+            "`GET /api/jobs/<id>/` (or cancel it: before it has deleted anything, the dataset "
+            "comes back unchanged). The dataset is hidden from every list meanwhile. Deleting "
+            "again while a delete job is queued or running answers that job; deleting a dataset "
+            "a cancelled or failed job left hidden starts a new one."
+        ),
+        responses={202: JobAcceptedSerializer, **errors(401, 403, 404)},
     )
     def delete(self, request: Request, dataset_id: int) -> Response:
-        dataset = get_dataset_for_user(request.user, dataset_id)
+        dataset = get_dataset_for_user(request.user, dataset_id, allow_deleting=True)
         if not can_delete_dataset(request.user, dataset):
             raise PermissionDenied(
                 f"Only the owner of {dataset.name} ({dataset.owner.username}) or staff may delete "
                 "it; ask them."
             )
-        dataset_delete(dataset=dataset)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return job_accepted(dataset_delete_start(dataset=dataset, user=request.user))
 
 
 def _team_of(request: Request, name: str | None) -> Group | None:

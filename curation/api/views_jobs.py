@@ -23,7 +23,8 @@ class JobSerializer(serializers.ModelSerializer):
         source="created_by.username", read_only=True, allow_null=True
     )
     summary = serializers.JSONField(
-        read_only=True, help_text="The import summary once the job succeeded (else {})."
+        read_only=True,
+        help_text="The import (or deletion) summary once the job succeeded (else {}).",
     )
 
     class Meta:
@@ -65,7 +66,7 @@ class JobDetailView(CurationAPIView):
     @extend_schema(
         tags=TAG,
         operation_id="jobs_retrieve",
-        summary="A background job (an import): status, progress, error or summary",
+        summary="A background job (an import or a dataset deletion): status, progress, outcome",
         description=(
             "Visible to whoever may see the job's dataset, and to the job's creator (a failed "
             "import that created its dataset removes that dataset again)."

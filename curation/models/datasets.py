@@ -56,3 +56,18 @@ class Dataset(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DatasetCounts(models.Model):
+    """Samples per dataset, kept exact by database triggers on the sample table (migration
+    0010): every insert, delete or move of samples updates this row in the same statement's
+    transaction, whichever code path wrote them (ORM, raw SQL, COPY). Never written by Python;
+    read it instead of ``COUNT(*)`` over millions of rows (admin, dataset list, browser)."""
+
+    dataset = models.OneToOneField(
+        Dataset, on_delete=models.CASCADE, primary_key=True, related_name="counts"
+    )
+    samples = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}: {self.samples} samples"

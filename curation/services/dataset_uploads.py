@@ -20,7 +20,12 @@ from django.core.files.uploadedfile import UploadedFile
 
 from curation.models import Dataset
 from curation.services.datasets import DatasetError, dataset_media_dir
-from curation.storage.paths import UnsafePathError, safe_join, validate_sample_file_name
+from curation.storage.paths import (
+    UnsafePathError,
+    fit_file_name,
+    safe_join,
+    validate_sample_file_name,
+)
 from curation.upload_handlers import StoredUpload
 
 MAX_PATHS_BYTES = 64 << 20
@@ -42,7 +47,7 @@ def upload_names(images: list[UploadedFile], paths: UploadedFile | None) -> list
     if paths is not None and paths.size is not None and paths.size <= MAX_PATHS_BYTES:
         try:
             listed = json.loads(b"".join(paths.chunks()).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             listed = None
         if (
             isinstance(listed, list)
@@ -66,7 +71,21 @@ def upload_names(images: list[UploadedFile], paths: UploadedFile | None) -> list
             )
         seen.add(name)
         checked.append(name)
+    _refuse_file_folder_clash(seen)
     return checked
+
+
+def _refuse_file_folder_clash(names: set[str]) -> None:
+    """``a`` and ``a/x.png`` cannot both be uploaded: ``a`` would be a file and a folder."""
+    for name in names:
+        parts = name.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder in names:
+                raise UploadNameError(
+                    f"The uploaded image {folder!r} has the name of the folder of {name!r}: "
+                    "rename one of them."
+                )
 
 
 def uploaded_images_save(*, dataset: Dataset, images: list[UploadedFile], names: list[str]) -> Path:
@@ -77,11 +96,17 @@ def uploaded_images_save(*, dataset: Dataset, images: list[UploadedFile], names:
     try:
         for upload, name in zip(images, names, strict=True):
             target = safe_join(image_dir, name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(upload, StoredUpload):
-                upload.move_to(target)
-            else:
-                _write(upload, target)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(upload, StoredUpload):
+                    upload.move_to(target)
+                else:
+                    _write(upload, target)
+            except OSError as exc:  # its text names server paths: never shown
+                raise UploadNameError(
+                    f"The uploaded image {name!r} could not be saved "
+                    f"({exc.strerror or 'a file system error'}): rename it or try again."
+                ) from None
     except BaseException:
         shutil.rmtree(upload_dir(dataset), ignore_errors=True)
         raise
@@ -98,6 +123,7 @@ def side_files_saver(extra: dict[str, UploadedFile]) -> Callable[[Path], dict[st
             folder = staging / "uploads" / option
             folder.mkdir(parents=True, exist_ok=True)
             base = Path((upload.name or "").replace("\\", "/")).name.lstrip(".") or option
+            base = fit_file_name(base)
             target = safe_join(folder, base)
             if isinstance(upload, StoredUpload):
                 upload.move_to(target)

@@ -1,4 +1,9 @@
-"""Dataset lifecycle: create and delete (with every file the dataset owns)."""
+"""Dataset lifecycle: create and delete (with every file the dataset owns).
+
+``dataset_delete`` deletes at once, for small or new datasets (an import that created its
+dataset and failed); users delete through the background job of ``dataset_delete.py``, which
+marks the dataset ``deleting`` first: ``dataset_refuse_if_deleting`` keeps new work off it.
+"""
 
 from __future__ import annotations
 
@@ -50,6 +55,14 @@ def dataset_create(
     return Dataset.objects.create(
         name=name, owner=owner, description=description, team=team, image_root=image_root
     )
+
+
+def dataset_refuse_if_deleting(dataset: Dataset) -> None:
+    """Raise ``DatasetError`` (one sentence) when a delete job is removing the dataset."""
+    if Dataset.objects.filter(pk=dataset.pk, deleting=True).exists():
+        raise DatasetError(
+            f"Dataset {dataset.name!r} is being deleted: it can no longer be opened or changed."
+        )
 
 
 def dataset_delete(*, dataset: Dataset) -> None:

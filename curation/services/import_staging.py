@@ -28,6 +28,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from curation.services.ingest_images import process_alive
+
 logger = logging.getLogger(__name__)
 
 STAGING = "staging"
@@ -128,16 +130,6 @@ def staging_settle(staging: Path) -> tuple[int, int]:
     return promoted, total - promoted
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _older_than(entry: Path, seconds: float) -> bool:
     try:
         return time.time() - entry.stat().st_mtime >= seconds
@@ -165,7 +157,7 @@ def staging_sweep(*, active_job_ids: set[int]) -> int:
             if len(parts) < 4 or not parts[1].isdigit():
                 continue
             if parts[3] == host:
-                if _process_alive(int(parts[1])):
+                if process_alive(int(parts[1])):
                     continue
             elif not _older_than(entry, FOREIGN_HOST_MAX_AGE_S):
                 continue

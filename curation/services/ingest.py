@@ -7,11 +7,13 @@ thumbnails and embedding files are removed again. The one exception class is ``I
 (a ``ValueError`` whose message names the file, line and column where it can).
 
 Formats are read by ``ingest_images`` / ``ingest_embeddings`` / ``ingest_metadata`` /
-``ingest_annotations``; the bulk writes live in ``ingest_write``.
+``ingest_annotations``; the bulk writes live in ``ingest_write``. After the write commits, the
+tables it wrote are ``ANALYZE``d on PostgreSQL (``tables_analyze``, best effort).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -20,10 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import DatabaseError, connection, models, transaction
 
-from curation.models import AnnotationTask, Dataset, EmbeddingSpace, Sample
-from curation.services.datasets import dataset_create, dataset_delete
+from curation.models import (
+    Annotation,
+    AnnotationTask,
+    Dataset,
+    EmbeddingSpace,
+    Sample,
+    Score,
+    TagSample,
+)
+from curation.services.datasets import dataset_create, dataset_delete, dataset_refuse_if_deleting
 from curation.services.embeddings import embedding_paths
 from curation.services.import_staging import (
     process_staging_key,
@@ -54,6 +64,7 @@ from curation.storage.roots import import_roots_for_user
 
 __all__ = ["ImportSummary", "IngestError", "dataset_import", "dataset_import_by_name"]
 
+logger = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 EMBED_CHOICES = ("auto", "always", "never")
 
@@ -93,9 +104,48 @@ def dataset_import(*, staging: Path | None = None, **options: Any) -> ImportSumm
         else:
             staging_discard_media(folder)
         raise
-    if own:
+    if own:  # a job's caller commits its staging and then analyzes (``jobs.job_execute``)
         staging_commit(folder)
+        tables_analyze(written_models(summary))  # outside the write transaction, best effort
     return summary
+
+
+def written_models(summary: ImportSummary) -> list[type[models.Model]]:
+    """The per-sample tables an import wrote rows to."""
+    written: list[type[models.Model]] = []
+    if (
+        summary.images_added
+        or summary.images_updated
+        or summary.samples_without_pixels
+        or summary.metadata_rows
+    ):
+        written.append(Sample)
+    if summary.annotations:
+        written.append(Annotation)
+    if summary.scores:
+        written.append(Score)
+    if summary.tags:
+        written.append(TagSample)
+    return written
+
+
+def tables_analyze(tables: Sequence[type[models.Model]]) -> list[str]:
+    """Refresh PostgreSQL's planner statistics of these tables (``ANALYZE``), so pages are fast
+    right after a large import. Best effort: a failure is logged, never raised. A no-op on
+    other databases (SQLite keeps no such statistics unless asked). Returns the tables done."""
+    if connection.vendor != "postgresql":
+        return []
+    done = []
+    for model in tables:
+        table = model._meta.db_table
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+        except DatabaseError:
+            logger.warning("ANALYZE of %s failed after an import", table, exc_info=True)
+        else:
+            done.append(table)
+    return done
 
 
 def _dataset_import(
@@ -132,6 +182,7 @@ def _dataset_import(
     images are added and the dataset has no other embedding space and none is given.
     """
     started = time.monotonic()
+    dataset_refuse_if_deleting(dataset)
     if embed not in EMBED_CHOICES:
         raise IngestError(f"embed must be one of {', '.join(EMBED_CHOICES)}, not {embed!r}.")
     summary = ImportSummary(dataset=dataset)

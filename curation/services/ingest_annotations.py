@@ -211,6 +211,8 @@ def _check_inside(folder: Path, path: Path) -> None:
             f"{path.name} leads outside {display(folder)} (through a symlink or '..'): keep the "
             "files inside the folder."
         )
+    if path.exists() and not (path.is_file() or path.is_dir()):  # a pipe blocks its reader
+        raise IngestError(f"{path.name} in {display(folder)} is not a regular file.")
 
 
 # -- YOLO --------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import csv
 import math
+import os
 import posixpath
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -70,29 +71,39 @@ def resolve_import_path(
     raw = Path(path).expanduser()
     if "\x00" in str(path):
         raise IngestError("The path contains a NUL character: check the path.")
+    root = None
+    if restrict_to_import_roots:
+        # The root first, on the path as written: whether a path outside the user's roots
+        # exists is never told (no probing other teams' folders through the error).
+        allowed = settings_import_roots() if roots is None else list(roots)
+        root = import_root_of(raw, allowed)
+        if root is None:
+            raise IngestError(
+                f"{path} is outside the folders imports may read for you (CURATION_IMPORT_ROOTS "
+                "and your teams' import roots): move the files below one of them or ask an "
+                "administrator to add the folder."
+            )
     try:
         resolved = raw.resolve(strict=True)
     except (FileNotFoundError, NotADirectoryError):
+        if root is not None and not resolve_below_root(Path(os.path.realpath(raw)), root):
+            raise _symlink_out(path, root) from None  # where a link points is not told either
         raise IngestError(f"{path} does not exist: check the path.") from None
     except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop
         reason = getattr(exc, "strerror", None) or "a symlink loop"
         raise IngestError(f"{path} cannot be read ({reason}).") from None
-    if not restrict_to_import_roots:
-        return resolved
-    allowed = settings_import_roots() if roots is None else list(roots)
-    root = import_root_of(raw, allowed)
-    if root is None:
-        raise IngestError(
-            f"{path} is outside the folders imports may read for you (CURATION_IMPORT_ROOTS "
-            "and your teams' import roots): move the files below one of them or ask an "
-            "administrator to add the folder."
-        )
-    if not resolve_below_root(resolved, root):
-        raise IngestError(
-            f"{path} leads through a symlink outside the folders imports may read (it leaves "
-            f"the import root {root}): import the folder it points to from its own root."
-        )
+    if root is not None and not resolve_below_root(resolved, root):
+        raise _symlink_out(path, root)
+    if not (resolved.is_file() or resolved.is_dir()):  # a named pipe would block its reader
+        raise IngestError(f"{path} is not a regular file or folder: check the path.")
     return resolved
+
+
+def _symlink_out(path: str | Path, root: Path) -> IngestError:
+    return IngestError(
+        f"{path} leads through a symlink outside the folders imports may read (it leaves "
+        f"the import root {root}): import the folder it points to from its own root."
+    )
 
 
 def check_file_name(name: str, where: str) -> str:
@@ -309,26 +320,32 @@ def text_lines(handle: BinaryIO, source: str) -> Iterator[str]:
         yield text
 
 
-def refuse_unstorable_text(record: Any, where: str) -> None:
-    """No database stores a NUL (``\\u0000``) or an unpaired surrogate (``\\ud800``)."""
-    stack = [record]
+def unstorable_text(data: Any) -> str | None:
+    """What in ``data`` (nested dicts, lists, strings) no database can store as text: a NUL
+    (``\\u0000``) or an unpaired surrogate (``\\ud800``), as a noun phrase; None when clean."""
+    stack = [data]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                raise IngestError(f"{where} holds a NUL character (\\u0000): remove it.")
+                return "a NUL character (\\u0000)"
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                raise IngestError(
-                    f"{where} holds an unpaired surrogate (\\ud800-\\udfff), which is not "
-                    "text: remove it."
-                ) from None
+                return "an unpaired surrogate (\\ud800-\\udfff), which is not text"
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+    return None
+
+
+def refuse_unstorable_text(record: Any, where: str) -> None:
+    """``IngestError`` naming ``where`` when ``record`` holds text no database stores."""
+    problem = unstorable_text(record)
+    if problem is not None:
+        raise IngestError(f"{where} holds {problem}: remove it.")
 
 
 def csv_rows(handle: BinaryIO, source: str) -> Iterator[tuple[int, list[str]]]:

@@ -354,8 +354,10 @@ def read_embeddings_parquet(path: Path) -> EmbeddingFile:
     source = display(path)
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise IngestError(f"{source} is not a readable Parquet file ({exc}).") from None
+    except (pa.ArrowInvalid, OSError):  # its text names the server path: never shown
+        raise IngestError(
+            f"{source} is not a readable Parquet file: it is damaged, cut short or not Parquet."
+        ) from None
     columns = table.column_names
     name_column = find_file_name_column(columns, source)
     embedding_columns = [c for c in columns if _EMBEDDING_COLUMN.fullmatch(c)]

@@ -76,6 +76,9 @@ def scan_image_folder(root: Path) -> ImageScan:
             if entry.is_symlink() and not is_inside(real_root, entry.path):
                 scan.refused.append((relative, "a symlink to a file outside the image folder"))
                 continue
+            if not entry.is_file():  # a named pipe or device would block its reader forever
+                scan.refused.append((relative, "not a regular file"))
+                continue
             scan.files.append(relative)
     scan.files.sort()
     return scan
@@ -107,7 +110,7 @@ def _worker_setup(owner_pid: int | None = None) -> None:
         with contextlib.suppress(AttributeError):
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if owner_pid is not None:
-        if not _alive(owner_pid):  # the owner died before this worker started
+        if not process_alive(owner_pid):  # the owner died before this worker started
             os._exit(1)
         threading.Thread(
             target=_watch_owner, args=(owner_pid,), name="owner-watchdog", daemon=True
@@ -118,7 +121,8 @@ def _worker_setup(owner_pid: int | None = None) -> None:
             libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (on this host)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -129,7 +133,7 @@ def _alive(pid: int) -> bool:
 
 
 def _watch_owner(owner_pid: int) -> None:
-    while _alive(owner_pid):
+    while process_alive(owner_pid):
         time.sleep(_WATCHDOG_SECONDS)
     os._exit(1)
 

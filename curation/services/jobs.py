@@ -1,4 +1,5 @@
-"""Durable background jobs (today: imports), run exactly like selection runs.
+"""Durable background jobs (imports; dataset deletions in ``dataset_delete``), run exactly like
+selection runs.
 
 ``import_job_start`` records a queued ``Job`` (its uploaded files saved into the job's staging
 folder) and enqueues ``curation.tasks_imports.job_task`` once the row commits; a worker runs
@@ -26,14 +27,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from curation.access import datasets_visible_to
+from curation.access import can_delete_dataset, datasets_visible_to
 from curation.models import Dataset, EmbeddingSpace, Job, Sample
-from curation.services.datasets import DatasetError, dataset_delete
+from curation.services.datasets import DatasetError, dataset_delete, dataset_refuse_if_deleting
 from curation.services.embeddings import EmbeddingError, dataset_embedding_dir
 from curation.services.import_staging import (
     STAGING,
@@ -42,7 +44,13 @@ from curation.services.import_staging import (
     staging_create,
     staging_settle,
 )
-from curation.services.ingest import ImportSummary, IngestError, dataset_import
+from curation.services.ingest import (
+    ImportSummary,
+    IngestError,
+    dataset_import,
+    tables_analyze,
+    written_models,
+)
 from curation.services.job_events import job_progress_push
 from curation.services.workers import worker_task_beat
 from curation.storage.paths import UnsafePathError
@@ -99,7 +107,8 @@ def jobs_visible_to(user: Any) -> QuerySet[Job]:
         return Job.objects.none()
     if user.is_staff:
         return Job.objects.all()
-    return Job.objects.filter(Q(dataset__in=datasets_visible_to(user)) | Q(created_by=user))
+    datasets = datasets_visible_to(user, include_deleting=True)
+    return Job.objects.filter(Q(dataset__in=datasets) | Q(created_by=user))
 
 
 def job_get_for_user(user: Any, pk: Any) -> Job:
@@ -150,6 +159,7 @@ def import_job_start(
     for this import and is deleted again if it fails.
     """
     options = dict(options or {})
+    dataset_refuse_if_deleting(dataset)
     staging: Path | None = None
     try:
         with transaction.atomic():
@@ -190,7 +200,8 @@ def _enqueue(job_id: int) -> None:
         result = job_task.enqueue(job_id=job_id)
     except Exception:
         logger.exception("Could not enqueue job %s", job_id)
-        _finish(job_id, Status.FAILED, error=NEVER_QUEUED_MESSAGE, expect=Status.QUEUED)
+        error = kind_message(job_id, NEVER_QUEUED_MESSAGE, "NEVER_QUEUED_MESSAGE")
+        _finish(job_id, Status.FAILED, error=error, expect=Status.QUEUED)
         return
     Job.objects.filter(pk=job_id).update(task_id=str(result.id)[:64])
 
@@ -256,7 +267,12 @@ def _mark_succeeded(job: Job, summary: ImportSummary) -> None:
 
 def job_execute(*, job_id: int) -> Job | None:
     """Run a queued job to its end. Returns None when it was no longer queued (cancelled before
-    it started, or taken by another worker), else the finished job."""
+    it started, or taken by another worker), else the finished job. A delete job runs
+    ``dataset_delete.delete_job_execute``."""
+    if Job.objects.filter(pk=job_id, kind=Job.Kind.DELETE).exists():
+        from curation.services.dataset_delete import delete_job_execute
+
+        return delete_job_execute(job_id=job_id)
     now = timezone.now()
     claimed = Job.objects.filter(pk=job_id, status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=now, heartbeat_at=now, worker_id=_worker_name()
@@ -271,8 +287,13 @@ def job_execute(*, job_id: int) -> Job | None:
         if job.dataset is None:
             raise JobError("The dataset of this import was deleted before it started.")
         options = {k: _local(v) for k, v in job.options.items() if k in IMPORT_OPTIONS}
+        if options.get("restrict_to_import_roots") and job.created_by is None:
+            # Without its user the import would be judged against the staff-only settings roots.
+            raise JobError(
+                "The account that started this import was deleted; nothing was imported."
+            )
         staging.mkdir(parents=True, exist_ok=True)
-        dataset_import(
+        summary = dataset_import(
             dataset=job.dataset,
             staging=staging,
             user=job.created_by,
@@ -304,6 +325,7 @@ def job_execute(*, job_id: int) -> Job | None:
         staging_commit(staging)  # the rows have committed: thumbnails into place
         job.refresh_from_db()
         job_progress_push(job)
+        tables_analyze(written_models(summary))  # planner statistics; best effort
     job.refresh_from_db()
     return job
 
@@ -338,7 +360,13 @@ def _finish(
 def _cleanup(job: Job, *, settle: bool) -> None:
     """Remove what a job that did not succeed left: its staging folder (uploads, thumbnails)
     and a dataset created for it that still has no samples. ``settle``: the job's worker died,
-    so whether it committed is decided by the rows (``staging_settle``)."""
+    so whether it committed is decided by the rows (``staging_settle``). A delete job restores
+    its dataset when nothing was deleted yet (``dataset_delete.delete_job_settle``)."""
+    if job.kind == Job.Kind.DELETE:
+        from curation.services.dataset_delete import delete_job_settle
+
+        delete_job_settle(job, worker_died=settle)
+        return
     if job.staging_dir:
         staging = Path(settings.MEDIA_ROOT) / job.staging_dir
         if settle:
@@ -372,8 +400,22 @@ def _embedding_leftovers_remove(dataset_id: int) -> None:
 def job_cancel(*, job: Job, user: Any) -> Job:
     """Cancel a job: a queued one at once, a running one at its next progress step (its worker
     stops, writes nothing and removes its files). Raises ``JobError`` for a finished job."""
+    if (
+        job.kind == Job.Kind.DELETE
+        and job.dataset is not None
+        and job.created_by_id != getattr(user, "pk", None)
+        and not can_delete_dataset(user, job.dataset)
+    ):
+        # Cancelling a deletion restores the dataset: only those who may delete it decide that.
+        raise PermissionDenied(
+            "Only the dataset's owner, staff or the person who started the deletion may cancel it."
+        )
     who = getattr(user, "get_username", lambda: "")() or "someone"
     message = f"Cancelled by {who} before it started; nothing was imported."
+    if job.kind == Job.Kind.DELETE:
+        from curation.services.dataset_delete import cancelled_before_start_message
+
+        message = cancelled_before_start_message(who)
     if _finish(job.pk, Status.CANCELLED, message=message, expect=Status.QUEUED):
         job.refresh_from_db()
         return job
@@ -386,6 +428,15 @@ def job_cancel(*, job: Job, user: Any) -> Job:
         )
     job_progress_push(job)
     return job
+
+
+def kind_message(job_id: int, import_message: str, name: str) -> str:
+    """``import_message``, or the delete job's message of the same ``name``."""
+    if Job.objects.filter(pk=job_id, kind=Job.Kind.DELETE).exists():
+        from curation.services import dataset_delete
+
+        return str(getattr(dataset_delete, name))
+    return import_message
 
 
 # ----------------------------------------------------------------------------- summaries

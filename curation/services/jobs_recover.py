@@ -1,6 +1,7 @@
 """Recovering jobs whose process died (``kill -9``, a lost machine): they are failed with a
 sentence and everything they left is removed or, for a job that had already committed,
-moved into place (``import_staging.staging_settle``: the rows decide).
+moved into place (``import_staging.staging_settle``: the rows decide). A dead delete job leaves
+its dataset hidden, to be deleted again (``dataset_delete``).
 
 A running job is dead when neither it (``heartbeat_at``) nor its process beat for three
 ``CURATION_WORKER_HEARTBEAT_SECONDS``: its worker's ``WorkerHeartbeat`` row is stale and, for
@@ -23,7 +24,13 @@ from django.utils import timezone
 
 from curation.models import Job, WorkerHeartbeat
 from curation.services.import_staging import STAGING, staging_sweep
-from curation.services.jobs import DEAD_WORKER_MESSAGE, NEVER_QUEUED_MESSAGE, Status, _finish
+from curation.services.jobs import (
+    DEAD_WORKER_MESSAGE,
+    NEVER_QUEUED_MESSAGE,
+    Status,
+    _finish,
+    kind_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +72,13 @@ def jobs_recover() -> list[int]:
     for pk, worker_id in stale.values_list("pk", "worker_id"):
         if _worker_alive(worker_id, alive):
             continue
-        if _finish(pk, Status.FAILED, error=DEAD_WORKER_MESSAGE, settle=True):
+        error = kind_message(pk, DEAD_WORKER_MESSAGE, "DEAD_WORKER_MESSAGE")
+        if _finish(pk, Status.FAILED, error=error, settle=True):
             recovered.append(pk)
     lost = Job.objects.filter(status=Status.QUEUED, task_id="", created__lt=horizon)
     for pk in lost.values_list("pk", flat=True):
-        if _finish(pk, Status.FAILED, error=NEVER_QUEUED_MESSAGE, expect=Status.QUEUED):
+        error = kind_message(pk, NEVER_QUEUED_MESSAGE, "NEVER_QUEUED_MESSAGE")
+        if _finish(pk, Status.FAILED, error=error, expect=Status.QUEUED):
             recovered.append(pk)
     if recovered:
         logger.warning("Marked jobs %s as failed (worker gone)", recovered)

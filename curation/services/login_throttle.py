@@ -13,6 +13,7 @@ header, the one the proxy itself appended.
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import timedelta
 
 from django.conf import settings
@@ -42,7 +43,9 @@ def client_address(request: HttpRequest) -> str:
 
 
 def _normalised(username: str) -> str:
-    return username.strip()[:150]
+    """The key failures are counted under: NFKC like the sign-in form (fullwidth letters sign in
+    as ``alice``, so they must count as ``alice``) and case-folded (variants share one count)."""
+    return unicodedata.normalize("NFKC", username).strip().casefold()[:150]
 
 
 def login_lockout_minutes(*, username: str, address: str) -> int:

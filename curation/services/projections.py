@@ -7,14 +7,25 @@ row-aligned with sample ids. ``{"pending": true}`` marks a computation that has 
 Small spaces are projected on the spot; larger ones by a background task
 (``curation.tasks_projections``). Storing new vectors resets the cache
 (``embedding_space_store``).
+
+The map page downloads the points once per projection as a compact binary
+(``projection_binary``, ~8 bytes a point, cached by the server and, via its ETag, by the
+browser), then only bit masks for filters and tags. Layout, little-endian::
+
+    b"CMAP"  uint32 version (1)  uint32 count  uint32 scale      16-byte header
+    uint32 ids[count]  uint16 x[count]  uint16 y[count]         row-aligned
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import struct
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 
 from curation.models import EmbeddingSpace
 from curation.services.embeddings import embedding_space_load
@@ -25,6 +36,29 @@ SCALE = 10_000
 INLINE_LIMIT = 20_000  # project spaces with at most this many rows inside the request
 FIT_ROWS = 50_000  # PCA axes are fitted on an even subsample of at most this many rows
 CHUNK = 65_536
+MAGIC = b"CMAP"
+FORMAT_VERSION = 1
+HEADER = struct.Struct("<4sIII")
+BINARY_CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class MapBinary:
+    etag: str  # quoted, as sent in the ETag header
+    data: bytes
+
+    @property
+    def count(self) -> int:
+        return int(HEADER.unpack_from(self.data)[2])
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """(ids, x, y, scale) as read-only views of the bytes."""
+        _, _, n, scale = HEADER.unpack_from(self.data)
+        offset = HEADER.size
+        ids = np.frombuffer(self.data, dtype="<u4", count=n, offset=offset)
+        x = np.frombuffer(self.data, dtype="<u2", count=n, offset=offset + 4 * n)
+        y = np.frombuffer(self.data, dtype="<u2", count=n, offset=offset + 6 * n)
+        return ids, x, y, int(scale)
 
 
 def projection_ready(projection: Any) -> bool:
@@ -90,3 +124,46 @@ def projection_request(*, space: EmbeddingSpace) -> dict[str, Any] | None:
         if marked:
             projection_compute_task.enqueue(space.pk)
     return None
+
+
+def projection_encode(projection: dict[str, Any]) -> bytes:
+    """The cached projection as the map's binary (see the module docstring)."""
+    ids = np.asarray(projection["ids"], dtype=np.int64)
+    if len(ids) and (ids.min() < 0 or ids.max() >= 2**32):
+        raise ValueError("Sample ids beyond 32 bits cannot be sent in the map's binary format.")
+    scale = int(projection.get("scale", SCALE))
+    parts = [
+        HEADER.pack(MAGIC, FORMAT_VERSION, len(ids), scale),
+        ids.astype("<u4").tobytes(),
+        np.asarray(projection["x"], dtype="<u2").tobytes(),
+        np.asarray(projection["y"], dtype="<u2").tobytes(),
+    ]
+    return b"".join(parts)
+
+
+def _binary_cache_key(space: EmbeddingSpace) -> str:
+    return f"curation:map-binary:{FORMAT_VERSION}:{space.pk}:{space.storage_key}"
+
+
+def projection_binary_cached(*, space: EmbeddingSpace) -> MapBinary | None:
+    """The map's binary if this server has it cached (no projection is loaded)."""
+    cached = cache.get(_binary_cache_key(space))
+    return MapBinary(*cached) if cached else None
+
+
+def projection_binary(*, space: EmbeddingSpace) -> MapBinary | None:
+    """The map's binary with its ETag, or None while the projection is being computed
+    (``projection_request`` queues it). Built once per projection and cached: the ETag is
+    a hash of the bytes, so a browser that has them gets 304 Not Modified."""
+    found = projection_binary_cached(space=space)
+    if found is not None:
+        return found
+    if "projection" in space.get_deferred_fields():
+        space.refresh_from_db(fields=["projection"])
+    projection = projection_request(space=space)
+    if projection is None:
+        return None
+    data = projection_encode(projection)
+    etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
+    cache.set(_binary_cache_key(space), (etag, data), BINARY_CACHE_SECONDS)
+    return MapBinary(etag=etag, data=data)

@@ -107,6 +107,11 @@ def selection_run_start(
     """
     if execute not in ("enqueue", "inline"):
         raise ValueError(f"execute must be 'enqueue' or 'inline', not {execute!r}")
+    if Dataset.objects.filter(pk=dataset.pk, deleting=True).exists():
+        raise SelectionRunError(
+            f"Dataset {dataset.name!r} is being deleted: it can no longer be opened or changed.",
+            path="dataset",
+        )
     parsed = parse_run_config(config)
     name = _check_tag_name(dataset, result_tag_name)
     sample_filter = candidate_filter or SampleFilter()

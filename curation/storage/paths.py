@@ -5,7 +5,8 @@ folder scan), so it is validated before it is stored (``validate_sample_file_nam
 again every time it is joined to a folder (``safe_join``):
 
 - refused: an empty name, an absolute name, a ``..`` segment, a NUL, a backslash, and (for
-  sample file names) any other control character;
+  sample file names) any other control character, an unpaired surrogate, a name over 1024
+  characters or a folder / file name over 255 bytes (no file system could hold it);
 - the joined path is resolved with every symlink (``os.path.realpath``) and must lie inside the
   resolved root, so a symlink inside the folder that leads out of it is refused as well.
 
@@ -19,10 +20,18 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["UnsafePathError", "is_inside", "safe_join", "validate_sample_file_name"]
+__all__ = [
+    "UnsafePathError",
+    "fit_file_name",
+    "is_inside",
+    "safe_join",
+    "validate_sample_file_name",
+]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _HINT = "file names must be relative paths inside the dataset's folder"
+MAX_NAME_CHARS = 1024  # Sample.file_name's max_length
+MAX_PART_BYTES = 255  # NAME_MAX of common file systems
 
 
 class UnsafePathError(ValueError):
@@ -49,6 +58,24 @@ def _refusal(name: str, *, controls: bool) -> str | None:
         return "is an absolute path"
     if ".." in stripped and ".." in stripped.split("/"):
         return "contains a '..' segment"
+    if controls:
+        return _unstorable(stripped)
+    return None
+
+
+def _unstorable(name: str) -> str | None:
+    """Why no file system (or database) can hold ``name``: an unpaired surrogate, a name over
+    ``MAX_NAME_CHARS`` characters or a folder / file name over ``MAX_PART_BYTES`` bytes."""
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate, which is not text"
+    if len(name) > MAX_NAME_CHARS:
+        return f"is longer than {MAX_NAME_CHARS} characters"
+    if len(encoded) > MAX_PART_BYTES and any(
+        len(part.encode()) > MAX_PART_BYTES for part in name.split("/")
+    ):
+        return f"has a folder or file name longer than {MAX_PART_BYTES} bytes"
     return None
 
 
@@ -100,3 +127,16 @@ def safe_join(root: str | Path, relative: str) -> Path:
     if not real.is_relative_to(real_root):
         raise UnsafePathError(relative, "leads outside its folder through a symlink")
     return real
+
+
+def fit_file_name(name: str, limit: int = MAX_PART_BYTES) -> str:
+    """``name`` (one file name, no folders) shortened to at most ``limit`` UTF-8 bytes, its
+    extension kept: an uploaded side file is stored under its own name, whatever its length."""
+    if len(name.encode("utf-8", "replace")) <= limit:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix.encode("utf-8", "replace")) > 16:
+        stem, dot, suffix = name, "", ""
+    budget = limit - len((dot + suffix).encode("utf-8", "replace"))
+    short = stem.encode("utf-8", "replace")[:budget].decode("utf-8", "ignore")
+    return short + dot + suffix

@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from curation.access import datasets_visible_to, get_dataset_for_user
 from curation.models import Job, Sample, SelectionRun, Tag
 from curation.selectors_browse import sample_counts
+from curation.services.dataset_delete import dataset_delete_start
 from curation.services.dataset_uploads import (
     UploadNameError,
     side_files_saver,
@@ -29,11 +30,10 @@ from curation.services.dataset_uploads import (
 from curation.services.datasets import (
     DatasetError,
     dataset_create,
-    dataset_delete,
     dataset_media_dir,
 )
 from curation.services.ingest_common import IngestError, resolve_import_path
-from curation.services.jobs import import_job_start
+from curation.services.jobs import JobError, import_job_start
 from curation.services.jobs_recover import jobs_recover
 from curation.storage.paths import UnsafePathError
 from curation.storage.roots import any_import_roots, import_roots_for_user
@@ -202,15 +202,31 @@ def dataset_import_view(request: HtmxRequest, dataset_id: int) -> HttpResponse:
 
 @login_required
 def dataset_delete_view(request: HtmxRequest, dataset_id: int) -> HttpResponse:
+    """Confirm, then start the background delete job and show its page (owner or staff). A
+    dataset a cancelled or failed job left hidden can be deleted again from here."""
     dataset = get_dataset_for_user(request.user, dataset_id, delete=True)
+    jobs_recover()
+    active = Job.objects.filter(
+        dataset=dataset, kind=Job.Kind.DELETE, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+    ).first()
+    if active is not None:
+        return redirect("job-detail", active.pk)
     if request.method == "POST":
-        name = dataset.name
-        dataset_delete(dataset=dataset)
-        messages.success(request, f"Dataset {name!r} and its files were deleted.")
-        return redirect("dataset-list")
+        try:
+            job = dataset_delete_start(dataset=dataset, user=request.user)
+        except JobError as exc:
+            messages.error(request, str(exc))
+            return redirect("dataset-list")
+        messages.success(request, f"Deleting dataset {dataset.name!r} in the background.")
+        return redirect("job-detail", job.pk)
     counts = {
         "samples": Sample.objects.filter(dataset=dataset).count(),
         "tags": Tag.objects.filter(dataset=dataset).count(),
         "runs": SelectionRun.objects.filter(dataset=dataset).count(),
     }
-    return render(request, "curation/dataset_delete.html", {"dataset": dataset, "counts": counts})
+    last = Job.objects.filter(dataset=dataset, kind=Job.Kind.DELETE).order_by("-pk").first()
+    return render(
+        request,
+        "curation/dataset_delete.html",
+        {"dataset": dataset, "counts": counts, "last_job": last},
+    )

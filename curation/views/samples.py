@@ -79,7 +79,8 @@ def browser(request: HtmxRequest, dataset_id: int) -> HttpResponse:
         try:
             context["page"] = result_page(dataset, sample_filter, after=after)
             if not (request.htmx and request.htmx.target == "more"):
-                context["count"] = result_count(dataset, sample_filter)
+                first = context["page"] if after == 0 else None
+                context["count"] = result_count(dataset, sample_filter, first)
         except FilterError as exc:  # e.g. an unknown tag or a map that is not computed
             context["error"] = str(exc)
     template = TEMPLATE

@@ -38,6 +38,7 @@ urlpatterns: list[URLPattern] = [
     ),
     path("datasets/<int:dataset_id>/map/", embedding_map.embedding_map, name="embedding-map"),
     path("datasets/<int:dataset_id>/map/points/", embedding_map.map_points, name="map-points"),
+    path("datasets/<int:dataset_id>/map/mask/", embedding_map.map_mask, name="map-mask"),
     path("media/samples/<int:sample_id>/image/", media.sample_image, name="sample-image"),
     path(
         "media/samples/<int:sample_id>/thumbnail/", media.sample_thumbnail, name="sample-thumbnail"

@@ -1,4 +1,8 @@
 /* Embedding map: canvas scatter plot. The only hand-written JavaScript of Curation.
+ * Points: one binary download per projection (map/points/, revalidated by ETag, so a reload or
+ * another filter costs a 304); highlights: bit masks from map/mask/ (JSON, base64).
+ * Binary layout (little-endian): "CMAP", uint32 version, uint32 count, uint32 scale,
+ * uint32 ids[count], uint16 x[count], uint16 y[count].
  * Click a point -> its sample page; drag -> box, shift-drag -> lasso -> browser filter URL. */
 (function () {
   "use strict";
@@ -6,14 +10,28 @@
   if (!canvas) return;
   var ctx = canvas.getContext("2d");
   var status = document.getElementById("map-status");
-  var data = null, filterMask = null, tagMask = null, pad = 12;
+  var data = null, filterMask = null, tagMask = null, pad = 12, base = null;
   var drag = null;
+
+  var COLOURS = { all: [197, 200, 212], rest: [217, 219, 227], match: [52, 86, 209], tag: [232, 89, 12] };
 
   function bits(b64, n) {
     if (!b64) return null;
     var raw = atob(b64), out = new Uint8Array(n);
     for (var i = 0; i < n; i++) out[i] = (raw.charCodeAt(i >> 3) >> (i & 7)) & 1;
     return out;
+  }
+  function decode(buffer) {
+    var view = new DataView(buffer);
+    var magic = String.fromCharCode(view.getUint8(0), view.getUint8(1), view.getUint8(2), view.getUint8(3));
+    if (magic !== "CMAP" || view.getUint32(4, true) !== 1) throw new Error("unknown map format");
+    var n = view.getUint32(8, true), scale = view.getUint32(12, true);
+    return {
+      n: n, scale: scale,
+      ids: new Uint32Array(buffer, 16, n),
+      x: new Uint16Array(buffer, 16 + 4 * n, n),
+      y: new Uint16Array(buffer, 16 + 6 * n, n)
+    };
   }
   function toScreen(v) { return pad + (v / data.scale) * (canvas.width - 2 * pad); }
   function toData(px) { return Math.min(1, Math.max(0, (px - pad) / (canvas.width - 2 * pad))); }
@@ -22,17 +40,38 @@
     return [(event.clientX - r.left) * canvas.width / r.width, (event.clientY - r.top) * canvas.height / r.height];
   }
 
+  /* Points are painted into an ImageData once per mask change (fast at 1M points);
+   * the drag outline is drawn on top. */
+  function paint() {
+    var w = canvas.width, h = canvas.height, image = ctx.createImageData(w, h), px = image.data;
+    var n = data.n, size = n > 200000 ? 1 : n > 20000 ? 2 : 3;
+    function layer(colour, keep) {
+      for (var i = 0; i < n; i++) {
+        if (!keep(i)) continue;
+        var sx = Math.round(toScreen(data.x[i]) - size / 2), sy = Math.round(toScreen(data.y[i]) - size / 2);
+        for (var dy = 0; dy < size; dy++) for (var dx = 0; dx < size; dx++) {
+          var xx = sx + dx, yy = sy + dy;
+          if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+          var o = 4 * (yy * w + xx);
+          px[o] = colour[0]; px[o + 1] = colour[1]; px[o + 2] = colour[2]; px[o + 3] = 255;
+        }
+      }
+    }
+    if (filterMask) {
+      layer(COLOURS.rest, function (i) { return !filterMask[i]; });
+      layer(COLOURS.match, function (i) { return filterMask[i]; });
+    } else {
+      layer(COLOURS.all, function () { return true; });
+    }
+    if (tagMask) layer(COLOURS.tag, function (i) { return tagMask[i]; });
+    base = image;
+  }
+
   function draw() {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     if (!data) return;
-    var n = data.ids.length, size = n > 200000 ? 1 : n > 20000 ? 2 : 3;
-    var layers = [["#c5c8d4", function () { return true; }]];
-    if (filterMask) layers = [["#d9dbe3", function (i) { return !filterMask[i]; }], ["#3456d1", function (i) { return filterMask[i]; }]];
-    if (tagMask) layers.push(["#e8590c", function (i) { return tagMask[i]; }]);
-    layers.forEach(function (layer) {
-      ctx.fillStyle = layer[0];
-      for (var i = 0; i < n; i++) if (layer[1](i)) ctx.fillRect(toScreen(data.x[i]) - size / 2, toScreen(data.y[i]) - size / 2, size, size);
-    });
+    if (!base) paint();
+    ctx.putImageData(base, 0, 0);
     if (drag && drag.points.length > 1) {
       ctx.strokeStyle = "#1d1d20"; ctx.setLineDash([4, 3]); ctx.beginPath();
       if (drag.lasso) {
@@ -49,7 +88,7 @@
 
   function nearest(px, py) {
     var best = -1, bestD = 64;
-    for (var i = 0; i < data.ids.length; i++) {
+    for (var i = 0; i < data.n; i++) {
       var dx = toScreen(data.x[i]) - px, dy = toScreen(data.y[i]) - py, d = dx * dx + dy * dy;
       if (d < bestD) { bestD = d; best = i; }
     }
@@ -95,25 +134,43 @@
     draw();
   });
 
-  function load() {
-    fetch(canvas.dataset.pointsUrl, { credentials: "same-origin" })
+  function notReady(payload) {
+    status.textContent = payload.error || payload.message || "Computing the map…";
+    if (!payload.error) setTimeout(load, 2000);
+  }
+
+  function loadMasks() {
+    if (!canvas.dataset.maskUrl) { finish({}); return; }
+    fetch(canvas.dataset.maskUrl, { credentials: "same-origin" })
       .then(function (response) { return response.json(); })
       .then(function (payload) {
-        if (!payload.ready) {
-          status.textContent = payload.error || payload.message || "Computing the map…";
-          if (!payload.error) setTimeout(load, 2000);
-          return;
-        }
-        data = payload;
-        filterMask = bits(payload.filter_mask, payload.ids.length);
-        tagMask = bits(payload.tag_mask, payload.ids.length);
-        var matching = 0;
-        if (filterMask) for (var i = 0; i < filterMask.length; i++) matching += filterMask[i];
-        status.textContent = payload.ids.length.toLocaleString() + " points" +
-          (filterMask ? ", " + matching.toLocaleString() + " matching the filter" : "") +
-          (payload.error ? " (" + payload.error + ")" : "");
-        canvas.dataset.ready = "true";
-        draw();
+        if (!payload.ready) { notReady(payload); return; }
+        if (payload.count !== data.n) { load(); return; }  // the map changed meanwhile
+        finish(payload);
+      })
+      .catch(function () { status.textContent = "The map could not be loaded: reload the page."; });
+  }
+
+  function finish(payload) {
+    filterMask = bits(payload.filter_mask, data.n);
+    tagMask = bits(payload.tag_mask, data.n);
+    base = null;
+    status.textContent = data.n.toLocaleString() + " points" +
+      (filterMask ? ", " + (payload.matching || 0).toLocaleString() + " matching the filter" : "") +
+      (payload.error ? " (" + payload.error + ")" : "");
+    canvas.dataset.ready = "true";
+    draw();
+  }
+
+  function load() {
+    fetch(canvas.dataset.pointsUrl, { credentials: "same-origin" })
+      .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        if (type.indexOf("application/json") === 0) return response.json().then(notReady);
+        return response.arrayBuffer().then(function (buffer) {
+          data = decode(buffer);
+          loadMasks();
+        });
       })
       .catch(function () { status.textContent = "The map could not be loaded: reload the page."; });
   }

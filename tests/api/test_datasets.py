@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 
 from curation.models import Dataset, Sample, Tag
 from tests.api.conftest import iso
+from tests.jobs.helpers import run_job
 
 
 def dataset_json(dataset, *, samples=0, tags=0, can_delete=False):
@@ -149,7 +150,10 @@ def test_detail_of_a_private_dataset_is_404_for_the_team(api, private_dataset):
 def test_owner_and_staff_delete(api, dataset, who):
     Sample.objects.create(dataset=dataset, file_name="a.jpg")
     response = api(who).delete(f"/api/datasets/{dataset.pk}/")
-    assert response.status_code == 204
+    assert Dataset.objects.get().deleting  # hidden at once; the job deletes
+    job = run_job(api, who, response)
+    assert job["kind"] == "delete" and job["status"] == "succeeded", job
+    assert job["dataset"] is None and job["dataset_name"] == "cats"
     assert not Dataset.objects.exists()
     assert not Sample.objects.exists()
 

@@ -109,7 +109,7 @@ def test_nul_characters_are_400_not_a_database_error(api, dataset):
     response = raw(client, "/api/datasets/", '{"name": "a\\u0000b"}')
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "Malformed JSON: a string contains the NUL character (\\u0000)."
+        "detail": "Malformed JSON: a string contains a NUL character (\\u0000)."
     }
     response = client.get(f"/api/datasets/{dataset.pk}/samples/?label=a%00b")
     assert response.status_code == 400

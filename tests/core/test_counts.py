@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from curation import selectors_browse
 from curation.models import Sample, Tag, TagSample
+from curation.models.datasets import DatasetCounts
 from curation.selectors import SampleFilter
-from curation.selectors_browse import counted, result_count, sample_counts
+from curation.selectors_browse import counted, result_count, result_page, sample_counts
 
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="cursor counts and planner statistics: PostgreSQL"
@@ -88,9 +89,12 @@ def test_a_count_out_of_time_is_a_correct_lower_bound(dataset, samples):
     assert count.lower_bound and not count.exact
     assert 0 <= count.value < 30 and str(count) == f"at least {count.value:,}"
     # the budget's statement timeout does not leak into later queries
-    assert Sample.objects.filter(dataset=dataset).extra(where=["pg_sleep(0.2) IS NOT NULL"])[
-        :1
-    ].count() == 1
+    assert (
+        Sample.objects.filter(dataset=dataset)
+        .extra(where=["pg_sleep(0.2) IS NOT NULL"])[:1]
+        .count()
+        == 1
+    )
 
 
 @on_postgresql
@@ -98,7 +102,7 @@ def test_a_count_out_of_time_grows_with_the_steps(dataset, monkeypatch):
     _bulk(dataset, 3000, 3000)
     slow = Sample.objects.filter(dataset=dataset).extra(where=["pg_sleep(0.0002) IS NOT NULL"])
     count = counted(slow, budget_ms=300)
-    assert count.lower_bound and 256 <= count.value < 3000
+    assert count.lower_bound and 32 <= count.value < 3000
 
 
 def test_tag_all_on_a_bounded_count_tags_the_real_set(client, alice, dataset, monkeypatch):
@@ -116,3 +120,56 @@ def test_tag_all_on_a_bounded_count_tags_the_real_set(client, alice, dataset, mo
     )
     assert "Tag &#x27;ones&#x27; created with 939 samples." in response.content.decode()
     assert TagSample.objects.filter(tag=Tag.objects.get(name="ones")).count() == 939
+
+
+@on_postgresql
+def test_out_of_time_the_first_page_is_the_lower_bound(dataset, monkeypatch):
+    _bulk(dataset, 200, 150)
+    monkeypatch.setattr(selectors_browse, "COUNT_TIMEOUT_MS", 0)  # no time to count at all
+    sample_filter = SampleFilter.parse("min:v=1")
+    page = result_page(dataset, sample_filter)
+    count = result_count(dataset, sample_filter, page)
+    assert (str(count), count.lower_bound) == ("at least 61", True)  # 60 shown + a next page
+
+
+def test_a_first_page_without_a_next_page_is_the_exact_count(dataset, samples, monkeypatch):
+    monkeypatch.setattr(selectors_browse, "COUNT_TIMEOUT_MS", 0)
+    sample_filter = SampleFilter.parse("min:v=25")
+    count = result_count(dataset, sample_filter, result_page(dataset, sample_filter))
+    assert (str(count), count.exact) == ("5", True)
+
+
+def _stored(dataset):
+    return DatasetCounts.objects.get(dataset=dataset).samples
+
+
+def test_dataset_counts_follow_every_insert_and_delete(dataset, private_dataset):
+    """Triggers keep the count exact for ORM creates, bulk inserts, raw SQL and deletes."""
+    assert (_stored(dataset), _stored(private_dataset)) == (0, 0)
+    Sample.objects.create(dataset=dataset, file_name="one.png")
+    _bulk(dataset, 500, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO curation_sample (dataset_id, file_name, width, height, size_bytes, "
+            "thumbnail, metadata, created) VALUES (%s, 'raw.png', 1, 1, 1, '', '{}', %s)",
+            [private_dataset.pk, "2026-01-01T00:00:00Z"],
+        )
+    assert (_stored(dataset), _stored(private_dataset)) == (501, 1)
+    Sample.objects.filter(dataset=dataset, file_name__startswith="b1").delete()
+    true = Sample.objects.filter(dataset=dataset).count()
+    assert _stored(dataset) == true and str(sample_counts([dataset.pk])[dataset.pk]) == f"{true:,}"
+    assert str(result_count(dataset, SampleFilter())) == f"{true:,}"
+    moved = Sample.objects.filter(dataset=dataset).order_by("pk")[:3].values_list("pk", flat=True)
+    Sample.objects.filter(pk__in=list(moved)).update(dataset=private_dataset)
+    assert (_stored(dataset), _stored(private_dataset)) == (true - 3, 4)
+    pk = private_dataset.pk
+    Sample.objects.filter(dataset=private_dataset).delete()
+    private_dataset.delete()
+    assert not DatasetCounts.objects.filter(dataset_id=pk).exists()
+
+
+def test_saving_a_dataset_does_not_touch_its_count(dataset):
+    _bulk(dataset, 20, 0)
+    dataset.description = "edited"
+    dataset.save()
+    assert _stored(dataset) == 20

@@ -798,6 +798,13 @@ FILE_CASES = [
         b"file_name,label\ncat_00.png,cat\ncat_01.png,\xff\n",
         "preds.csv line 3 is not valid UTF-8",
     ),
+    FileCase(  # pyarrow's own text names the server path: never shown (redteam)
+        "embeddings-parquet-damaged",
+        "embeddings",
+        "emb.parquet",
+        b"PAR1junkPAR1",
+        "emb.parquet is not a readable Parquet file: it is damaged, cut short or not Parquet.",
+    ),
 ]
 
 

@@ -3,8 +3,9 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from curation.models import Dataset, Sample, SelectionRun
+from curation.models import Dataset, Job, Sample, SelectionRun
 from curation.services.embeddings import embedding_paths, embedding_space_store
+from curation.services.jobs import job_execute
 
 
 @pytest.fixture
@@ -78,7 +79,17 @@ def test_delete_action_removes_rows_and_files(
             {"action": "delete_with_files", "_selected_action": [dataset.pk]},
         )
     assert response.status_code == 302
+    job = Job.objects.get(kind=Job.Kind.DELETE, dataset=dataset)
+    assert job.task_id  # enqueued once the request committed
+    assert Dataset.objects.get(pk=dataset.pk).deleting
+    text = client.get(response["Location"]).content.decode()
+    assert (
+        f'Deleting 1 datasets in the background: cats (<a href="/jobs/{job.pk}/">job {job.pk}</a>)'
+        in text
+    )
+    job_execute(job_id=job.pk)  # as a worker would
     assert not Dataset.objects.filter(pk=dataset.pk).exists()
+    assert not Sample.objects.exists()
     assert not any(p.exists() for p in embedding_paths(space))
 
 

@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from curation.models import Dataset, ImportRoot, SelectionRun, Tag
+from curation.models import Dataset, ImportRoot, Job, Sample, SelectionRun, Tag
+from curation.services.jobs import job_execute
 
 
 @pytest.fixture
@@ -110,12 +111,18 @@ def test_delete_is_for_the_owner_with_confirmation(client, alice, bob, dataset, 
     client.force_login(alice)
     assert "12 samples" in client.get(url).content.decode()
     response = client.post(url)
-    assert response.status_code == 302 and not Dataset.objects.filter(pk=dataset.pk).exists()
+    job = Job.objects.get(kind=Job.Kind.DELETE)
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
+    assert Dataset.objects.get(pk=dataset.pk).deleting  # hidden until the job ran
+    job_execute(job_id=job.pk)  # as a worker would
+    assert not Dataset.objects.filter(pk=dataset.pk).exists()
+    assert not Sample.objects.exists()
 
 
 def test_staff_may_delete(client, staff, dataset):
     client.force_login(staff)
     client.post(reverse("dataset-delete", args=[dataset.pk]))
+    job_execute(job_id=Job.objects.get(kind=Job.Kind.DELETE).pk)
     assert not Dataset.objects.filter(pk=dataset.pk).exists()
 
 

@@ -4,7 +4,8 @@ Suites: ``engine`` (the pure numpy engine vs lightly_mundig, measured in the sam
 ``ingest`` (100k-sample CSV import, image metadata), ``e2e`` (a whole run through the service vs
 the engine alone), ``pages`` (server time of the busiest pages at 1M samples, PostgreSQL) and
 ``load`` (500 page loads at concurrency 50 against a live ``serve``: errors, p50/p99 and the
-peak PostgreSQL connections against the pool maximum; ``--url`` targets a running server).
+peak PostgreSQL connections against the pool maximum; ``--url`` targets a running server) and
+``scale`` (pages, counts, map, delete and import memory at 10k / 100k / 1M; ``--sizes``).
 ``make bench`` installs the reference solver and runs every suite with the OpenBLAS pin lifted.
 """
 
@@ -22,6 +23,7 @@ SUITES = {
     "e2e": ("curation.benchmarks.selection_e2e", "run_selection_e2e_benchmark"),
     "pages": ("curation.benchmarks.pages", "run_pages_benchmark"),
     "load": ("curation.benchmarks.load", "run_load_benchmark"),
+    "scale": ("curation.benchmarks.scale", "run_scale_benchmark"),
 }
 
 
@@ -45,13 +47,19 @@ class Command(BaseCommand):
             help='Extra options for the engine suite, e.g. "--only diversity".',
         )
         parser.add_argument(
+            "--sizes",
+            default=None,
+            help="For the scale suite: dataset sizes, e.g. 10k,100k,1M (default: those three).",
+        )
+        parser.add_argument(
             "--url",
             default=None,
             help="For the load suite: a running server on 127.0.0.1 (default: start one).",
         )
 
     def handle(self, *args: Any, suite: list[str] | None, quick: bool, **options: Any) -> None:
-        suites = suite or ["engine", *SUITES]
+        # scale builds 1M-sample datasets: only when asked for by name
+        suites = suite or ["engine", *(name for name in SUITES if name != "scale")]
         if any(name in SUITES for name in suites):
             _require_migrated()
         failures = []
@@ -68,6 +76,8 @@ class Command(BaseCommand):
                 module_name, function = SUITES[name]
                 runner = getattr(importlib.import_module(module_name), function)
                 extra = {"url": options["url"]} if name == "load" else {}
+                if name == "scale":
+                    extra = {"sizes": options["sizes"]}
                 runner(self.stdout, quick, **extra)
             self.stdout.write(f"({name}: {time.perf_counter() - started:.1f} s)\n")
         if failures:
