@@ -23,8 +23,9 @@ from .data import (
     ArrayData,
     SelectionResult,
 )
+from .diversity import DiversityState
 from .errors import DataError, SelectionCancelled
-from .kernels import F64, I64, DiversityState
+from .kernels import F64, I64
 from .kernels_blas import single_threaded_blas
 from .objective import Objective
 from .strategies import build_terms, threshold_mask
@@ -82,8 +83,9 @@ def select(
     data is unusable, and :class:`SelectionCancelled` when ``cancel()`` returns True.
     ``progress(done, total)`` is called at most every 0.2 s and once at the end.
     """
-    # BLAS single-threaded for the whole run: the kernels issue many small GEMM/GEMV calls,
-    # for which OpenBLAS's thread hand-off costs more than it saves (see kernels_blas)
+    # BLAS single-threaded by default: the kernels issue many small GEMM/GEMV calls, for which
+    # OpenBLAS's thread hand-off costs more than it saves; every large pass (batched updates,
+    # full passes, projections, k-NN blocks) borrows all threads (see kernels_blas)
     with single_threaded_blas():
         return _select(config, data, progress, cancel)
 
@@ -134,7 +136,11 @@ def _select(
         target = n_u
         messages.append(f"n={n_requested} is larger than the {n_u} candidates: selected all {n_u}")
 
-    obj = Objective(terms, n_u, lambda X, rows: DiversityState(X, rows, check=ticker.check))
+    obj = Objective(
+        terms,
+        n_u,
+        lambda X, rows, lazy: DiversityState(X, rows, check=ticker.check, lazy=lazy),
+    )
     picks: list[int] = []
     expl: list[F64] = []
     nan_row = np.full(len(terms), np.nan)

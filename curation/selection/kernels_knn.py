@@ -2,26 +2,30 @@
 
 Both work block by block with float32 GEMM on mean-centred vectors (centering removes most of
 the cancellation in ``||x||^2 + ||y||^2 - 2 x.y``); nothing of size N x N is ever allocated.
-The k-NN search prunes whole clusters with the triangle inequality, so it stays exact.
+The k-NN search computes every block pair once for both blocks (a symmetric product counts
+once), keeps only entries below each row's current k-th value, and skips block pairs whose
+projected bounding balls prove them too far, so it stays exact on any data and gets faster the
+more structure the data has. The one O(N D) copy is the centred float32 matrix.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .kernels import F64, I64, Check, _noop, gather_rows, kmeans, pca_basis
+from .kernels import F64, I64, Check, _noop, gather_rows, kmeans
 from .kernels_blas import single_threaded_blas
+from .kernels_knn_symmetric import _cluster_share, _knn_symmetric, _projection
 
 
-def _centered32(X: np.ndarray, rows: I64 | None, check: Check) -> np.ndarray:
+def _centered32(X: np.ndarray, rows: I64 | None, check: Check, extra: int = 0) -> np.ndarray:
     """Float32 copy of the rows minus their (float32-rounded) mean: a common shift, so every
-    difference keeps one float32 rounding, as a float32 copy of the raw rows would."""
+    difference keeps one float32 rounding, as a float32 copy of the raw rows would. ``extra``
+    uninitialised columns follow (the augmented rows of the symmetric search)."""
     n = X.shape[0] if rows is None else len(rows)
-    out = np.empty((n, X.shape[1]), dtype=np.float32)
+    full = np.empty((n, X.shape[1] + extra), dtype=np.float32)
+    out = full[:, : X.shape[1]]
     block = 16384
     mean = np.zeros(X.shape[1], dtype=np.float64)
     for a in range(0, n, block):
@@ -33,7 +37,7 @@ def _centered32(X: np.ndarray, rows: I64 | None, check: Check) -> np.ndarray:
     mean32 = (mean / max(n, 1)).astype(np.float32)
     for a in range(0, n, block):
         out[a : a + block] -= mean32
-    return out
+    return full
 
 
 def _sqdist(P: np.ndarray, pp: np.ndarray, Q: np.ndarray, qq: np.ndarray) -> np.ndarray:
@@ -53,6 +57,7 @@ def knn_distances(
     check: Check = _noop,
     n_clusters: int | None = None,
     exact: bool | None = None,
+    block: int | None = None,
 ) -> F64:
     """Euclidean distances to the ``k`` nearest other points, sorted ascending, (n, k) float64.
 
@@ -65,7 +70,7 @@ def knn_distances(
     vectors, so the result is exact. Self is excluded by position (duplicates count, at 0).
     """
     with single_threaded_blas():
-        return _knn_distances(X, rows, k, check, n_clusters, exact)
+        return _knn_distances(X, rows, k, check, n_clusters, exact, block)
 
 
 def _knn_distances(
@@ -75,12 +80,17 @@ def _knn_distances(
     check: Check,
     n_clusters: int | None,
     exact: bool | None,
+    block: int | None,
 ) -> F64:
-    Z = _centered32(X, rows, check)
+    dim = X.shape[1]
+    A = _centered32(X, rows, check, extra=2)  # the only O(N D) copy: [z, -|z|^2/2, 1]
+    Z = A[:, :dim]
     n = len(Z)
     k = min(k, n - 1)
     kk = min(k + 4, n - 1)
     zz = np.einsum("ij,ij->i", Z, Z).astype(np.float64)
+    A[:, dim] = -0.5 * zz
+    A[:, dim + 1] = 1.0
     err = 4.0 * (Z.shape[1] + 4) * 2.0**-24 * float(zz.max()) * 1.01 + 1e-300
     auto = n_clusters is None
     if n_clusters is None:
@@ -89,124 +99,44 @@ def _knn_distances(
     if n_clusters <= 1 or (auto and n < 2000):
         approx, nbr = _knn_block_all(Z, zz, kk, check)
     else:
-        approx, nbr = _knn_clustered(Z, zz, kk, n_clusters, err, check)
+        if block is None:
+            block = 1024 if n < 65536 else 2048
+        Y = _projection(Z, check)
+        _, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
+        if _cluster_share(Y, labels, Z, kk) >= 0.5:
+            from .kernels_knn_clustered import knn_clustered
+
+            approx, nbr = knn_clustered(Z, zz, kk, Y, labels, err, check)
+        else:
+            order = np.argsort(labels, kind="stable").astype(np.int64)
+            approx, nbr = _knn_symmetric(A, zz, kk, Y, order, err, block, check)
     if exact is None:
         exact = n * kk * X.shape[1] <= 50_000_000
     if not exact:  # float32-accurate distances straight from the (centred) search
-        return np.sqrt(np.maximum(approx[:, :k], 0.0))
+        return _refine_small(X, rows, approx[:, :k], nbr[:, :k], 100.0 * err, check)
     return _refine(X, rows, approx, nbr, k, err, check)
 
 
-def _workers() -> int:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - non-Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(4, cpus))
-
-
-def _merge(
-    cur: np.ndarray, cur_i: np.ndarray, D2: np.ndarray, cols: I64, kk: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ``kk`` smallest of ``cur`` (with indices ``cur_i``) and of the block ``D2`` (column
-    indices ``cols``), per row, in no particular order."""
-    allD = np.concatenate([cur, D2], axis=1)
-    part = np.argpartition(allD, kk - 1, axis=1)[:, :kk]
-    allI = np.concatenate([cur_i, np.broadcast_to(cols, D2.shape)], axis=1)
-    return np.take_along_axis(allD, part, axis=1), np.take_along_axis(allI, part, axis=1)
-
-
-def _knn_clustered(
-    Z: np.ndarray, zz: F64, kk: int, n_clusters: int, err: float, check: Check
-) -> tuple[F64, I64]:
-    """k-means clusters with radii (in a PCA projection, ||x - y|| >= ||P x - P y||); per
-    cluster A, GEMMs against its nearest clusters until every member has ``kk`` candidates,
-    then against the other clusters in increasing center distance, each time only for the
-    members whose triangle-inequality bound ``||P x - c_B|| - r_B`` does not exceed their
-    current kk-th distance. Exact up to the float32 error ``err`` (taken into account)."""
-    n = len(Z)
-    _, basis = pca_basis(Z, None, 64)
-    b32 = basis.astype(np.float32)
-    Y = np.empty((n, len(basis)), dtype=np.float64)
-    for a in range(0, n, 16384):
-        Y[a : a + 16384] = Z[a : a + 16384] @ b32.T
-    centers, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
-    order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels, minlength=len(centers))
-    keep = counts > 0
-    centers = centers[keep]
-    counts = counts[keep]
-    nc = len(centers)
-    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    # cluster-ordered float32 copy (the search works on it; O(N D) transient, freed on return)
-    Zs = Z[order]
-    zs = zz[order].astype(np.float32)
-    Ys = Y[order]
-    del Y
-    cc = np.einsum("ij,ij->i", centers, centers)
-    center_d = np.sqrt(np.maximum(cc[:, None] + cc[None, :] - 2.0 * (centers @ centers.T), 0.0))
-    lab_sorted = np.repeat(np.arange(nc), counts)
-    diff = Ys - centers[lab_sorted]
-    pdist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    del diff
-    radius = np.maximum.reduceat(pdist, starts[:-1]) * (1.0 + 1e-6)
-    sq_err = math.sqrt(err)
-    out_d = np.full((n, kk), np.inf, dtype=np.float64)
-    out_i = np.full((n, kk), -1, dtype=np.int64)
-    chunk_cols = 1024
-
-    def one(g: int) -> None:
+def _refine_small(
+    X: np.ndarray, rows: I64 | None, approx: F64, nbr: I64, limit: float, check: Check
+) -> F64:
+    """Distances from the float32 search, with every squared distance below ``limit`` (a
+    hundred times the float32 error: near-duplicates, where that error is large relative to
+    the distance) recomputed in float64 and the rows re-sorted."""
+    out = np.sqrt(np.maximum(approx, 0.0))
+    r, c = np.nonzero(approx < limit)
+    if not len(r):
+        return out
+    src = np.arange(len(approx)) if rows is None else rows
+    for a in range(0, len(r), 65536):
         check()
-        a, b = int(starts[g]), int(starts[g + 1])
-        m = b - a
-        P = Zs[a:b]
-        pp = zs[a:b]
-        Yg = Ys[a:b]
-        yy = np.einsum("ij,ij->i", Yg, Yg)
-        to_c = np.sqrt(np.maximum(yy[:, None] + cc[None, :] - 2.0 * (Yg @ centers.T), 0.0))
-        lower = (to_c - radius[None, :]) * (1.0 - 1e-9) - sq_err
-        near = np.argsort(center_d[g], kind="stable")
-        near = np.concatenate([[g], near[near != g]])
-        # own cluster first, then the nearest ones until every member has kk candidates
-        take = int(np.searchsorted(np.cumsum(counts[near]), kk + 1)) + 1
-        first = near[:take]
-        cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in first])
-        D2 = _sqdist(P, pp, Zs[cols], zs[cols])
-        diag = np.arange(m)
-        D2[diag, diag] = np.inf  # self, by position (cols start with the own cluster)
-        cur, cur_i = _merge(np.zeros((m, 0), np.float32), np.zeros((m, 0), np.int64), D2, cols, kk)
-        rest = near[take:]
-        while len(rest):
-            kth = np.sqrt(cur.max(axis=1).astype(np.float64) + err)
-            need = lower[:, rest] <= kth[:, None]
-            used = need.any(axis=0)
-            if not used.any():
-                break
-            rest = rest[used]
-            need = need[:, used]
-            csum = np.cumsum(counts[rest])
-            nb = int(np.searchsorted(csum, chunk_cols)) + 1
-            groups = rest[:nb]
-            rows = np.flatnonzero(need[:, :nb].any(axis=1))
-            rest = rest[nb:]
-            cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in groups])
-            D2 = _sqdist(P[rows], pp[rows], Zs[cols], zs[cols])
-            cur[rows], cur_i[rows] = _merge(cur[rows], cur_i[rows], D2, cols, kk)
-        srt = np.argsort(cur, axis=1)
-        out_d[order[a:b]] = np.take_along_axis(cur, srt, axis=1)
-        out_i[order[a:b]] = order[np.take_along_axis(cur_i, srt, axis=1)]
-
-    # biggest clusters first, spread over a few threads (BLAS itself runs single-threaded)
-    work = np.argsort(-counts, kind="stable").tolist()
-    nw = _workers()
-    if nw <= 1 or nc < 4:
-        for g in work:
-            one(g)
-    else:
-        with ThreadPoolExecutor(nw) as pool:
-            for f in [pool.submit(one, g) for g in work]:
-                f.result()
-    return out_d, out_i
+        rr, cc = r[a : a + 65536], c[a : a + 65536]
+        P = np.take(X, src[rr], axis=0).astype(np.float64)
+        P -= np.take(X, src[nbr[rr, cc]], axis=0)
+        out[rr, cc] = np.sqrt(np.einsum("ij,ij->i", P, P))
+    touched = np.unique(r)
+    out[touched] = np.sort(out[touched], axis=1)
+    return out
 
 
 def _knn_block_all(Z: np.ndarray, zz: F64, kk: int, check: Check) -> tuple[F64, I64]:
@@ -239,7 +169,7 @@ def _refine(
     unsure = (
         np.zeros(n, dtype=bool) if kk >= n - 1 else approx[:, kk - 1] <= approx[:, k - 1] + 2 * err
     )
-    block = 2048
+    block = max(16, min(2048, 2_000_000 // max(1, kk * X.shape[1])))  # bounded temporaries
     for a in range(0, n, block):
         check()
         b = min(n, a + block)

@@ -7,13 +7,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .kernels import F64, I64, Check, DiversityState, _noop
+from .diversity import DiversityState
+from .kernels import F64, I64, Check, _noop
 from .strategies import BalanceTerm, DiversityTerm, Term, WeightTerm
 
 # Positions with the highest upper bounds whose exact values set the cut-off each step.
 PROBES = 8
 
-StateFactory = Callable[[np.ndarray, "I64 | None"], DiversityState]
+# (X, rows, lazy): lazy states only serve ``near_max`` (diversity alone, positive strength)
+StateFactory = Callable[[np.ndarray, "I64 | None", bool], DiversityState]
 
 
 def weight_values(term: WeightTerm, S: I64, idx: I64 | slice) -> F64:
@@ -97,13 +99,15 @@ class Objective:
         self.S: list[int] = []
         self.states: dict[int, DiversityState] = {}
         shared: dict[tuple[int, int], DiversityState] = {}
+        lazy = len(terms) == 1 and isinstance(terms[0], DiversityTerm) and terms[0].strength > 0
         for i, term in enumerate(terms):
             if isinstance(term, DiversityTerm):
                 key = (id(term.X), id(term.rows))
                 if key not in shared:
-                    shared[key] = make_state(term.X, term.rows)
+                    shared[key] = make_state(term.X, term.rows, lazy)
                 self.states[i] = shared[key]
         self._unique_states = list(shared.values())
+        self._needs_S = any(not isinstance(t, DiversityTerm) for t in terms)
         self._probed: tuple[I64, F64, F64] | None = None
         # class matrices transposed once: (2, K) @ (K, U) streams them for both bounds
         self._CT = {
@@ -129,7 +133,7 @@ class Objective:
     # ------------------------------------------------------------------ exact values
     def _exact(self, T: I64) -> tuple[F64, F64]:
         """Exact total and per-term values (|T| x terms) for universe positions ``T``."""
-        S = np.asarray(self.S, dtype=np.int64)
+        S = np.asarray(self.S, dtype=np.int64) if self._needs_S else np.zeros(0, np.int64)
         per = np.full((len(T), len(self.terms)), np.nan)
         tot = np.zeros(len(T))
         for j, term in enumerate(self.terms):
@@ -138,7 +142,7 @@ class Objective:
             elif isinstance(term, BalanceTerm):
                 v = balance_values(term, S, T)
             else:
-                if not len(S):
+                if not self.S:
                     continue
                 st = self.states[j]
                 v = diversity_values(term.strength, st.A, st.exact_delta(T))

@@ -150,7 +150,7 @@ def test_build_and_save_a_preset_then_apply_it(page, demo_dataset, screenshot):
     # pasting invalid JSON says where it is wrong
     page.goto(f"/datasets/{demo_dataset.pk}/builder/")
     page.locator(".json-view summary").click()
-    page.fill("#config-json", '{"n_samples": 5,}')
+    page.fill("#config-json", '{"n_samples": 5 "strategies": []}')  # a missing comma
     page.click("#load-json")
     page.wait_for_selector(".json-view .field-error")
     assert "line 1, column 17" in page.locator(".json-view .field-error").inner_text()

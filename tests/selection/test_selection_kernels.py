@@ -147,18 +147,21 @@ def _brute_greedy(X, steps):
     return sel
 
 
+@pytest.mark.parametrize("lazy", [False, True])
 @pytest.mark.parametrize("copy_limit", [0, 1 << 30])
-def test_diversity_state_with_and_without_working_copy(copy_limit):
-    from curation.selection.kernels import DiversityState
+def test_diversity_state_with_and_without_working_copy(copy_limit, lazy):
+    from curation.selection.diversity import DiversityState
 
     X = _mixture(6000, 20, 5)
     X[100:110] = X[0]  # duplicates of the first pick
     rows = np.flatnonzero(np.arange(6000) % 5 != 2)
-    st = DiversityState(X, rows, copy_limit=copy_limit)
-    assert (st.Xc is None) == (copy_limit == 0)
+    st = DiversityState(X, rows, copy_limit=copy_limit, lazy=lazy)
+    assert (st.M is None) == (copy_limit == 0)
     assert _greedy(st, 60) == _brute_greedy(X[rows], 60)
-    st = DiversityState(X.astype(np.float64), None, copy_limit=copy_limit)
+    st = DiversityState(X.astype(np.float64), None, copy_limit=copy_limit, lazy=lazy)
     assert _greedy(st, 40) == _brute_greedy(X, 40)
+    # a float32 matrix is used as it is, never copied
+    assert DiversityState(X, None, copy_limit=copy_limit).M is X
 
 
 def test_all_blas_threads_lends_every_thread_to_one_call_only():

@@ -1,0 +1,445 @@
+"""Exact farthest-point (diversity) state: lazy frontier, batched updates, adaptive pruning.
+
+``DiversityState`` keeps, for every universe point, ``d[i]`` = a float32-accurate min squared
+Euclidean distance to the selected points it has been updated with. Every distance carries at
+most ``err`` of float32 rounding, so the final decisions (argmax, stopping, the explanation) use
+float64 distances computed directly from the vectors: the result equals a float64 evaluation.
+
+How it stays at least as fast as a plain loop (one GEMV per pick over the whole matrix):
+
+- Updates are applied in batches (``_apply``): one GEMM against up to ``MAX_PENDING`` picks
+  reads the matrix once instead of once per pick. Clusters (k-means in a PCA projection) are
+  built only when a probe on a fixed sample measures that the projection's non-expansive bound
+  (``||x - s|| >= ||P x - P s||``) would skip ``PROBE_SHARE`` of the updates and the full passes
+  have cost about as much as clustering: never on isotropic data or in short runs. With
+  clusters, the triangle inequality (``||x - s|| >= ||P s - c_G|| - r_G``) tells which
+  clusters a pick can still lower; a cost model of the measured pruning (rows x picks needed,
+  gathers, calls) chooses per batch between pruned per-cluster products and one full pass with
+  every BLAS thread. The same bound prunes the frontier's per-pick update and the float64
+  scans of the selection (each rests after it stops paying).
+- ``lazy`` mode (diversity alone, positive strength): only a *frontier* (the ``L`` points with
+  the largest ``d``) is updated at every pick. Every other point has ``d <= tau`` (the largest
+  value outside the frontier), and ``d`` only decreases, so while the frontier's best value
+  exceeds ``tau + 2 err`` no outside point can be (or tie with) the maximum. When it cannot
+  decide, the pending picks are applied to everyone and the frontier is rebuilt, wider if it
+  served too few picks.
+- The matrix is never copied when it is float32 and contiguous (extra memory stays O(N));
+  eager mode (several terms) adds one float32 copy in cluster order once clusters exist, so
+  that its per-pick pruned updates read contiguous runs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .diversity_exact import SelectionSet
+from .kernels import F64, I64, Check, _noop, _projected_clusters, pca_basis, row_sq_norms
+from .kernels_blas import all_blas_threads
+
+_U32 = 2.0**-24
+# A pass over at least this many matrix elements gets every BLAS thread (see kernels_blas).
+BIG_PASS = 4_000_000
+MAX_PENDING = 256
+BLOCK = 8192
+# cost model (arbitrary units ~ one float32 multiply-add): reading one element, one call
+_READ = 16.0
+# cluster once the projection bound rules out this share of point updates on the probe sample
+# (measured: ~0 on isotropic data, 0.1-0.15 on TF-IDF text, 0.25-0.6 early on mixtures)
+PROBE_SHARE = 0.25
+_CALL = 200_000.0
+
+
+def _frontier_size(n: int) -> int:
+    return int(min(n, max(256, min(4096, 4 * round(math.sqrt(n))))))
+
+
+class DiversityState(SelectionSet):
+    """Min squared distance of every universe point to the selected set.
+
+    ``X`` is the caller's matrix (float32 or float64, possibly memory-mapped); ``rows`` maps
+    universe positions to rows of ``X`` (None: all rows, in order). Positions are universe
+    positions throughout. ``lazy`` enables the frontier (only valid for ``near_max``; ``d`` is
+    then an upper bound for the points outside the frontier, not a two-sided approximation).
+    """
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        rows: I64 | None = None,
+        *,
+        n_clusters: int | None = None,
+        proj_dim: int = 64,
+        check: Check = _noop,
+        copy_limit: int = 1 << 30,
+        lazy: bool = False,
+        frontier: int | None = None,
+        prune: bool | None = None,
+    ) -> None:
+        self.X = X
+        self.rows = rows
+        self.n = n = X.shape[0] if rows is None else len(rows)
+        self.dim = X.shape[1]
+        self.check = check
+        self.xx = row_sq_norms(X, rows, check=check)
+        max_sq = float(self.xx.max()) if n else 0.0
+        # |fl32(||x||^2 + ||s||^2 - 2 x.s) - exact| (dot product error, inputs rounded to
+        # float32), plus slack for the float64 parts
+        self.err = 4.0 * (self.dim + 4) * _U32 * max_sq * 1.01 + 1e-300
+        # float32 rows in universe order: the caller's matrix itself when it already is one,
+        # else a copy up to copy_limit bytes, else None (blocks are gathered on the fly)
+        self.M: np.ndarray | None = None
+        self.Mc: np.ndarray | None = None
+        self._copy_limit = copy_limit
+        if rows is None and X.dtype == np.float32 and X.flags.c_contiguous:
+            self.M = X
+        elif n * self.dim * 4 <= copy_limit:
+            self.M = np.empty((n, self.dim), dtype=np.float32)
+            for a in range(0, n, 16384):
+                check()
+                src = slice(a, a + 16384) if rows is None else rows[a : a + 16384]
+                self.M[a : a + 16384] = X[src]
+        self.n_clusters = n_clusters or int(min(1024, max(1, round(math.sqrt(n)))))
+        self.proj_dim = proj_dim
+        # clusters are built (prune=None) once a probe measures that a projection bound would
+        # skip PROBE_SHARE of the (point, pick) updates on a sample; at once with
+        # prune=True; never with prune=False or too few points to split
+        self._can_cluster = prune is not False and n >= 4096 and self.n_clusters > 1
+        # ... and once the full passes have cost about as much as the clustering would
+        # (projection + k-means assignment, in multiply-adds): a short run never pays for it
+        self._cluster_cost = n * proj_dim * (self.dim + 2 * self.n_clusters)
+        self._spent = 0.0
+        self._probe: tuple[I64, F64] | None = None
+        self._probe_next = 0
+        self._probe_gap = 1
+        self._set_clusters(np.zeros(n, dtype=np.int64), np.zeros((1, self.dim)), np.zeros(1))
+        self.basis = np.zeros((0, self.dim))
+        self.mean = np.zeros(self.dim)
+        self.d = np.full(n, np.inf, dtype=np.float64)
+        self.lazy = lazy
+        self.pending: list[int] = []
+        self._pend32 = np.empty((MAX_PENDING, self.dim), dtype=np.float32)
+        self._pend_ss = np.empty(MAX_PENDING, dtype=np.float64)
+        self.L = min(n, frontier) if frontier else _frontier_size(n)
+        self.F: I64 | None = None
+        self._served = 0
+        self.tau = np.inf
+        self.selected: list[int] = []
+        self._sel_buf = np.empty((16, self.dim), dtype=np.float64)
+        self._sel32 = np.empty((16, self.dim), dtype=np.float32)
+        self._sel_sq = np.empty(16, dtype=np.float64)
+        self._nn = np.empty(16, dtype=np.float64)  # nn squared distance within the selection
+        self._cache: tuple[int, I64, np.ndarray] | None = None
+        self._sel_proj = np.empty((16, 0))  # projections of the selected (with clusters)
+        self._pf_slack = 1e-9 * max_sq
+        self._pf_rest = 1
+        self._pf_next = 0
+        self._fb_rest = 1
+        self._fb_next = 0
+        self.touched = 0  # distance evaluations, for benchmarks
+        self.stats = {"full_passes": 0, "pruned_passes": 0, "refreshes": 0}
+        if prune and self._can_cluster:
+            self._cluster()
+
+    def _set_clusters(self, labels: I64, centers: F64, radius: F64) -> None:
+        counts = np.bincount(labels, minlength=len(centers))
+        keep = counts > 0
+        if not keep.all():
+            labels = (np.cumsum(keep) - 1)[labels]
+            centers, radius, counts = centers[keep], radius[keep], counts[keep]
+        self.centers, self.radius = centers, radius
+        self.k = len(centers)
+        self.counts = counts.astype(np.float64)
+        self.perm = np.argsort(labels, kind="stable").astype(np.int64)  # positions by cluster
+        self.starts = np.zeros(self.k + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.starts[1:])
+        self.cluster_of = labels
+        self.cmax = np.full(self.k, np.inf, dtype=np.float64)
+
+    def _pca(self) -> tuple[F64, F64]:
+        if not len(self.basis):
+            self.mean, self.basis = pca_basis(self.X, self.rows, self.proj_dim, sample=4096)
+        return self.mean, self.basis
+
+    def _prunable(self, S: F64) -> float:
+        """Measured share of (point, pick) updates that ``||P x - P s|| <= ||x - s||`` would
+        skip, on a fixed sample of points with their current ``d``."""
+        mean, basis = self._pca()
+        if self._probe is None:
+            rng = np.random.default_rng(1)
+            idx = np.sort(rng.choice(self.n, size=min(self.n, 1024), replace=False))
+            src = idx if self.rows is None else self.rows[idx]
+            Y = (np.take(self.X, src, axis=0).astype(np.float64) - mean) @ basis.T
+            self._probe = (idx.astype(np.int64), Y)
+        idx, Y = self._probe
+        d = self.d[idx]
+        ok = np.isfinite(d)
+        if not ok.any():
+            return 0.0
+        Yk, Q = Y[ok], (S - mean) @ basis.T
+        yy, qq = np.einsum("ij,ij->i", Yk, Yk), np.einsum("ij,ij->i", Q, Q)
+        lb = yy[:, None] + qq[None, :] - 2.0 * (Yk @ Q.T)  # an estimate: rounding is harmless
+        return float((lb > d[ok][:, None] + self.err).mean())
+
+    def _cluster(self) -> None:
+        """k-means in a PCA projection; the current ``d`` (upper bounds) give ``cmax``."""
+        self._can_cluster = False
+        labels, centers, radius, self.mean, self.basis = _projected_clusters(
+            self.X,
+            self.rows,
+            self.n_clusters,
+            self.proj_dim,
+            self.check,
+            math.sqrt(float(self.xx.max())),
+            self._pca(),
+        )
+        self._set_clusters(labels, centers, radius)
+        m = len(self.selected)
+        self._sel_proj = np.empty((len(self._sel_buf), len(self.basis)))
+        self._sel_proj[:m] = (self._sel_buf[:m] - self.mean) @ self.basis.T
+        if self.k > 1:
+            self.cmax = np.maximum.reduceat(self.d[self.perm], self.starts[:-1])
+        # eager mode prunes every single pick: a float32 copy in cluster order turns its
+        # cluster gathers into contiguous runs (one extra matrix, up to copy_limit bytes)
+        if not self.lazy and self.k > 1 and self.n * self.dim * 4 <= self._copy_limit:
+            self.Mc = np.empty((self.n, self.dim), dtype=np.float32)
+            for a in range(0, self.n, 16384):
+                self.check()
+                self.Mc[a : a + 16384] = self._rows32(self.perm[a : a + 16384])
+
+    # ------------------------------------------------------------------ views
+    def _rows32(self, idx: I64 | slice) -> np.ndarray:
+        """float32 rows of universe positions ``idx`` (a view for slices of ``M``)."""
+        if self.M is not None:
+            return self.M[idx] if isinstance(idx, slice) else np.take(self.M, idx, axis=0)
+        src = idx if self.rows is None else self.rows[idx]
+        blk = self.X[src] if isinstance(src, slice) else np.take(self.X, src, axis=0)
+        return blk if blk.dtype == np.float32 else blk.astype(np.float32)
+
+    def add(self, pos: int, check: Check = _noop) -> None:
+        """Add universe position ``pos`` to the selection (updates ``d``, lazily if lazy)."""
+        s64 = self.vector(pos)
+        s32 = s64.astype(np.float32)
+        m = len(self.selected)
+        if m == len(self._sel_buf):
+            self._grow()
+        ss = float(s64 @ s64)
+        self._update_nn(pos, s64, s32, ss)
+        self._cache = None
+        self._sel_buf[m] = s64
+        self._sel32[m] = s32
+        s32d = s32.astype(np.float64)
+        self._sel_sq[m] = float(s32d @ s32d)
+        if self.k > 1:
+            self._sel_proj[m] = (s64 - self.mean) @ self.basis.T
+        self.selected.append(int(pos))
+        p = len(self.pending)
+        self._pend32[p] = s32
+        self._pend_ss[p] = ss
+        self.pending.append(int(pos))
+        self.d[pos] = -np.inf
+        if not self.lazy:
+            self._flush(check)
+            return
+        if self.F is not None:  # keep the frontier exact
+            self._update_frontier(s64, s32, ss)
+            self.dF[pos == self.F] = -np.inf
+            self._served += 1
+        if len(self.pending) == MAX_PENDING:
+            if self.F is not None:  # it served every pending pick: try a narrower one
+                self.L = max(min(self.n, 256), (3 * self.L) // 4)
+            self._refresh(check)
+
+    def _lower_bounds(self, S: F64) -> F64:
+        """Squared lower bounds of ``||x - s||`` for x in each cluster, (len(S), k)."""
+        proj = (S - self.mean) @ self.basis.T
+        pp = np.einsum("ij,ij->i", proj, proj)
+        cc = np.einsum("ij,ij->i", self.centers, self.centers)
+        sq = pp[:, None] + cc[None, :] - 2.0 * (proj @ self.centers.T)
+        sq -= 1e-12 * (pp[:, None] + cc[None, :])  # rounding of the expanded form
+        lb = np.maximum(np.sqrt(np.maximum(sq, 0.0)) - self.radius, 0.0)
+        lb *= 1.0 - 1e-9
+        return np.asarray(lb * lb)
+
+    def _update_frontier(self, s64: F64, s32: np.ndarray, ss: float) -> None:
+        """Lower the frontier's ``d`` with one pick; rows its cluster bound rules out are
+        skipped when that leaves less than half of them."""
+        rows = None
+        m = len(self.selected)
+        if self.k > 1 and m >= self._fb_next:
+            need = self._lower_bounds(s64[None, :])[0][self.cF] <= self.dF + self.err
+            if need.sum() * 2 < len(need):
+                rows = np.flatnonzero(need)
+                self._fb_rest = 1
+            else:  # the bound rules out too little here: rest a while before trying again
+                self._fb_rest = min(64, 2 * self._fb_rest)
+                self._fb_next = m + self._fb_rest
+        if rows is None:
+            dist = self.XF @ s32
+            dist *= -2.0
+            dist += self.xxF
+            dist += ss
+            np.minimum(self.dF, dist, out=self.dF)
+            self.touched += len(self.dF)
+            self._spent += len(self.dF) * self.dim
+        elif len(rows):
+            dist = np.take(self.XF, rows, axis=0) @ s32
+            dist *= -2.0
+            dist += self.xxF[rows]
+            dist += ss
+            self.dF[rows] = np.minimum(self.dF[rows], dist)
+            self.touched += len(rows)
+
+    # ------------------------------------------------------------------ batched updates
+    def _flush(self, check: Check) -> None:
+        p = len(self.pending)
+        if p:
+            self._apply(self._pend32[:p], self._pend_ss[:p], check)
+            for pos in self.pending:
+                self.d[pos] = -np.inf
+            self.pending = []
+
+    def _refresh(self, check: Check) -> None:
+        if self.F is not None:
+            self.d[self.F] = self.dF
+            self.F = None
+        self._flush(check)
+        self.stats["refreshes"] += 1
+
+    def _apply(self, P32: np.ndarray, pss: F64, check: Check) -> None:
+        """``d = min(d, ||x - p||^2)`` for every point and every pick in ``P32``."""
+        p, n = len(P32), self.n
+        full_cost = n * self.dim * (_READ + p)
+        m = len(self.selected)
+        if self._can_cluster and m >= self._probe_next and self._spent >= self._cluster_cost:
+            if self._prunable(self._sel_buf[m - p : m][-64:]) >= PROBE_SHARE:
+                self._cluster()
+            else:  # probe again later (d keeps shrinking, pruning gets easier)
+                self._probe_gap = min(64 if self.lazy else 8, 2 * self._probe_gap)
+                self._probe_next = m + self._probe_gap
+        if self.k > 1:
+            S = self._sel_buf[len(self.selected) - p : len(self.selected)]
+            need = self._lower_bounds(S) <= self.cmax[None, :] + self.err
+            per = need.sum(axis=0)
+            used = per > 0
+            gather = _READ if self.Mc is not None else 2 * _READ
+            pruned_cost = float(
+                (self.counts[used] * self.dim * (gather + per[used])).sum() + _CALL * used.sum()
+            )
+            if pruned_cost < full_cost:
+                self._apply_pruned(P32, pss, need, per, check)
+                return
+        self._spent += full_cost
+        self._apply_full(P32, pss, check)
+
+    def _block_min(self, blk: np.ndarray, P32: np.ndarray, pss: F64, xx: F64) -> F64:
+        G = blk @ P32.T
+        G *= -2.0
+        G += pss.astype(np.float32)
+        best = G.min(axis=1) if G.shape[1] > 1 else G[:, 0]
+        return best.astype(np.float64) + xx
+
+    def _apply_full(self, P32: np.ndarray, pss: F64, check: Check) -> None:
+        n = self.n
+        block = max(BLOCK, 4_000_000 // max(1, self.dim))
+        big = block * self.dim >= BIG_PASS
+        d = self.d
+        for a in range(0, n, block):
+            check()
+            b = min(n, a + block)
+            blk = self._rows32(slice(a, b))
+            if big:
+                with all_blas_threads():
+                    dist = self._block_min(blk, P32, pss, self.xx[a:b])
+            else:
+                dist = self._block_min(blk, P32, pss, self.xx[a:b])
+            np.minimum(d[a:b], dist, out=d[a:b])
+        self.touched += n * len(P32)
+        if self.k > 1:
+            self.cmax = np.maximum.reduceat(d[self.perm], self.starts[:-1])
+        else:
+            self.cmax[0] = d.max() if n else -np.inf
+        self.stats["full_passes"] += 1
+
+    def _apply_pruned(
+        self, P32: np.ndarray, pss: F64, need: np.ndarray, per: I64, check: Check
+    ) -> None:
+        d = self.d
+        p = len(P32)
+        todo = np.flatnonzero(per)
+        if self.Mc is not None and p == 1:  # merge adjacent clusters into contiguous runs
+            lo, hi = self.starts[todo], self.starts[todo + 1]
+            breaks = np.flatnonzero(lo[1:] != hi[:-1]) + 1
+            firsts = np.concatenate([[0], breaks]).tolist()
+            lasts = np.concatenate([breaks, [len(todo)]]).tolist()
+            for f, last in zip(firsts, lasts, strict=True):
+                check()
+                a, b = int(lo[f]), int(hi[last - 1])
+                idx = self.perm[a:b]
+                cur = np.minimum(d[idx], self._block_min(self.Mc[a:b], P32, pss, self.xx[idx]))
+                d[idx] = cur
+                self.cmax[todo[f:last]] = np.maximum.reduceat(cur, lo[f:last] - a)
+                self.touched += b - a
+            self.stats["pruned_passes"] += 1
+            return
+        for g in todo.tolist():
+            check()
+            a, b = int(self.starts[g]), int(self.starts[g + 1])
+            idx = self.perm[a:b]
+            if per[g] == p:
+                Pg, sg = P32, pss
+            else:
+                sel = np.flatnonzero(need[:, g])
+                Pg, sg = P32[sel], pss[sel]
+            rows = self.Mc[a:b] if self.Mc is not None else self._rows32(idx)
+            cur = np.minimum(d[idx], self._block_min(rows, Pg, sg, self.xx[idx]))
+            d[idx] = cur
+            self.cmax[g] = cur.max()
+            self.touched += len(idx) * len(Pg)
+        self.stats["pruned_passes"] += 1
+
+    # ------------------------------------------------------------------ argmax
+    def _build_frontier(self) -> None:
+        d = self.d
+        n = self.n
+        L = self.L
+        if n <= L:
+            F = np.arange(n, dtype=np.int64)
+            self.tau = -np.inf
+        else:
+            part = np.argpartition(d, n - L - 1)
+            F = np.sort(part[n - L :]).astype(np.int64)
+            self.tau = float(d[part[n - L - 1]])
+        self.F = F
+        self.XF = self._rows32(F)
+        self.xxF = self.xx[F]
+        self.dF = d[F]
+        self.cF = self.cluster_of[F]
+        self._served = 0
+
+    def near_max(self) -> I64:
+        """Sorted unselected universe positions whose exact ``delta`` may be the maximum."""
+        if not self.lazy:
+            self._flush(self.check)
+            d = self.d
+            best = float(d.max()) if self.n else -np.inf
+            if best == -np.inf:
+                return np.zeros(0, dtype=np.int64)
+            return np.flatnonzero(d >= best - 2.0 * self.err).astype(np.int64)
+        while True:
+            if self.F is None:
+                if self.pending:
+                    self._refresh(self.check)
+                self._build_frontier()
+            assert self.F is not None
+            best = float(self.dF.max()) if len(self.dF) else -np.inf
+            cut = best - 2.0 * self.err
+            if best > -np.inf and self.tau < cut:
+                return self.F[self.dF >= cut]
+            if best == -np.inf and self.tau == -np.inf:
+                return np.zeros(0, dtype=np.int64)
+            # the frontier cannot decide: widen it when it served few picks, then rebuild
+            if self._served < 16 or not self.pending:
+                self.L = min(self.n, 2 * self.L)
+            self._refresh(self.check)

@@ -1,0 +1,168 @@
+"""The selected points of a ``DiversityState``: exact float64 distances to them, and the sum
+``A(S)`` of each selected point's squared distance to its nearest other selected point.
+
+A float32 product against the selection finds, for a point, the selected points that can be
+its nearest (within the float32 error bound ``err``); only those are evaluated in float64, so
+values equal a direct float64 evaluation. Once clusters exist, the projection's
+non-expansive bound ``||P(x - s)|| <= ||x - s||`` rules most selected points out first (and
+rests while it rules out too few).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .kernels import F64, I64
+
+
+class SelectionSet:
+    """Mixin: the selection buffers of ``DiversityState`` (which sets every attribute)."""
+
+    X: np.ndarray
+    rows: I64 | None
+    err: float
+    dim: int
+    k: int
+    mean: F64
+    basis: F64
+    selected: list[int]
+    _sel_buf: np.ndarray
+    _sel32: np.ndarray
+    _sel_sq: np.ndarray
+    _nn: np.ndarray
+    _sel_proj: np.ndarray
+    _cache: tuple[int, I64, np.ndarray] | None
+    _pf_slack: float
+    _pf_rest: int
+    _pf_next: int
+
+    @property
+    def A(self) -> float:
+        """Sum over selected points of the squared distance to their nearest other selected."""
+        m = len(self.selected)
+        return 0.0 if m <= 1 else float(self._nn[:m].sum())
+
+    def vector(self, pos: int) -> F64:
+        row = int(pos) if self.rows is None else int(self.rows[pos])
+        return np.asarray(self.X[row], dtype=np.float64)
+
+    # ------------------------------------------------------------------ exact
+    def exact_delta(self, positions: I64) -> F64:
+        """Exact float64 min squared distance of universe ``positions`` to the selection.
+
+        A float32 product against the selection finds, per position, the selected points that
+        can be the nearest (within the error bound); only those are evaluated in float64.
+        """
+        m = len(self.selected)
+        out = np.full(len(positions), np.inf, dtype=np.float64)
+        if m == 0 or not len(positions):
+            return out
+        S = self._sel_buf[:m]
+        if len(positions) == 1 and m > 8 and not self._proj_ok(m):  # the usual case, lean
+            x = self.vector(int(positions[0]))
+            approx = self._sel32[:m] @ x.astype(np.float32)
+            approx *= -2.0
+            approx += self._sel_sq[:m]
+            self._cache = (m, positions, approx[None, :])
+            close = np.flatnonzero(approx <= float(approx.min()) + 2.0 * self.err)
+            diff = S[close] - x
+            out[0] = float(np.einsum("ij,ij->i", diff, diff).min())
+            return out
+        if len(positions) <= 4 and self._proj_ok(m):
+            vecs = [self.vector(int(p)) for p in positions]
+            cands = [self._proj_filter(x, None) for x in vecs]
+            if all(c is not None for c in cands):
+                for i, (x, c) in enumerate(zip(vecs, cands, strict=True)):
+                    diff = S[c] - x
+                    out[i] = float(np.einsum("ij,ij->i", diff, diff).min())
+                return out
+        src = positions if self.rows is None else self.rows[positions]
+        block = max(1, min(2048, 2_000_000 // m))
+        for a in range(0, len(positions), block):
+            P = np.take(self.X, src[a : a + block], axis=0).astype(np.float64)
+            if m <= 8:
+                best = np.full(len(P), np.inf)
+                for j in range(m):
+                    diff = P - S[j]
+                    np.minimum(best, np.einsum("ij,ij->i", diff, diff), out=best)
+                out[a : a + len(P)] = best
+                continue
+            approx = self._sel_sq[None, :m] - 2.0 * (P.astype(np.float32) @ self._sel32[:m].T)
+            if a == 0 and len(positions) <= block:  # add() reuses the winner's row
+                self._cache = (m, positions, approx)
+            close = approx <= approx.min(axis=1, keepdims=True) + 2.0 * self.err
+            single = close.sum(axis=1) == 1
+            nearest = np.argmax(close, axis=1)
+            diff = S[nearest[single]] - P[single]
+            out[a + np.flatnonzero(single)] = (diff * diff).sum(axis=1)
+            multi = np.flatnonzero(~single)
+            if len(multi):  # every close pair in float64 at once, min per row
+                rr, cc = np.nonzero(close[multi])
+                dr = S[cc] - P[multi[rr]]
+                d2 = np.einsum("ij,ij->i", dr, dr)
+                firsts = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
+                out[a + multi] = np.minimum.reduceat(d2, firsts)
+        return out
+
+    def _proj_ok(self, m: int) -> bool:
+        return self.k > 1 and m > 32 and len(self.selected) >= self._pf_next
+
+    def _proj_filter(self, x: F64, limit: F64 | None) -> I64 | None:
+        """Selected indices that can be the nearest to ``x`` (``||P(x - s)|| <= ||x - s||``
+        bounds the others out), plus those with ``limit`` above the bound; None when the
+        projection rules out too few to pay (then it rests a while)."""
+        m = len(self.selected)
+        diff = self._sel_proj[:m] - (x - self.mean) @ self.basis.T
+        lb = np.einsum("ij,ij->i", diff, diff) * (1.0 - 1e-9) - self._pf_slack
+        j0 = int(np.argmin(lb))
+        dv = self._sel_buf[j0] - x
+        upper = float(dv @ dv)
+        cand = np.flatnonzero(lb <= (upper if limit is None else np.maximum(limit, upper)))
+        if len(cand) * 4 > m:
+            self._pf_rest = min(256, 2 * self._pf_rest)
+            self._pf_next = len(self.selected) + self._pf_rest
+            return None
+        self._pf_rest = 1
+        return cand
+
+    # ------------------------------------------------------------------ selection
+    def _grow(self) -> None:
+        m = len(self._sel_buf)
+        self._sel_buf = np.concatenate([self._sel_buf, np.empty_like(self._sel_buf)])
+        self._sel32 = np.concatenate([self._sel32, np.empty((m, self.dim), np.float32)])
+        self._sel_sq = np.concatenate([self._sel_sq, np.empty(m)])
+        self._nn = np.concatenate([self._nn, np.empty(m)])
+        self._sel_proj = np.concatenate([self._sel_proj, np.empty_like(self._sel_proj)])
+
+    def _update_nn(self, pos: int, s64: F64, s32: np.ndarray, ss: float) -> None:
+        """Nearest-neighbour distances within the selection, with ``pos`` added (float64)."""
+        m = len(self.selected)
+        if not m:
+            self._nn[0] = math.inf
+            return
+        cand = None
+        if self._proj_ok(m):
+            cand = self._proj_filter(s64, self._nn[:m])
+        if cand is not None:
+            pass
+        elif m > 8:
+            cache = self._cache
+            approx = None
+            if cache is not None and cache[0] == m:
+                hit = np.flatnonzero(cache[1] == pos)
+                if len(hit):
+                    approx = cache[2][int(hit[0])] + float(s64 @ s64)
+            if approx is None:
+                approx = self._sel_sq[:m] - 2.0 * (self._sel32[:m] @ s32) + ss
+            nn = self._nn[:m]
+            cand = np.flatnonzero(
+                (approx <= nn + 2.0 * self.err) | (approx <= approx.min() + 2.0 * self.err)
+            )
+        else:
+            cand = np.arange(m)
+        diff = self._sel_buf[cand] - s64
+        dist = np.einsum("ij,ij->i", diff, diff)
+        self._nn[m] = float(dist.min())
+        self._nn[cand] = np.minimum(self._nn[cand], dist)

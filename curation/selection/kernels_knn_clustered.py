@@ -1,0 +1,127 @@
+"""Exact k-nearest neighbours for data with cluster structure (see ``kernels_knn``).
+
+Per k-means cluster A (in a PCA projection, ``||x - y|| >= ||P x - P y||``): GEMMs against its
+nearest clusters until every member has ``kk`` candidates, then against the other clusters in
+increasing centre distance, each time only for the members whose triangle-inequality bound
+``||P x - c_B|| - r_B`` does not exceed their current kk-th distance. ``kernels_knn`` chooses
+this path when its probe measures that such bounds rule out most cluster pairs; otherwise the
+symmetric blocked search is faster. Exact up to the float32 error ``err`` (taken into account).
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .kernels import F64, I64, Check
+from .kernels_knn import _sqdist
+from .kernels_knn_symmetric import _workers
+
+
+def _merge(
+    cur: np.ndarray, cur_i: np.ndarray, D2: np.ndarray, cols: I64, kk: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``kk`` smallest of ``cur`` (with indices ``cur_i``) and of the block ``D2`` (column
+    indices ``cols``), per row, in no particular order."""
+    allD = np.concatenate([cur, D2], axis=1)
+    part = np.argpartition(allD, kk - 1, axis=1)[:, :kk]
+    allI = np.concatenate([cur_i, np.broadcast_to(cols, D2.shape)], axis=1)
+    return np.take_along_axis(allD, part, axis=1), np.take_along_axis(allI, part, axis=1)
+
+
+def knn_clustered(
+    Z: np.ndarray, zz: F64, kk: int, Yf: np.ndarray, labels: I64, err: float, check: Check
+) -> tuple[F64, I64]:
+    """k-means clusters with radii (in a PCA projection, ||x - y|| >= ||P x - P y||); per
+    cluster A, GEMMs against its nearest clusters until every member has ``kk`` candidates,
+    then against the other clusters in increasing center distance, each time only for the
+    members whose triangle-inequality bound ``||P x - c_B|| - r_B`` does not exceed their
+    current kk-th distance. Exact up to the float32 error ``err`` (taken into account)."""
+    n = len(Z)
+    Y = Yf.astype(np.float64)
+    k = int(labels.max()) + 1
+    sizes = np.bincount(labels, minlength=k).astype(np.float64)
+    centers = (
+        np.stack(
+            [np.bincount(labels, weights=Y[:, j], minlength=k) for j in range(Y.shape[1])], axis=1
+        )
+        / np.maximum(sizes, 1.0)[:, None]
+    )
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=len(centers))
+    keep = counts > 0
+    centers = centers[keep]
+    counts = counts[keep]
+    nc = len(centers)
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    # cluster-ordered float32 copy (the search works on it; O(N D) transient, freed on return)
+    Zs = Z[order]
+    zs = zz[order].astype(np.float32)
+    Ys = Y[order]
+    del Y
+    cc = np.einsum("ij,ij->i", centers, centers)
+    center_d = np.sqrt(np.maximum(cc[:, None] + cc[None, :] - 2.0 * (centers @ centers.T), 0.0))
+    lab_sorted = np.repeat(np.arange(nc), counts)
+    diff = Ys - centers[lab_sorted]
+    pdist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    del diff
+    radius = np.maximum.reduceat(pdist, starts[:-1]) * (1.0 + 1e-6)
+    sq_err = math.sqrt(err)
+    out_d = np.full((n, kk), np.inf, dtype=np.float64)
+    out_i = np.full((n, kk), -1, dtype=np.int64)
+    chunk_cols = 1024
+
+    def one(g: int) -> None:
+        check()
+        a, b = int(starts[g]), int(starts[g + 1])
+        m = b - a
+        P = Zs[a:b]
+        pp = zs[a:b]
+        Yg = Ys[a:b]
+        yy = np.einsum("ij,ij->i", Yg, Yg)
+        to_c = np.sqrt(np.maximum(yy[:, None] + cc[None, :] - 2.0 * (Yg @ centers.T), 0.0))
+        lower = (to_c - radius[None, :]) * (1.0 - 1e-9) - sq_err
+        near = np.argsort(center_d[g], kind="stable")
+        near = np.concatenate([[g], near[near != g]])
+        # own cluster first, then the nearest ones until every member has kk candidates
+        take = int(np.searchsorted(np.cumsum(counts[near]), kk + 1)) + 1
+        first = near[:take]
+        cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in first])
+        D2 = _sqdist(P, pp, Zs[cols], zs[cols])
+        diag = np.arange(m)
+        D2[diag, diag] = np.inf  # self, by position (cols start with the own cluster)
+        cur, cur_i = _merge(np.zeros((m, 0), np.float32), np.zeros((m, 0), np.int64), D2, cols, kk)
+        rest = near[take:]
+        while len(rest):
+            kth = np.sqrt(cur.max(axis=1).astype(np.float64) + err)
+            need = lower[:, rest] <= kth[:, None]
+            used = need.any(axis=0)
+            if not used.any():
+                break
+            rest = rest[used]
+            need = need[:, used]
+            csum = np.cumsum(counts[rest])
+            nb = int(np.searchsorted(csum, chunk_cols)) + 1
+            groups = rest[:nb]
+            rows = np.flatnonzero(need[:, :nb].any(axis=1))
+            rest = rest[nb:]
+            cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in groups])
+            D2 = _sqdist(P[rows], pp[rows], Zs[cols], zs[cols])
+            cur[rows], cur_i[rows] = _merge(cur[rows], cur_i[rows], D2, cols, kk)
+        srt = np.argsort(cur, axis=1)
+        out_d[order[a:b]] = np.take_along_axis(cur, srt, axis=1)
+        out_i[order[a:b]] = order[np.take_along_axis(cur_i, srt, axis=1)]
+
+    # biggest clusters first, spread over a few threads (BLAS itself runs single-threaded)
+    work = np.argsort(-counts, kind="stable").tolist()
+    nw = _workers()
+    if nw <= 1 or nc < 4:
+        for g in work:
+            one(g)
+    else:
+        with ThreadPoolExecutor(nw) as pool:
+            for f in [pool.submit(one, g) for g in work]:
+                f.result()
+    return out_d, out_i

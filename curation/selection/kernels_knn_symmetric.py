@@ -1,0 +1,259 @@
+"""The symmetric blocked k-NN search (see ``kernels_knn``): every block pair once, for both
+blocks; entries merged only below a row's current k-th value; pairs, sides and rows skipped by
+projected ball bounds. Also the probe that picks between it and ``kernels_knn_clustered``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .kernels import F64, I64, Check, pca_basis
+from .kernels_blas import all_blas_threads
+
+
+def _workers() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+def _run(fn: Callable[..., None], jobs: list[tuple[int, ...]], workers: int) -> None:
+    """``fn(*job)`` for every job, in order, on ``workers`` threads; the first error (e.g. a
+    cancel) stops the jobs not yet started and is raised."""
+    if workers <= 1:
+        for job in jobs:
+            fn(*job)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(fn, *job) for job in jobs]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _merge_into(
+    cur: np.ndarray, cur_i: np.ndarray, kth: np.ndarray, rows: I64, vals: np.ndarray, cols: I64
+) -> None:
+    """Merge candidate (row, value, column) triples, grouped by ascending row, into the
+    ``kk`` smallest per row (``cur``/``cur_i``) and refresh ``kth`` (the largest kept)."""
+    if not len(rows):
+        return
+    kk = cur.shape[1]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    counts = np.diff(np.r_[starts, len(rows)])
+    urows = rows[starts]
+    ridx = np.repeat(np.arange(len(urows)), counts)
+    slot = kk + np.arange(len(rows)) - np.repeat(starts, counts)
+    width = kk + int(counts.max())
+    buf = np.full((len(urows), width), np.inf, dtype=np.float32)
+    buf_i = np.full((len(urows), width), -1, dtype=np.int64)
+    buf[:, :kk] = cur[urows]
+    buf_i[:, :kk] = cur_i[urows]
+    buf[ridx, slot] = vals
+    buf_i[ridx, slot] = cols
+    part = np.argpartition(buf, kk - 1, axis=1)[:, :kk]
+    best = np.take_along_axis(buf, part, axis=1)
+    cur[urows] = best
+    cur_i[urows] = np.take_along_axis(buf_i, part, axis=1)
+    kth[urows] = best.max(axis=1)
+
+
+def _projection(Z: np.ndarray, check: Check) -> np.ndarray:
+    """The points in a 64-dimensional PCA projection (float32; ||P x - P y|| <= ||x - y||)."""
+    _, basis = pca_basis(Z, None, 64)
+    b32 = np.ascontiguousarray(basis.T, dtype=np.float32)
+    Y = np.empty((len(Z), len(basis)), dtype=np.float32)
+    for a in range(0, len(Z), 16384):
+        check()
+        with all_blas_threads():
+            Y[a : a + 16384] = Z[a : a + 16384] @ b32
+    return Y
+
+
+def _block_balls(
+    Y: np.ndarray, order: I64, bounds: list[tuple[int, int]], dim: int, max_norm: float
+) -> tuple[F64, F64]:
+    """Centre and radius of every block (rows ``order[a:b]``) in the projection ``Y``, whose
+    float32 rounding (sqrt(m) (D + 3) u max ||x||) the radius includes."""
+    centers = np.empty((len(bounds), Y.shape[1]))
+    radius = np.empty(len(bounds))
+    for g, (a, b) in enumerate(bounds):
+        P = Y[order[a:b]].astype(np.float64)
+        centers[g] = P.mean(axis=0)
+        diff = P - centers[g]
+        radius[g] = float(np.sqrt(np.einsum("ij,ij->i", diff, diff).max()))
+    slack = 1.1 * np.sqrt(Y.shape[1]) * (dim + 3) * 2.0**-24 * max_norm
+    return centers, radius * (1.0 + 1e-9) + slack
+
+
+def _cluster_share(Y: np.ndarray, labels: I64, Z: np.ndarray, kk: int) -> float:
+    """Estimated share of point pairs that the clustered search's bounds rule out: for 32
+    sampled points, ``||P x - c_B|| - r_B`` (projection) against the point's kk-th distance
+    within its own cluster (an upper bound of its true kk-th distance)."""
+    k = int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    order = np.argsort(labels, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    Ys = Y[order].astype(np.float64)
+    sums = np.add.reduceat(Ys, starts[:-1][counts > 0], axis=0)
+    centers = np.zeros((k, Y.shape[1]))
+    centers[counts > 0] = sums / counts[counts > 0][:, None]
+    diff = Ys - centers[labels[order]]
+    radius = np.zeros(k)
+    radius[counts > 0] = np.maximum.reduceat(
+        np.sqrt(np.einsum("ij,ij->i", diff, diff)), starts[:-1][counts > 0]
+    )
+    rng = np.random.default_rng(2)
+    shares = []
+    for i in rng.choice(len(Z), size=min(32, len(Z)), replace=False).tolist():
+        g = int(labels[i])
+        members = order[starts[g] : starts[g + 1]]
+        if len(members) <= kk:
+            shares.append(0.0)
+            continue
+        dm = np.take(Z, members, axis=0) - Z[i]
+        kth = float(np.sqrt(np.partition(np.einsum("ij,ij->i", dm, dm), kk)[kk]))
+        dc = centers - Y[i].astype(np.float64)
+        lb = np.sqrt(np.einsum("ij,ij->i", dc, dc)) - radius
+        shares.append(float(counts[lb > kth].sum()) / len(Z))
+    return float(np.mean(shares))
+
+
+def _knn_symmetric(
+    A: np.ndarray,
+    zz: F64,
+    kk: int,
+    Y: np.ndarray,
+    order: I64,
+    err: float,
+    block: int,
+    check: Check,
+) -> tuple[F64, I64]:
+    """The ``kk`` smallest float32 squared distances per point (any choice among ties).
+
+    Points are put in cluster order and cut into blocks; every block pair (I, J), I <= J, is
+    one GEMM of augmented rows ``[z, -|z|^2/2, 1] . [z, 1, -|z|^2/2] = -d^2/2``, used for both
+    I's and J's rows (a symmetric product counts once). Only entries below a row's current
+    ``kk``-th value are merged. Pairs run own block first, then by increasing distance of the
+    blocks' projected balls; a side is skipped when its ball bound exceeds every row's
+    ``kk``-th value (plus the float32 error ``err``): exact for any data, fast on clusters.
+    """
+    n, dim = A.shape[0], A.shape[1] - 2
+    bounds = [(a, min(n, a + block)) for a in range(0, n, block)]
+    nb = len(bounds)
+    centers, radius = _block_balls(Y, order, bounds, dim, float(np.sqrt(zz.max())))
+    slack = 1.1 * np.sqrt(Y.shape[1]) * (dim + 3) * 2.0**-24 * float(np.sqrt(zz.max()))
+    Yo = Y[order]  # O(N) (64 numbers per point): per-row bounds against a block's ball
+    del Y
+    cc = np.einsum("ij,ij->i", centers, centers)
+    cdist = np.sqrt(np.maximum(cc[:, None] + cc[None, :] - 2.0 * (centers @ centers.T), 0.0))
+    lower = cdist * (1.0 - 1e-12) - 1e-9 * np.sqrt(cc.max()) - radius[:, None] - radius[None, :]
+    lower = np.maximum(lower, 0.0) * (1.0 - 1e-9)
+    cur = np.full((n, kk), np.inf, dtype=np.float32)
+    cur_i = np.full((n, kk), -1, dtype=np.int64)
+    kth = np.full(n, np.inf, dtype=np.float32)
+    iu, ju = np.triu_indices(nb, 1)
+    swap = np.r_[np.arange(dim), dim + 1, dim]
+    workers = _workers() if nb >= 4 else 1
+    locks = [threading.Lock() for _ in range(nb)]
+    block_of = {a: g for g, (a, _) in enumerate(bounds)}
+
+    def product(a: int, b: int, c: int, e: int) -> np.ndarray:
+        # blocks are gathered in cluster order (4 bytes per row element, against 2 b FLOP of
+        # product per element: negligible) so that no second copy of the matrix exists
+        AI = np.take(A, order[a:b], axis=0)
+        BJ = AI[:, swap] if (a, b) == (c, e) else np.take(A, order[c:e], axis=0)[:, swap]
+        return gemm(AI, BJ)
+
+    def gemm(AI: np.ndarray, BJ: np.ndarray) -> np.ndarray:
+        if workers > 1:  # each worker thread runs single-threaded BLAS
+            return np.asarray(AI @ BJ.T)
+        with all_blas_threads():
+            return np.asarray(AI @ BJ.T)
+
+    def row_bounds(a: int, b: int, g: int) -> np.ndarray:
+        """Squared lower bounds of the distance from rows a..b to any row of block g."""
+        diff = Yo[a:b].astype(np.float64) - centers[g]
+        lb = np.sqrt(np.einsum("ij,ij->i", diff, diff)) - slack - radius[g]
+        lb = np.maximum(lb, 0.0) * (1.0 - 1e-9)
+        return np.asarray(lb * lb)
+
+    def own(g: int) -> None:  # own block: every row's kk smallest at once (self excluded)
+        check()
+        a, b = bounds[g]
+        G = product(a, b, a, b)
+        G *= -2.0
+        np.fill_diagonal(G, np.inf)
+        if G.shape[1] < kk:
+            G = np.pad(G, ((0, 0), (0, kk - G.shape[1])), constant_values=np.inf)
+        part = np.argpartition(G, kk - 1, axis=1)[:, :kk]
+        cur[a:b] = np.take_along_axis(G, part, axis=1)
+        cur_i[a:b] = np.where(part < b - a, part + a, -1)
+        kth[a:b] = cur[a:b].max(axis=1)
+
+    def pair(gi: int, gj: int) -> None:
+        check()
+        (a, b), (c, e) = bounds[gi], bounds[gj]
+        lb2 = lower[gi, gj] ** 2
+        # rows of I that block J can still improve, and rows of J that I can (ball bounds
+        # first, then each row against the other block's ball); stale kth lets more through
+        need_i = row_bounds(a, b, gj) <= kth[a:b] + err if lb2 <= kth[a:b].max() + err else None
+        need_j = row_bounds(c, e, gi) <= kth[c:e] + err if lb2 <= kth[c:e].max() + err else None
+        ri = None if need_i is None or not need_i.any() else np.flatnonzero(need_i)
+        cj = None if need_j is None or not need_j.any() else np.flatnonzero(need_j)
+        if ri is None and cj is None:
+            return
+        share = (0 if ri is None else len(ri) / (b - a)) + (0 if cj is None else len(cj) / (e - c))
+        if share >= 1.0:  # one symmetric product serves both sides
+            G = product(a, b, c, e)  # -d^2 / 2
+            if ri is not None:
+                merge_rows(G, a, np.arange(b - a), c)
+            if cj is not None:
+                merge_cols(G, a, c, np.arange(e - c))
+            return
+        if ri is not None:
+            BJ = np.take(A, order[c:e], axis=0)[:, swap]
+            merge_rows(gemm(np.take(A, order[a + ri], axis=0), BJ), a, ri, c)
+        if cj is not None:
+            AI = np.take(A, order[a:b], axis=0)
+            merge_cols(gemm(AI, np.take(A, order[c + cj], axis=0)[:, swap]), a, c, cj)
+
+    def merge_rows(G: np.ndarray, a: int, ri: I64, c: int) -> None:
+        """Entries of G (rows a + ri, columns from c) below their row's kk-th value."""
+        w = G.shape[1]
+        flat = np.flatnonzero((-0.5 * kth[a + ri])[:, None] < G)  # 10x a 2-D nonzero
+        r, q = np.divmod(flat, w)
+        with locks[block_of[a]]:
+            _merge_into(cur, cur_i, kth, a + ri[r], -2.0 * G.ravel()[flat], q + c)
+
+    def merge_cols(G: np.ndarray, a: int, c: int, cj: I64) -> None:
+        """Entries of G (rows from a, columns c + cj) below their column's kk-th value."""
+        w = G.shape[1]
+        flat = np.flatnonzero((-0.5 * kth[c + cj])[None, :] < G)
+        r, q = np.divmod(flat, w)
+        srt = np.argsort(q, kind="stable")
+        r, q, flat = r[srt], q[srt], flat[srt]
+        with locks[block_of[c]]:
+            _merge_into(cur, cur_i, kth, c + cj[q], -2.0 * G.ravel()[flat], r + a)
+
+    _run(own, [(g,) for g in range(nb)], workers)
+    _run(
+        pair, [(int(iu[t]), int(ju[t])) for t in np.argsort(lower[iu, ju], kind="stable")], workers
+    )
+    srt = np.argsort(cur, axis=1)
+    out_d = np.empty((n, kk), dtype=np.float64)
+    out_i = np.empty((n, kk), dtype=np.int64)
+    out_d[order] = np.take_along_axis(cur, srt, axis=1)
+    out_i[order] = order[np.take_along_axis(cur_i, srt, axis=1)]
+    return out_d, out_i
