@@ -22,7 +22,10 @@ How it stays at least as fast as a plain loop (one GEMV per pick over the whole 
   value outside the frontier), and ``d`` only decreases, so while the frontier's best value
   exceeds ``tau + 2 err`` no outside point can be (or tie with) the maximum. When it cannot
   decide, the pending picks are applied to everyone and the frontier is rebuilt, wider if it
-  served too few picks.
+  served too few picks. A pick is settled from exact deltas alone (candidates ordered by an
+  upper bound: the exact distance to the pick that last lowered them, remembered in ``arg``);
+  ``A(S)`` is needed only on a rounding tie. The nearest-neighbour sums ``A(S)`` and the
+  picks' deltas (the explanation) are computed later in vectorised blocks (``_nn_block``).
 - The matrix is never copied when it is float32 and contiguous (extra memory stays O(N));
   eager mode (several terms) adds one float32 copy in cluster order once clusters exist, so
   that its per-pick pruned updates read contiguous runs.
@@ -111,6 +114,7 @@ class DiversityState(SelectionSet):
         self._cluster_cost = n * proj_dim * (self.dim + 2 * self.n_clusters)
         self._spent = 0.0
         self._probe: tuple[I64, F64] | None = None
+        self._probe_r = 0.0
         self._probe_next = 0
         self._probe_gap = 1
         self._set_clusters(np.zeros(n, dtype=np.int64), np.zeros((1, self.dim)), np.zeros(1))
@@ -130,6 +134,16 @@ class DiversityState(SelectionSet):
         self._sel32 = np.empty((16, self.dim), dtype=np.float32)
         self._sel_sq = np.empty(16, dtype=np.float64)
         self._nn = np.empty(16, dtype=np.float64)  # nn squared distance within the selection
+        self._nn_done = 0
+        self._A_hist: list[float] = [0.0]
+        self._delta_hist: list[float] = []
+        self._known: dict[int, float] = {}  # exact deltas that decided a lazy pick
+        # upper bound of A (A <= 2 sum of the picks' deltas), for the tie margin in decide()
+        self._a_bound = 0.0
+        self._far = 4.0 * max_sq * 1.01 + 1e-300
+        # lazy: a selection index whose pick is (usually) each point's nearest, or -1; any
+        # pick's exact distance bounds delta from above, so it only steers decide()
+        self.arg = np.full(n if lazy else 0, -1, dtype=np.int64)
         self._cache: tuple[int, I64, np.ndarray] | None = None
         self._sel_proj = np.empty((16, 0))  # projections of the selected (with clusters)
         self._pf_slack = 1e-9 * max_sq
@@ -163,14 +177,25 @@ class DiversityState(SelectionSet):
         return self.mean, self.basis
 
     def _prunable(self, S: F64) -> float:
-        """Measured share of (point, pick) updates that ``||P x - P s|| <= ||x - s||`` would
-        skip, on a fixed sample of points with their current ``d``."""
+        """Estimated share of (point, pick) updates that the cluster bound would skip, on a
+        fixed sample of points with their current ``d``.
+
+        A point is skipped only with its whole cluster: ``||P x - P s|| - 2 r`` (r: a
+        cluster's radius) stands in for the cluster's bound, r being the median radius of the
+        balls around sample points that hold a cluster's share (``n / n_clusters``) of points.
+        """
         mean, basis = self._pca()
         if self._probe is None:
             rng = np.random.default_rng(1)
             idx = np.sort(rng.choice(self.n, size=min(self.n, 1024), replace=False))
             src = idx if self.rows is None else self.rows[idx]
             Y = (np.take(self.X, src, axis=0).astype(np.float64) - mean) @ basis.T
+            q = int(min(len(Y) - 1, max(1, round(len(Y) / self.n_clusters))))
+            yy = np.einsum("ij,ij->i", Y, Y)
+            D2 = yy[:, None] + yy[None, :] - 2.0 * (Y @ Y.T)
+            np.fill_diagonal(D2, 0.0)
+            kth = np.partition(D2, q, axis=1)[:, q]
+            self._probe_r = math.sqrt(max(float(np.median(kth)), 0.0))
             self._probe = (idx.astype(np.int64), Y)
         idx, Y = self._probe
         d = self.d[idx]
@@ -180,6 +205,8 @@ class DiversityState(SelectionSet):
         Yk, Q = Y[ok], (S - mean) @ basis.T
         yy, qq = np.einsum("ij,ij->i", Yk, Yk), np.einsum("ij,ij->i", Q, Q)
         lb = yy[:, None] + qq[None, :] - 2.0 * (Yk @ Q.T)  # an estimate: rounding is harmless
+        root = np.sqrt(np.maximum(lb, 0.0)) - 2.0 * self._probe_r
+        lb = np.maximum(root, 0.0) ** 2
         return float((lb > d[ok][:, None] + self.err).mean())
 
     def _cluster(self) -> None:
@@ -225,7 +252,16 @@ class DiversityState(SelectionSet):
         if m == len(self._sel_buf):
             self._grow()
         ss = float(s64 @ s64)
-        self._update_nn(pos, s64, s32, ss)
+        if self.lazy:  # nearest neighbours within the selection: deferred (see A, history)
+            ub = self._known.get(m, self._far)
+            if self.F is not None and m not in self._known:
+                j = int(np.searchsorted(self.F, pos))
+                if j < len(self.F) and self.F[j] == pos:
+                    ub = min(ub, float(self.dF[j]) + 2.0 * self.err)
+            self._a_bound += 2.0 * ub
+        else:
+            self._update_nn(pos, s64, s32, ss)
+            self._nn_done = m + 1
         self._cache = None
         self._sel_buf[m] = s64
         self._sel32[m] = s32
@@ -280,6 +316,7 @@ class DiversityState(SelectionSet):
             dist *= -2.0
             dist += self.xxF
             dist += ss
+            self.aF[dist < self.dF] = m - 1
             np.minimum(self.dF, dist, out=self.dF)
             self.touched += len(self.dF)
             self._spent += len(self.dF) * self.dim
@@ -288,6 +325,7 @@ class DiversityState(SelectionSet):
             dist *= -2.0
             dist += self.xxF[rows]
             dist += ss
+            self.aF[rows[dist < self.dF[rows]]] = m - 1
             self.dF[rows] = np.minimum(self.dF[rows], dist)
             self.touched += len(rows)
 
@@ -303,6 +341,7 @@ class DiversityState(SelectionSet):
     def _refresh(self, check: Check) -> None:
         if self.F is not None:
             self.d[self.F] = self.dF
+            self.arg[self.F] = self.aF
             self.F = None
         self._flush(check)
         self.stats["refreshes"] += 1
@@ -334,26 +373,43 @@ class DiversityState(SelectionSet):
         self._apply_full(P32, pss, check)
 
     def _block_min(self, blk: np.ndarray, P32: np.ndarray, pss: F64, xx: F64) -> F64:
+        return self._block_nearest(blk, P32, pss, xx, False)[0]
+
+    def _block_nearest(
+        self, blk: np.ndarray, P32: np.ndarray, pss: F64, xx: F64, want: bool
+    ) -> tuple[F64, I64 | None]:
+        """Min over the picks ``P32`` of each row's squared distance (and, with ``want``, the
+        index in ``P32`` of the first pick that attains it)."""
         G = blk @ P32.T
         G *= -2.0
         G += pss.astype(np.float32)
-        best = G.min(axis=1) if G.shape[1] > 1 else G[:, 0]
-        return best.astype(np.float64) + xx
+        if G.shape[1] == 1:
+            near = np.zeros(len(G), dtype=np.int64) if want else None
+            return G[:, 0].astype(np.float64) + xx, near
+        if not want:
+            return G.min(axis=1).astype(np.float64) + xx, None
+        a = G.argmin(axis=1)
+        best = np.take_along_axis(G, a[:, None], axis=1)[:, 0]
+        return best.astype(np.float64) + xx, a.astype(np.int64)
 
     def _apply_full(self, P32: np.ndarray, pss: F64, check: Check) -> None:
         n = self.n
         block = max(BLOCK, 4_000_000 // max(1, self.dim))
         big = block * self.dim >= BIG_PASS
         d = self.d
+        first = len(self.selected) - len(P32)  # selection index of P32[0]
         for a in range(0, n, block):
             check()
             b = min(n, a + block)
             blk = self._rows32(slice(a, b))
             if big:
                 with all_blas_threads():
-                    dist = self._block_min(blk, P32, pss, self.xx[a:b])
+                    dist, near = self._block_nearest(blk, P32, pss, self.xx[a:b], self.lazy)
             else:
-                dist = self._block_min(blk, P32, pss, self.xx[a:b])
+                dist, near = self._block_nearest(blk, P32, pss, self.xx[a:b], self.lazy)
+            if near is not None:  # lazy: remember the pick that lowered each row
+                low = dist < d[a:b]
+                self.arg[a:b][low] = near[low] + first
             np.minimum(d[a:b], dist, out=d[a:b])
         self.touched += n * len(P32)
         if self.k > 1:
@@ -383,17 +439,23 @@ class DiversityState(SelectionSet):
                 self.touched += b - a
             self.stats["pruned_passes"] += 1
             return
+        first = len(self.selected) - p  # selection index of P32[0]
         for g in todo.tolist():
             check()
             a, b = int(self.starts[g]), int(self.starts[g + 1])
             idx = self.perm[a:b]
+            sel = None
             if per[g] == p:
                 Pg, sg = P32, pss
             else:
                 sel = np.flatnonzero(need[:, g])
                 Pg, sg = P32[sel], pss[sel]
             rows = self.Mc[a:b] if self.Mc is not None else self._rows32(idx)
-            cur = np.minimum(d[idx], self._block_min(rows, Pg, sg, self.xx[idx]))
+            dist, near = self._block_nearest(rows, Pg, sg, self.xx[idx], self.lazy)
+            if near is not None:  # lazy: remember the pick that lowered each row
+                low = dist < d[idx]
+                self.arg[idx[low]] = first + (near[low] if sel is None else sel[near[low]])
+            cur = np.minimum(d[idx], dist)
             d[idx] = cur
             self.cmax[g] = cur.max()
             self.touched += len(idx) * len(Pg)
@@ -415,6 +477,7 @@ class DiversityState(SelectionSet):
         self.XF = self._rows32(F)
         self.xxF = self.xx[F]
         self.dF = d[F]
+        self.aF = self.arg[F]
         self.cF = self.cluster_of[F]
         self._served = 0
 

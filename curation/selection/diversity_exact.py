@@ -6,6 +6,11 @@ its nearest (within the float32 error bound ``err``); only those are evaluated i
 values equal a direct float64 evaluation. Once clusters exist, the projection's
 non-expansive bound ``||P(x - s)|| <= ||x - s||`` rules most selected points out first (and
 rests while it rules out too few).
+
+Lazy states (diversity alone) keep none of this per pick: ``decide`` settles a pick from exact
+deltas when no rounding of ``log(A + delta)`` can tie, and ``_nn_block`` brings the
+nearest-neighbour state, ``A`` after every pick and each pick's delta (the explanation) up to
+date in vectorised blocks when asked, with the same float64 values as the per-pick update.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import math
 
 import numpy as np
 
-from .kernels import F64, I64
+from .kernels import F64, I64, Check
 
 
 class SelectionSet:
@@ -38,11 +43,82 @@ class SelectionSet:
     _pf_rest: int
     _pf_next: int
 
+    # lazy states defer the nearest-neighbour bookkeeping: ``_nn`` covers the first
+    # ``_nn_done`` picks; ``_A_hist[k]`` is A after k picks, ``_delta_hist[k]`` pick k's delta
+    _nn_done: int
+    _A_hist: list[float]
+    _delta_hist: list[float]
+    _known: dict[int, float]
+    _a_bound: float
+    check: Check
+    F: I64 | None
+    aF: I64
+
     @property
     def A(self) -> float:
         """Sum over selected points of the squared distance to their nearest other selected."""
         m = len(self.selected)
+        if self._nn_done < m:
+            self._catch_up()
         return 0.0 if m <= 1 else float(self._nn[:m].sum())
+
+    def history(self, steps: I64) -> tuple[F64, F64]:
+        """``A`` before, and the exact delta of, the picks at selection indices ``steps``."""
+        if self._nn_done < len(self.selected):
+            self._catch_up()
+        A = np.asarray(self._A_hist, dtype=np.float64)[steps]
+        return A, np.asarray(self._delta_hist, dtype=np.float64)[steps]
+
+    def _catch_up(self) -> None:
+        m = len(self.selected)
+        while self._nn_done < m:
+            self.check()
+            k0 = self._nn_done
+            k1 = min(m, k0 + max(16, min(256, 1_000_000 // max(1, m))))
+            self._nn_block(k0, k1)
+            self._nn_done = k1
+
+    def _nn_block(self, k0: int, k1: int) -> None:
+        """Apply picks ``k0..k1-1`` to ``_nn`` in one vectorised pass (float64-exact values).
+
+        Column j of ``R`` holds j's nearest distance so far (row 0) then its distance to each
+        new pick in order; a running minimum down the columns is the nn state after each pick.
+        Only entries whose float32 estimate could lower the running minimum (within ``err``)
+        are evaluated in float64; the others cannot change it and stay infinite.
+        """
+        err = self.err
+        B = k1 - k0
+        S64 = self._sel_buf[:k1]
+        ss = np.einsum("ij,ij->i", S64[k0:k1], S64[k0:k1])
+        G = self._sel32[:k1] @ self._sel32[k0:k1].T  # (k1, B)
+        approx = G.T.astype(np.float64)  # (B, k1): new pick r against every pick
+        approx *= -2.0
+        approx += self._sel_sq[None, :k1]
+        approx += ss[:, None]
+        cols = np.arange(k0, k1)
+        approx[np.arange(B), cols] = np.inf
+        R0 = np.full(k1, np.inf)
+        R0[:k0] = self._nn[:k0]
+        if k0:  # the new picks' nearest among the earlier picks
+            old = approx[:, :k0]
+            close = old <= old.min(axis=1, keepdims=True) + 2.0 * err
+            rr, cc = np.nonzero(close)
+            diff = S64[k0 + rr] - S64[cc]
+            np.minimum.at(R0, k0 + rr, np.einsum("ij,ij->i", diff, diff))
+        upper = np.minimum.accumulate(np.vstack([R0[None, :], approx + err]), axis=0)
+        mask = approx - err <= upper[:-1]
+        mask[np.arange(B), cols] = False
+        rr, cc = np.nonzero(mask)
+        E = np.full((B + 1, k1), np.inf)
+        E[0] = R0
+        diff = S64[k0 + rr] - S64[cc]
+        E[1 + rr, cc] = np.einsum("ij,ij->i", diff, diff)
+        C = np.minimum.accumulate(E, axis=0)
+        for r in range(B):
+            k = k0 + r
+            self._delta_hist.append(float(C[r, k]))
+            self._A_hist.append(0.0 if k + 1 <= 1 else float(C[r + 1, : k + 1].sum()))
+        self._nn[:k1] = C[B]
 
     def vector(self, pos: int) -> F64:
         row = int(pos) if self.rows is None else int(self.rows[pos])
@@ -96,7 +172,7 @@ class SelectionSet:
             single = close.sum(axis=1) == 1
             nearest = np.argmax(close, axis=1)
             diff = S[nearest[single]] - P[single]
-            out[a + np.flatnonzero(single)] = (diff * diff).sum(axis=1)
+            out[a + np.flatnonzero(single)] = np.einsum("ij,ij->i", diff, diff)
             multi = np.flatnonzero(~single)
             if len(multi):  # every close pair in float64 at once, min per row
                 rr, cc = np.nonzero(close[multi])
@@ -126,6 +202,51 @@ class SelectionSet:
             return None
         self._pf_rest = 1
         return cand
+
+    # ------------------------------------------------------------------ lazy picks
+    def decide(self, T: I64) -> int:
+        """The pick among ``near_max``'s candidates ``T`` when it is certain without ``A``:
+        the only candidate, or one whose exact delta beats every other by more than any
+        rounding of ``log(A + delta)`` can hide (then it wins the objective's argmax as well).
+        -1 when the full evaluation must decide (ties, non-finite or zero values)."""
+        if len(T) == 1:
+            return int(T[0])
+        m = len(self.selected)
+        if not len(T) or not m or self.F is None:
+            return -1
+        # upper bounds: the exact distance to the pick each candidate was last lowered by;
+        # only candidates whose bound reaches the best exact value so far are evaluated
+        near = self.aF[np.searchsorted(self.F, T)]
+        ub = np.full(len(T), np.inf)
+        known = np.flatnonzero((near >= 0) & (near < m))
+        if len(known):
+            src = T[known] if self.rows is None else self.rows[T[known]]
+            diff = np.take(self.X, src, axis=0).astype(np.float64) - self._sel_buf[near[known]]
+            ub[known] = np.einsum("ij,ij->i", diff, diff)
+        if np.isnan(ub).any():
+            return -1
+        top, i, margin = -np.inf, -1, 0.0
+        values: list[float] = []
+        order = np.argsort(-ub, kind="stable")
+        # the first batch: every candidate without a bound, and the best bounded one
+        head = int(np.searchsorted(-ub[order], -np.inf, side="right")) + 1
+        for group in [order[:head], *order[head:, None]]:
+            if ub[group[0]] < top - margin:
+                break
+            vals = self.exact_delta(T[group])
+            for j, v in zip(group.tolist(), vals.tolist(), strict=True):
+                if not (math.isfinite(v) and v > 0.0):
+                    return -1
+                values.append(v)
+                if v > top:
+                    top, i = v, j
+                    bound = self._a_bound + top
+                    scale = 1.0 + max(abs(math.log(top)), abs(math.log(bound)))
+                    margin = 64.0 * 2.0**-52 * bound * scale
+        if sum(v >= top - margin for v in values) > 1:
+            return -1
+        self._known[m] = top
+        return int(T[i])
 
     # ------------------------------------------------------------------ selection
     def _grow(self) -> None:

@@ -142,7 +142,7 @@ def _select(
         lambda X, rows, lazy: DiversityState(X, rows, check=ticker.check, lazy=lazy),
     )
     picks: list[int] = []
-    expl: list[F64] = []
+    expl: list[F64 | None] = []
     nan_row = np.full(len(terms), np.nan)
     for p in pre_pos:
         obj.add(int(p), ticker.check)
@@ -168,7 +168,11 @@ def _select(
         stopped_by = STOPPED_CANDIDATES_EXHAUSTED
     ticker.tick(len(picks), target, final=True)
     indices = universe[np.asarray(picks, dtype=np.int64)] if picks else np.zeros(0, np.int64)
-    explanation = np.vstack(expl) if expl else np.zeros((0, len(terms)))
+    # diversity alone settles its explanation in one pass at the end
+    later = [i for i, row in enumerate(expl) if row is None]
+    filled = dict(zip(later, obj.deferred(later), strict=True))
+    rows = [filled[i] if row is None else row for i, row in enumerate(expl)]
+    explanation = np.vstack(rows) if rows else np.zeros((0, len(terms)))
     t_end = time.perf_counter()
     return SelectionResult(
         indices=indices.astype(np.int64),

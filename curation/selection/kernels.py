@@ -28,7 +28,7 @@ def gather_rows(X: np.ndarray, rows: I64 | None, idx: I64 | slice, dtype: type) 
     return np.ascontiguousarray(np.take(X, src, axis=0), dtype=dtype)
 
 
-def row_sq_norms(X: np.ndarray, rows: I64 | None, block: int = 16384, check: Check = _noop) -> F64:
+def row_sq_norms(X: np.ndarray, rows: I64 | None, block: int = 1024, check: Check = _noop) -> F64:
     n = X.shape[0] if rows is None else len(rows)
     out = np.empty(n, dtype=np.float64)
     for a in range(0, n, block):

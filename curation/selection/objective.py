@@ -86,7 +86,7 @@ def balance_upper(term: BalanceTerm, S: I64, CT: F64) -> F64:
     return hi
 
 
-def diversity_values(strength: float, A: float, delta: F64) -> F64:
+def diversity_values(strength: float, A: float | F64, delta: F64) -> F64:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(strength * np.log(A + delta), dtype=np.float64)
 
@@ -169,8 +169,9 @@ class Objective:
         return int(T[i]), per[i]
 
     # ------------------------------------------------------------------ argmax
-    def best(self, check: Check = _noop) -> tuple[int, F64]:
-        """Best unselected universe position and its per-term contributions."""
+    def best(self, check: Check = _noop) -> tuple[int, F64 | None]:
+        """Best unselected universe position and its per-term contributions (None: ask
+        ``deferred`` for them once the selection is done)."""
         if len(self.S) >= self.n:
             return -1, np.zeros(len(self.terms))
         if not self.terms:
@@ -181,7 +182,12 @@ class Objective:
             c = self._first_unselected()
             return c, np.full(len(self.terms), np.nan)
         if len(self.terms) == 1 and div_terms and self.terms[0].strength > 0:
-            T = self.states[0].near_max()
+            st = self.states[0]
+            T = st.near_max()
+            if st.lazy:
+                c = st.decide(T)
+                if c >= 0:  # contributions come later, from deferred()
+                    return c, None
             return self._pick(T)
         self._probed = None
         return self._pick(self._candidates())
@@ -234,6 +240,15 @@ class Objective:
         if best_lo == -np.inf:
             return np.flatnonzero(~self.selected).astype(np.int64)
         return np.flatnonzero(hi >= best_lo).astype(np.int64)
+
+    def deferred(self, steps: list[int]) -> F64:
+        """Per-term contributions (rows) of the picks at selection indices ``steps`` whose
+        ``best`` returned None (diversity alone): ``strength * log(A(S) + delta(c))``."""
+        out = np.full((len(steps), len(self.terms)), np.nan)
+        if steps:
+            A, delta = self.states[0].history(np.asarray(steps, dtype=np.int64))
+            out[:, 0] = diversity_values(self.terms[0].strength, A, delta)
+        return out
 
     # ------------------------------------------------------------------ stopping
     def stop_for_min_distance(self, c: int) -> bool:
