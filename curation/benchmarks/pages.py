@@ -19,7 +19,8 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from curation.models import Annotation, AnnotationTask, Dataset, Sample, Tag, TagSample
+from curation.benchmarks.generated import ground_truth_labels_add, modulo_tag_add
+from curation.models import Dataset, Sample, Tag
 
 TARGET_MS = 300.0
 REPEATS = 5
@@ -49,27 +50,8 @@ def _generate(name: str, n: int, owner: Any, stdout: Any) -> Dataset:
             """,  # noqa: S608 (table name from the model)
             [dataset.pk, n],
         )
-        task = AnnotationTask.objects.create(
-            dataset=dataset,
-            name="ground_truth",
-            kind="classification",
-            categories=[str(i) for i in range(10)],
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO {Annotation._meta.db_table} (sample_id, task_id, label)
-            SELECT id, %s, (id %% 10)::text FROM {sample_table} WHERE dataset_id = %s
-            """,  # noqa: S608
-            [task.pk, dataset.pk],
-        )
-        tag = Tag.objects.create(dataset=dataset, name="every-tenth")
-        cursor.execute(
-            f"""
-            INSERT INTO {TagSample._meta.db_table} (tag_id, sample_id)
-            SELECT %s, id FROM {sample_table} WHERE dataset_id = %s AND id %% 10 = 0
-            """,  # noqa: S608
-            [tag.pk, dataset.pk],
-        )
+        ground_truth_labels_add(cursor=cursor, dataset=dataset)
+        modulo_tag_add(cursor=cursor, dataset=dataset, name="every-tenth", modulo=10)
         for i in range(20):
             Tag.objects.create(dataset=dataset, name=f"small-{i:02d}")
     with connection.cursor() as cursor:  # what autovacuum does soon after a big import

@@ -38,7 +38,8 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from curation.models import Annotation, AnnotationTask, Dataset, Sample, SelectionRun, Tag
+from curation.benchmarks.generated import ground_truth_labels_add, modulo_tag_add
+from curation.models import Annotation, Dataset, Sample, SelectionRun
 from curation.selectors import SampleFilter, filter_samples
 from curation.selectors_browse import result_count, result_page
 from curation.services.embeddings import embedding_space_store
@@ -84,28 +85,9 @@ def _generate(name: str, n: int, owner: Any, *, runs: bool = True) -> Dataset:
             """,  # noqa: S608 (table name from the model)
             [dataset.pk, n],
         )
-        task = AnnotationTask.objects.create(
-            dataset=dataset,
-            name="ground_truth",
-            kind="classification",
-            categories=[str(i) for i in range(10)],
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO {Annotation._meta.db_table} (sample_id, task_id, label)
-            SELECT id, %s, (id %% 10)::text FROM {samples} WHERE dataset_id = %s
-            """,  # noqa: S608
-            [task.pk, dataset.pk],
-        )
+        ground_truth_labels_add(cursor=cursor, dataset=dataset)
         for name_, modulo in (("every-tenth", 10), ("every-hundredth", 100)):
-            tag = Tag.objects.create(dataset=dataset, name=name_)
-            cursor.execute(
-                """
-                INSERT INTO curation_tagsample (tag_id, sample_id)
-                SELECT %s, id FROM curation_sample WHERE dataset_id = %s AND id %% %s = 0
-                """,
-                [tag.pk, dataset.pk, modulo],
-            )
+            modulo_tag_add(cursor=cursor, dataset=dataset, name=name_, modulo=modulo)
         if runs:
             for i in range(2):
                 SelectionRun.objects.create(
