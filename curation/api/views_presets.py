@@ -71,15 +71,19 @@ class PresetListView(CurationAPIView):
         body = PresetWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        preset = preset_create(
-            owner=request.user,
-            name=data["name"],
-            config=data["config"],
-            description=data.get("description", ""),
-            visibility=data.get("visibility", "private"),
-            team=_team(data.get("team")),
-        )
+        preset = preset_create(config=data["config"], **_preset_fields(request, data))
         return Response(_data(request, preset), status=status.HTTP_201_CREATED)
+
+
+def _preset_fields(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    """The owner, name, description, visibility and team of a new preset (create or import)."""
+    return {
+        "owner": request.user,
+        "name": data["name"],
+        "description": data.get("description", ""),
+        "visibility": data.get("visibility", "private"),
+        "team": _team(data.get("team")),
+    }
 
 
 class PresetDetailView(CurationAPIView):
@@ -155,12 +159,5 @@ class PresetImportView(CurationAPIView):
         body = PresetImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        preset = preset_import(
-            owner=request.user,
-            name=data["name"],
-            text=data["config_text"],
-            description=data.get("description", ""),
-            visibility=data.get("visibility", "private"),
-            team=_team(data.get("team")),
-        )
+        preset = preset_import(text=data["config_text"], **_preset_fields(request, data))
         return Response(_data(request, preset), status=status.HTTP_201_CREATED)
