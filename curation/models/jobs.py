@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
-from curation.models.runs import format_seconds
+from curation.models.runs import ProgressMixin
 
 
-class Job(models.Model):
+class Job(ProgressMixin, models.Model):
     """A durable background job (an import or a dataset deletion), tracked like a selection run.
 
     The row is the truth: status, progress and the outcome are written here by the worker;
@@ -74,18 +73,3 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"Job {self.pk} ({self.kind}, {self.status})"
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in self.FINAL_STATUSES
-
-    @property
-    def percent(self) -> int:
-        return round(max(0.0, min(1.0, self.progress)) * 100)
-
-    @property
-    def elapsed_display(self) -> str:
-        if self.started_at is None:
-            return ""
-        end = self.finished_at or timezone.now()
-        return format_seconds(max(0.0, (end - self.started_at).total_seconds()))

@@ -1,11 +1,44 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 
-class SelectionRun(models.Model):
+class ProgressMixin:
+    """Display helpers shared by long work tracked in a row (selection runs, jobs): the model
+    has ``status``, ``FINAL_STATUSES``, ``progress`` (0..1), ``started_at`` and ``finished_at``."""
+
+    status: str
+    FINAL_STATUSES: tuple[str, ...]
+    progress: float
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    @property
+    def percent(self) -> int:
+        return round(max(0.0, min(1.0, self.progress)) * 100)
+
+    @property
+    def elapsed_seconds(self) -> float | None:
+        """Seconds since the work started (until it finished)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    @property
+    def elapsed_display(self) -> str:
+        return format_seconds(self.elapsed_seconds)
+
+
+class SelectionRun(ProgressMixin, models.Model):
     """One execution of a selection config on a dataset's candidates; the result is a tag."""
 
     class Status(models.TextChoices):
@@ -67,26 +100,10 @@ class SelectionRun(models.Model):
         return f"Run {self.pk} → {self.result_tag_name} ({self.status})"
 
     @property
-    def is_final(self) -> bool:
-        return self.status in self.FINAL_STATUSES
-
-    @property
     def duration_seconds(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
-
-    @property
-    def percent(self) -> int:
-        return round(max(0.0, min(1.0, self.progress)) * 100)
-
-    @property
-    def elapsed_seconds(self) -> float | None:
-        """Seconds since the run started (until it finished)."""
-        if self.started_at is None:
-            return None
-        end = self.finished_at or timezone.now()
-        return max(0.0, (end - self.started_at).total_seconds())
 
     @property
     def eta_seconds(self) -> float | None:
@@ -95,10 +112,6 @@ class SelectionRun(models.Model):
         if self.status != self.Status.RUNNING or elapsed is None or not 0 < self.progress < 1:
             return None
         return elapsed * (1 - self.progress) / self.progress
-
-    @property
-    def elapsed_display(self) -> str:
-        return format_seconds(self.elapsed_seconds)
 
     @property
     def eta_display(self) -> str:
