@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from curation.models import Dataset, SelectionRun, StrategyPreset
-from curation.views.errors import BadInput
+from curation.web.errors import BadInput
 
 UserLike = Any  # a User, an AnonymousUser, or whatever a scope carries
 

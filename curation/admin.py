@@ -11,6 +11,10 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from curation.datasets.delete import dataset_delete_start
+from curation.filters import rows_per_dataset, stored_sample_count
+from curation.imports.pixel_metadata import sample_metadata_recompute
+from curation.jobs.services import JobError
 from curation.models import (
     Annotation,
     AnnotationTask,
@@ -24,10 +28,6 @@ from curation.models import (
     Tag,
     WorkerHeartbeat,
 )
-from curation.selectors import rows_per_dataset, stored_sample_count
-from curation.services.dataset_delete import dataset_delete_start
-from curation.services.jobs import JobError
-from curation.services.metadata import sample_metadata_recompute
 
 
 @admin.register(Dataset)
@@ -259,7 +259,7 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
         return False
 
 
-import curation.admin_tokens  # noqa: E402,F401  (registers ApiToken; revoke = delete)
+import curation.tokens.admin  # noqa: E402,F401  (registers ApiToken; revoke = delete)
 from curation.models import Job  # noqa: E402
 
 

@@ -11,9 +11,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from curation.daphne_patches import install as daphne_patches_install  # noqa: E402
 from curation.routing import websocket_urlpatterns  # noqa: E402
-from curation.upload_limits import UploadLimitMiddleware  # noqa: E402
+from curation.web.daphne_patches import install as daphne_patches_install  # noqa: E402
+from curation.web.upload_limits import UploadLimitMiddleware  # noqa: E402
 
 daphne_patches_install()  # Daphne keeps request bodies on disk and answers 413 itself
 

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
-from curation.consumers import RunProgressConsumer, UnknownPathConsumer
-from curation.consumers_jobs import JobProgressConsumer
+from curation.realtime.consumers import RunProgressConsumer, UnknownPathConsumer
+from curation.realtime.consumers_jobs import JobProgressConsumer
 
 websocket_urlpatterns = [
     path("ws/runs/<int:run_id>/", RunProgressConsumer.as_asgi()),

@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "curation.middleware.RefuseNulMiddleware",  # a NUL in a query or form: 400, not a 500
+    "curation.web.middleware.RefuseNulMiddleware",  # a NUL in a query or form: 400, not a 500
 ]
 
 ROOT_URLCONF = "curation.urls"
@@ -163,7 +163,7 @@ if CURATION_SENDFILE not in {"", "x-accel-redirect", "x-sendfile"}:
     )
 # The internal location nginx maps to the file system for X-Accel-Redirect (see the README).
 CURATION_SENDFILE_PREFIX = os.environ.get("CURATION_SENDFILE_PREFIX", "/_protected").rstrip("/")
-# Sign-in throttling (curation.services.login_throttle): failed sign-ins per username and per
+# Sign-in throttling (curation.accounts.services): failed sign-ins per username and per
 # client address within the window before further attempts are refused; 0 turns a limit off.
 CURATION_LOGIN_MAX_FAILURES = env_int("CURATION_LOGIN_MAX_FAILURES", 5)
 CURATION_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("CURATION_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
@@ -173,9 +173,9 @@ CURATION_LOGIN_CLIENT_IP_HEADER = os.environ.get("CURATION_LOGIN_CLIENT_IP_HEADE
 CURATION_WORKER_HEARTBEAT_SECONDS = env_int("CURATION_WORKER_HEARTBEAT_SECONDS", 30)
 # Uploads: every file streams to its own closed temporary file (never whole in memory); a body
 # over CURATION_MAX_UPLOAD_MB (0 = no limit) is answered 413 before it is read
-# (curation.upload_limits). Any number of files: the size limit bounds a request.
+# (curation.web.upload_limits). Any number of files: the size limit bounds a request.
 CURATION_MAX_UPLOAD_MB = env_int("CURATION_MAX_UPLOAD_MB", 2048)
-FILE_UPLOAD_HANDLERS = ["curation.upload_handlers.DiskUploadHandler"]
+FILE_UPLOAD_HANDLERS = ["curation.storage.upload_handlers.DiskUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # request bodies above this spool to disk
 DATA_UPLOAD_MAX_NUMBER_FILES = None
 

@@ -12,7 +12,7 @@ from django.tasks import task
 @task()
 def selection_run_task(run_id: int) -> str:
     """Execute one selection run; returns its final status (the run row holds the rest)."""
-    from curation.services.selection import selection_run_execute
+    from curation.runs.services import selection_run_execute
 
     run = selection_run_execute(run_id=run_id)
     return run.status if run is not None else "skipped"

@@ -9,7 +9,7 @@ from django.tasks import task
 @task()
 def job_task(job_id: int) -> str:
     """Execute one job; returns its final status."""
-    from curation.services.jobs import job_execute
+    from curation.jobs.services import job_execute
 
     job = job_execute(job_id=job_id)
     return job.status if job is not None else "skipped"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.tasks import task
 
+from curation.browse.projections import projection_compute
 from curation.models import EmbeddingSpace
-from curation.services.projections import projection_compute
 
 
 @task

@@ -7,6 +7,9 @@ from django.contrib.auth.models import Group, User
 
 from curation.models import Dataset
 
+# Fixtures shared by several feature folders live in these plugins (tests/support/).
+pytest_plugins = ["tests.support.api", "tests.support.browse", "tests.support.uploads"]
+
 
 @pytest.fixture
 def team(db) -> Group:

@@ -18,7 +18,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from curation.views.errors import exception_sentence
+from curation.web.errors import exception_sentence
 
 logger = logging.getLogger("curation.api")
 

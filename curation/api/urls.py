@@ -4,20 +4,20 @@ from django.urls import path, re_path
 
 from curation.api import (
     throttling,  # noqa: F401  (registers the throttle-rate system check)
-    views_datasets,
-    views_defaults,
     views_docs,
-    views_embeddings,
-    views_export,
-    views_jobs,
-    views_presets,
-    views_runs,
-    views_samples,
-    views_tags,
-    views_tokens,
-    views_uploads,
 )
 from curation.api.errors import api_not_found
+from curation.browse import api as views_samples
+from curation.datasets import api as views_datasets
+from curation.embeddings import api as views_embeddings
+from curation.imports import api as views_uploads
+from curation.jobs import api as views_jobs
+from curation.presets import api as views_presets
+from curation.runs import api as views_runs
+from curation.runs import api_defaults as views_defaults
+from curation.tags import api as views_tags
+from curation.tags import api_export as views_export
+from curation.tokens import api as views_tokens
 
 D = "datasets/<int:dataset_id>/"
 T = f"{D}tags/<int:tag_id>/"

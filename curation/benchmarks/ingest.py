@@ -22,9 +22,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from PIL import Image
 
+from curation.datasets.services import dataset_create, dataset_delete
+from curation.imports.services import dataset_import
 from curation.models import Dataset
-from curation.services.datasets import dataset_create, dataset_delete
-from curation.services.ingest import dataset_import
 
 TARGET_SECONDS = 60.0
 

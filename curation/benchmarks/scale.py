@@ -39,11 +39,11 @@ from django.test import Client
 from django.urls import reverse
 
 from curation.benchmarks.generated import ground_truth_labels_add, modulo_tag_add
+from curation.browse.projections import projection_compute
+from curation.browse.selectors import result_count, result_page
+from curation.filters import SampleFilter, filter_samples
 from curation.models import Annotation, Dataset, Sample, SelectionRun
-from curation.selectors import SampleFilter, filter_samples
-from curation.selectors_browse import result_count, result_page
-from curation.services.embeddings import embedding_space_store
-from curation.services.projections import projection_compute
+from curation.storage.embeddings import embedding_space_store
 
 TARGET_MS = 300.0
 REPEATS = 3
@@ -163,7 +163,7 @@ def _import_peak_mib(n: int, stdout: Any) -> float | None:
 
 
 def _delete_now(name: str) -> None:
-    from curation.services.datasets import dataset_delete
+    from curation.datasets.services import dataset_delete
 
     dataset = Dataset.objects.filter(name=name).first()
     if dataset is not None:
@@ -179,8 +179,8 @@ def _delete_figures(client: Client, n: int, owner: Any) -> tuple[float, float | 
     client.post(reverse("dataset-delete", args=[dataset.pk]))
     request_ms = (time.perf_counter() - started) * 1000
     try:
+        from curation.jobs.services import job_execute
         from curation.models import Job
-        from curation.services.jobs import job_execute
     except ImportError:  # no delete jobs: the request did the work
         return request_ms, None
     job = Job.objects.filter(dataset_name=name).order_by("-pk").first()

@@ -19,11 +19,11 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from curation.datasets.services import dataset_create, dataset_delete
 from curation.models import Dataset, Sample, SelectionRun
+from curation.runs.services import selection_run_start
 from curation.selection import ArrayData, select
-from curation.services.datasets import dataset_create, dataset_delete
-from curation.services.embeddings import embedding_space_load, embedding_space_store
-from curation.services.selection import selection_run_start
+from curation.storage.embeddings import embedding_space_load, embedding_space_store
 
 TARGET_RATIO = 1.5
 WEATHER = np.array(["sunny", "cloudy", "rain", "snow"], dtype=object)

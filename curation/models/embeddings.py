@@ -16,7 +16,7 @@ class EmbeddingSpace(models.Model):
 
     ``storage_key`` names two files under ``CURATION_EMBEDDINGS_ROOT/<dataset id>/``:
     ``<key>.npy`` (N x D float32) and ``<key>.ids.npy`` (N int64 sample ids, row-aligned).
-    Read and write them only through ``curation.services.embeddings``.
+    Read and write them only through ``curation.storage.embeddings``.
     """
 
     dataset = models.ForeignKey(

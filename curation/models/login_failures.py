@@ -4,7 +4,7 @@ from django.db import models
 
 
 class LoginFailure(models.Model):
-    """One failed sign-in, kept for the throttling window (``curation.services.login_throttle``).
+    """One failed sign-in, kept for the throttling window (``curation.accounts.services``).
 
     Stored in the database so that every web process sees the same count; rows older than the
     window are deleted as new failures come in, and a successful sign-in deletes its username's.

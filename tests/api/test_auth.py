@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from curation.api.throttling import TokenRateThrottle
 from curation.models import ApiToken
-from curation.services.tokens import api_token_create, api_token_revoke
+from curation.tokens.services import api_token_create, api_token_revoke
 
 URL = "/api/datasets/"
 

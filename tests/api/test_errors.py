@@ -90,7 +90,7 @@ def test_an_unexpected_error_is_a_500_without_a_stack_trace(api, dataset, monkey
     def broken(**kwargs):
         raise RuntimeError("secret internals /etc/passwd")
 
-    monkeypatch.setattr("curation.api.views_tags.tag_create", broken)
+    monkeypatch.setattr("curation.tags.api.tag_create", broken)
     client = api("alice")
     client.raise_request_exception = False
     response = client.post(f"/api/datasets/{dataset.pk}/tags/", {"name": "t"})

@@ -23,9 +23,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from curation.models import StrategyPreset
-from curation.services.tags import tag_create
-from curation.services.tokens import api_token_create
-from tests.services.selection_helpers import populate
+from curation.tags.services import tag_create
+from curation.tokens.services import api_token_create
+from tests.support.selection import populate
 
 MAX_EXAMPLES = 10
 DEADLINE = timedelta(seconds=5)

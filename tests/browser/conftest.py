@@ -183,7 +183,7 @@ def anonymous_page(browser: Any, live_server_url: str) -> Any:
 
 @pytest.fixture
 def demo_dataset(alice: Any, team: Any, live_server_url: str) -> Any:
-    from curation.services.demo import demo_dataset_create
+    from curation.datasets.demo import demo_dataset_create
 
     dataset = demo_dataset_create(owner=alice)
     assert dataset is not None

@@ -27,8 +27,8 @@ RECORD_PROGRESS = """() => {
 def _execute_in_a_worker(run_id: int, monkeypatch) -> threading.Thread:
     """Stand in for ``manage.py db_worker``: execute the queued run, each pick slowed down so
     that the progress bar has intermediate values to show."""
+    from curation.runs.services import selection_run_execute
     from curation.selection import engine
-    from curation.services.selection import selection_run_execute
 
     tick = engine._Ticker.tick
 

@@ -8,10 +8,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from curation.imports.services import dataset_import
 from curation.models import Sample
-from curation.services.ingest import dataset_import
-from curation.services.tags import tag_create
-from tests.services.ingest_helpers import make_images, write_json
+from curation.tags.services import tag_create
+from tests.support.ingest import make_images, write_json
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from curation.models import Dataset, EmbeddingSpace, Sample, Tag
-from tests.services.ingest_helpers import (
+from tests.support.ingest import (
     assert_nothing_written,
     lightly_csv,
     make_images,

@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from curation.management.commands.select import Command
 from curation.models import Sample, SelectionRun, Tag
-from tests.services.selection_helpers import (
+from tests.support.selection import (
     diversity,
     engine_picks,
     populate,

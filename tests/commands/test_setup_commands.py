@@ -4,7 +4,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from curation.models import Annotation, AnnotationTask, Dataset, Score
-from curation.services.embeddings import embedding_space_load
+from curation.storage.embeddings import embedding_space_load
 
 
 def test_ensure_admin_creates_one_admin_and_prints_its_password_once(db, capsys):

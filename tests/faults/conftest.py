@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from curation.services.workers import CurationWorker
+from curation.jobs.workers import CurationWorker
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 

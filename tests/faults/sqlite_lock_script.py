@@ -45,10 +45,10 @@ class Reports(logging.Handler):
 
 
 def main() -> None:
+    from curation.jobs.workers import inprocess_worker_start
     from curation.models import Dataset, SelectionRun, WorkerHeartbeat
-    from curation.services.selection import selection_run_start
-    from curation.services.workers import inprocess_worker_start
-    from tests.services.selection_helpers import diversity, populate
+    from curation.runs.services import selection_run_start
+    from tests.support.selection import diversity, populate
 
     call_command("migrate", verbosity=0)
     alice = User.objects.create_user("alice")
@@ -58,7 +58,7 @@ def main() -> None:
         dataset=dataset, config=diversity(20), result_tag_name="picked", user=alice
     )
     reports = Reports()
-    logging.getLogger("curation.services.workers").addHandler(reports)
+    logging.getLogger("curation.jobs.workers").addHandler(reports)
     connections["default"].close()
 
     writer = sqlite3.connect(settings.DATABASES["default"]["NAME"], isolation_level=None)

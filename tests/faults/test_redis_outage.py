@@ -10,12 +10,12 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from curation.models import SelectionRun
-from curation.services import run_events
-from curation.services import selection_runs as runs_service
-from curation.services.run_events import push_health, run_progress_push
-from curation.services.selection import selection_run_start, selection_runs_recover
+from curation.realtime import run_events
+from curation.realtime.run_events import push_health, run_progress_push
+from curation.runs import execute as runs_service
+from curation.runs.services import selection_run_start, selection_runs_recover
 from tests.faults.conftest import run_worker_batch
-from tests.services.selection_helpers import diversity, engine_picks, populate, tag_ids
+from tests.support.selection import diversity, engine_picks, populate, tag_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = SelectionRun.Status
@@ -45,7 +45,7 @@ def test_a_run_carries_on_when_redis_stops_midway(dataset, alice, redis_layer, m
 
     monkeypatch.setattr(run_events, "group_send_best_effort", send_then_stop_redis)
     monkeypatch.setattr(runs_service, "PROGRESS_WRITE_SECONDS", 0.0)  # a push for every pick
-    caplog.set_level(logging.WARNING, logger="curation.services.run_events")
+    caplog.set_level(logging.WARNING, logger="curation.realtime.run_events")
 
     run_worker_batch()
 

@@ -18,16 +18,16 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
+from curation.jobs.workers import live_workers
 from curation.models import SelectionRun, Tag, TagSample
-from curation.services.selection import (
+from curation.runs.services import (
     DEAD_WORKER_MESSAGE,
     selection_run_rerun,
     selection_run_start,
     selection_runs_recover,
 )
-from curation.services.workers import live_workers
 from tests.faults.conftest import run_worker_batch
-from tests.services.selection_helpers import diversity, engine_picks, populate, tag_ids
+from tests.support.selection import diversity, engine_picks, populate, tag_ids
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 Status = SelectionRun.Status

@@ -12,12 +12,12 @@ import pytest
 from django.db import OperationalError, connection
 from django.urls import reverse
 
+from curation.jobs import workers
+from curation.jobs.workers import CurationWorker, live_workers
 from curation.models import SelectionRun, WorkerHeartbeat
-from curation.services import selection_runs as runs_service
-from curation.services import workers
-from curation.services.selection import selection_run_start
-from curation.services.workers import CurationWorker, live_workers
-from tests.services.selection_helpers import diversity, engine_picks, populate, tag_ids
+from curation.runs import execute as runs_service
+from curation.runs.services import selection_run_start
+from tests.support.selection import diversity, engine_picks, populate, tag_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = SelectionRun.Status
@@ -64,7 +64,7 @@ def test_failed_polls_are_retried_with_backoff_and_the_queued_run_still_runs(
             yield
 
     monkeypatch.setattr(workers, "exclusive_transaction", failing_twice)
-    caplog.set_level(logging.WARNING, logger="curation.services.workers")
+    caplog.set_level(logging.WARNING, logger="curation.jobs.workers")
     worker = RecordingWorker()
 
     worker.run()

@@ -32,8 +32,8 @@ from curation.models import (
     Tag,
     TagSample,
 )
-from curation.services.tokens import api_token_create
-from tests.views.browse_data import (  # noqa: F401  (fixtures)
+from curation.tokens.services import api_token_create
+from tests.support.browse import (  # noqa: F401  (fixtures)
     image_root,
     outsider_dataset,
     samples,
@@ -89,8 +89,8 @@ def import_file_case(case: FileCase, entry: str, folder: Path) -> str:
         names_path.write_bytes(case.names[1])
     option = case.option
     if entry == "service":
-        from curation.services.ingest import dataset_import
-        from curation.services.ingest_common import IngestError
+        from curation.imports.common import IngestError
+        from curation.imports.services import dataset_import
 
         value: Any = [path] if option == "predictions" else path
         kwargs: dict[str, Any] = {option: value}

@@ -23,10 +23,10 @@ from django.conf import settings
 from django.db import connection
 from PIL import Image
 
+from curation.jobs.recover import jobs_recover
+from curation.jobs.services import DEAD_WORKER_MESSAGE, import_job_start
 from curation.models import Dataset, ImportRoot, Job, Sample
-from curation.services.jobs import DEAD_WORKER_MESSAGE, import_job_start
-from curation.services.jobs_recover import jobs_recover
-from tests.jobs.conftest import media_files
+from tests.support.uploads import media_files
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -105,8 +105,8 @@ def test_the_image_pool_dies_with_its_owner(tmp_path):
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
         import django
         django.setup()
-        from curation.services.ingest_images import run_image_jobs
-        from curation.services.thumbnails import ImageJob
+        from curation.imports.images import run_image_jobs
+        from curation.storage.thumbnails import ImageJob
         folder = {str(tmp_path / "images")!r}
         jobs = [ImageJob(os.path.join(folder, n), os.path.join({str(tmp_path)!r}, "t", n), True)
                 for n in sorted(os.listdir(folder))]

@@ -15,20 +15,20 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from curation.models import Dataset, Job, Sample, WorkerHeartbeat
-from curation.services import jobs as jobs_service
-from curation.services.import_inline import dataset_import_inline
-from curation.services.jobs import (
+from curation.imports.inline import dataset_import_inline
+from curation.jobs import services as jobs_service
+from curation.jobs.recover import jobs_recover
+from curation.jobs.services import (
     DEAD_WORKER_MESSAGE,
     JobError,
     import_job_start,
     job_cancel,
     job_execute,
 )
-from curation.services.jobs_recover import jobs_recover
-from curation.services.thumbnails import thumbnail_relpath
-from tests.jobs.conftest import media_files, png, png_bytes
-from tests.services.test_selection_lifecycle import run_db_worker
+from curation.models import Dataset, Job, Sample, WorkerHeartbeat
+from curation.storage.thumbnails import thumbnail_relpath
+from tests.runs.test_lifecycle import run_db_worker
+from tests.support.uploads import media_files, png, png_bytes
 
 Status = Job.Status
 

@@ -19,12 +19,12 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from curation.datasets.services import dataset_delete
+from curation.imports.pixel_metadata import sample_metadata_recompute
 from curation.models import AnnotationTask, Dataset, Sample, Tag, TagSample
-from curation.services.datasets import dataset_delete
-from curation.services.embeddings import embedding_files_sweep
-from curation.services.export import ExportError, tag_export
-from curation.services.metadata import sample_metadata_recompute
-from tests.services.ingest_helpers import make_image, make_images
+from curation.storage.embeddings import embedding_files_sweep
+from curation.tags.export import ExportError, tag_export
+from tests.support.ingest import make_image, make_images
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_a_failure_midway_removes_only_what_the_export_created(
             raise OSError(28, "No space left on device")
         real_copy(reader, writer)
 
-    monkeypatch.setattr("curation.services.export.shutil.copyfileobj", copy_then_fail)
+    monkeypatch.setattr("curation.tags.export.shutil.copyfileobj", copy_then_fail)
     with pytest.raises(OSError, match="No space left"):
         tag_export(
             dataset=dataset,

@@ -16,9 +16,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
+from curation.imports.services import IngestError, dataset_import
 from curation.models import Sample
-from curation.services.ingest import IngestError, dataset_import
-from tests.services.ingest_helpers import (
+from tests.support.ingest import (
     assert_nothing_written,
     lightly_csv,
     make_images,

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image
 
+from curation.imports.services import IngestError, dataset_import
 from curation.models import Dataset, ImportRoot, Sample
-from curation.services.ingest import IngestError, dataset_import
 from curation.storage.roots import import_roots_for_user
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from curation.imports.services import IngestError, dataset_import
 from curation.models import Annotation, Sample
-from curation.services.ingest import IngestError, dataset_import
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX only")
 DEADLINE = 60

@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from curation.imports.services import IngestError, dataset_import
 from curation.models import Dataset, ImportRoot, Job, LoginFailure, Sample
-from curation.services.ingest import IngestError, dataset_import
 
 OUTSIDE = (
     "{path} is outside the folders imports may read for you (CURATION_IMPORT_ROOTS and your "
@@ -153,7 +153,7 @@ def test_a_queued_import_whose_user_was_deleted_is_not_judged_by_the_staff_roots
     and bob after bob queued an import: the worker must not fall back to the staff roots."""
     from PIL import Image
 
-    from curation.services.jobs import job_execute
+    from curation.jobs.services import job_execute
 
     operator = tmp_path / "ops"
     shoot = operator / "team-a" / "shoot"

@@ -11,17 +11,20 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from curation.imports.services import IngestError, dataset_import
+from curation.jobs.services import job_execute
 from curation.models import Dataset, Job, Sample
-from curation.services.ingest import IngestError, dataset_import
-from curation.services.jobs import job_execute
 from curation.storage.paths import fit_file_name, validate_sample_file_name
-from tests.api import conftest as api_fixtures
-from tests.jobs import conftest as job_fixtures
-from tests.jobs.conftest import media_files, paths_file, png
+from tests.support.uploads import media_files, paths_file, png
 
 pytestmark = pytest.mark.django_db
-samples = api_fixtures.samples  # fixtures of the API and job tests
-web_import = job_fixtures.web_import
+
+
+@pytest.fixture
+def samples(three_samples):
+    """This module's ``samples``: the API fixture's three samples."""
+    return three_samples
+
 
 LONG_PART = "x" * 300 + ".png"
 LONG_NAME = "/".join(["y" * 200] * 6) + ".png"  # every part fits, the whole does not

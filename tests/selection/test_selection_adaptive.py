@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curation.selection import ArrayData, SelectionCancelled, bench_data, diversity, select
+from curation.benchmarks import engine_data as bench_data
+from curation.selection import ArrayData, SelectionCancelled, diversity, select
 from curation.selection.diversity import DiversityState
 from curation.selection.kernels_knn import knn_distances
 

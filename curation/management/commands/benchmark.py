@@ -67,7 +67,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.MIGRATE_HEADING(f"== {name} =="))
             started = time.perf_counter()
             if name == "engine":
-                from curation.selection.benchmark import main
+                from curation.benchmarks.engine import main
 
                 argv = shlex.split(options["engine_args"]) + (["--quick"] if quick else [])
                 if main(argv, stdout=cast(TextIO, self.stdout)):

@@ -1,5 +1,5 @@
 """``manage.py db_worker``: django-tasks-db's worker loop, made robust (see
-``curation.services.workers``): it survives a failed poll and beats its heartbeat from the loop.
+``curation.jobs.workers``): it survives a failed poll and beats its heartbeat from the loop.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from curation.services.workers import CurationWorker, worker_start_recover
+from curation.jobs.workers import CurationWorker, worker_start_recover
 
 logger = logging.getLogger("django_tasks_db")
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from curation.services.demo import DEMO_NAME, demo_dataset_create
+from curation.datasets.demo import DEMO_NAME, demo_dataset_create
 
 
 class Command(BaseCommand):

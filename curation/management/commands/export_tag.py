@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from curation.models import Dataset, Tag
-from curation.services.embeddings import EmbeddingError
-from curation.services.export import FORMATS, ExportError, tag_export
+from curation.storage.embeddings import EmbeddingError
 from curation.storage.paths import UnsafePathError
+from curation.tags.export import FORMATS, ExportError, tag_export
 
 
 class Command(BaseCommand):

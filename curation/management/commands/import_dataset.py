@@ -13,11 +13,11 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from curation.services.datasets import DatasetError
-from curation.services.embeddings import EmbeddingError
-from curation.services.import_inline import dataset_import_inline
-from curation.services.ingest import EMBED_CHOICES, IngestError
-from curation.services.jobs import JobError
+from curation.datasets.services import DatasetError
+from curation.imports.inline import dataset_import_inline
+from curation.imports.services import EMBED_CHOICES, IngestError
+from curation.jobs.services import JobError
+from curation.storage.embeddings import EmbeddingError
 from curation.storage.paths import UnsafePathError
 
 

@@ -21,15 +21,15 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from curation.access import datasets_visible_to
+from curation.filters import FilterError, SampleFilter
 from curation.models import Dataset, SelectionRun
-from curation.selection.config_text import ConfigTextError, config_from_text
-from curation.selectors import FilterError, SampleFilter
-from curation.services.selection import (
+from curation.runs.defaults import DATASET_DEFAULT, TagChoice, run_counts
+from curation.runs.services import (
     SelectionRunError,
     selection_run_rerun,
     selection_run_start,
 )
-from curation.services.selection_defaults import DATASET_DEFAULT, TagChoice, run_counts
+from curation.selection.config_text import ConfigTextError, config_from_text
 
 BAR_WIDTH = 30
 

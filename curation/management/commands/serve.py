@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from curation.services.embeddings import embedding_files_sweep
-from curation.services.workers import inprocess_worker_start
+from curation.jobs.workers import inprocess_worker_start
+from curation.storage.embeddings import embedding_files_sweep
 
 
 class Command(BaseCommand):

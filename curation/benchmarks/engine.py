@@ -1,0 +1,512 @@
+"""Benchmark the selection engine against ``lightly_mundig`` (LightlyStudio's solver).
+
+Run with both OpenBLAS pins unset for that command alone::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m curation.benchmarks.engine
+
+Cases live in ``CASES`` (a registry: add a ``Case`` to extend). Clustered data: a seeded
+Gaussian mixture (64 components, Dirichlet(2) sizes, centers ~ N(0, 1) per dimension, isotropic
+noise sigma = 0.6 per dimension, so within-cluster distances are ~60 % of between-center distances
+and clusters touch), stored as float32. Data without cluster structure (see ``bench_data``):
+unit-length isotropic Gaussian, low rank plus noise, and TF-IDF + truncated SVD of the standard
+library's source text.
+
+Every case also times the obvious numpy baseline ("plain": the farthest-point loop with one
+GEMV per pick, the full objective re-evaluated per pick, or a blocked brute-force k-NN), all
+with every BLAS thread, and prints the ratios; k-NN cases print the machine's GEMM bound
+(N^2 D FLOP at the sgemm rate measured in the same run). ``--repeat R`` alternates ours, the
+reference and the baseline R times and reports medians. ``--quick`` shrinks every case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gc
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import numpy as np
+
+from curation.benchmarks import engine_data as bench_data
+from curation.selection.data import ArrayData
+from curation.selection.engine import select
+from curation.selection.kernels_blas import blas_threads
+from curation.selection.kernels_knn import knn_distances, typicality_scores
+
+
+def mixture(n: int, dim: int, *, seed: int = 0, components: int = 64, sigma: float = 0.6):
+    """Seeded Gaussian mixture (float32) and the component label of each row."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(components, dim)).astype(np.float32)
+    sizes = rng.dirichlet(np.full(components, 2.0))
+    labels = rng.choice(components, size=n, p=sizes)
+    X = np.empty((n, dim), dtype=np.float32)
+    for a in range(0, n, 65536):
+        b = min(n, a + 65536)
+        X[a:b] = centers[labels[a:b]] + sigma * rng.standard_normal((b - a, dim), np.float32)
+    return X, labels
+
+
+@dataclass
+class Outcome:
+    ours_s: float
+    ref_s: float | None = None
+    plain_s: float | None = None
+    bound_s: float | None = None
+    peak_bytes: int = 0
+    matrix_bytes: int = 0
+    agreement: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Case:
+    name: str
+    description: str
+    run: Callable[[bool, int], Outcome]
+    target: float | None = None  # required speed-up over the reference
+    heavy: bool = False  # skipped unless asked for by name or --all
+    bound_target: float | None = None  # at most this multiple of the GEMM bound
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def _peak(fn: Callable[[], Any]) -> int:
+    """Peak traced memory of one more run (tracemalloc slows numpy allocations down, so it
+    never runs during a timed one)."""
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def _traced(fn: Callable[[], Any]) -> tuple[Any, float, int]:
+    """One run, timed and traced at once (for the scale cases, too long to run twice)."""
+    gc.collect()
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    out = fn()
+    dt = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return out, dt, peak
+
+
+def _alternate(
+    repeat: int,
+    ours: Callable[[], Any],
+    ref: Callable[[], Any] | None,
+    plain: Callable[[], Any] | None,
+) -> tuple[Any, Any, float, float | None, float | None]:
+    """Run ours, the reference and the baseline in turn ``repeat`` times; median times."""
+    t_ours: list[float] = []
+    t_ref: list[float] = []
+    t_plain: list[float] = []
+    res = ref_res = None
+    for _ in range(max(1, repeat)):
+        res, dt = _timed(ours)
+        t_ours.append(dt)
+        if ref is not None:
+            ref_res, dt = _timed(ref)
+            t_ref.append(dt)
+        if plain is not None:
+            _, dt = _timed(plain)
+            t_plain.append(dt)
+    med = statistics.median
+    return (
+        res,
+        ref_res,
+        med(t_ours),
+        med(t_ref) if t_ref else None,
+        med(t_plain) if t_plain else None,
+    )
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:  # pragma: no cover - not available on every OS
+        return "n/a"
+
+
+def _mundig() -> Any:
+    try:
+        import lightly_mundig
+    except ImportError:
+        return None
+    return lightly_mundig
+
+
+def _agreement(
+    ours: np.ndarray, ref: np.ndarray, objective: Callable[[list[int], int], float] | None
+) -> str:
+    m = min(len(ours), len(ref))
+    eq = ours[:m] == ref[:m]
+    frac = float(eq.mean()) if m else 1.0
+    if eq.all() and len(ours) == len(ref):
+        return f"identical ({m}/{m})"
+    k = int(np.argmin(eq)) if not eq.all() else m
+    text = f"{frac:.1%} equal, first divergence at pick {k}"
+    if objective is not None and k < m:
+        prefix = [int(i) for i in ours[:k]]
+        a, b = objective(prefix, int(ours[k])), objective(prefix, int(ref[k]))
+        rel = abs(a - b) / max(abs(a), abs(b), 1e-300)
+        verdict = "float32 tie" if rel <= 2e-6 else "NOT a tie"
+        text += f" (objective ours {a:.9g} vs ref {b:.9g}, rel {rel:.1e}: {verdict})"
+    return text
+
+
+def _div_objective(X: np.ndarray) -> Callable[[list[int], int], float]:
+    """Phi = A(S) + delta(c), the quantity both solvers compare (mundig in float32)."""
+
+    def obj(prefix: list[int], c: int) -> float:
+        P = X[prefix].astype(np.float64)
+        sq = (P * P).sum(axis=1)
+        D2 = np.maximum(sq[:, None] + sq[None, :] - 2 * P @ P.T, 0)
+        np.fill_diagonal(D2, np.inf)
+        A = float(D2.min(axis=1).sum()) if len(prefix) > 1 else 0.0
+        diff = P - X[c].astype(np.float64)
+        return A + float((diff * diff).sum(axis=1).min())
+
+    return obj
+
+
+DIV = {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}
+DataFn = Callable[[], np.ndarray]
+
+
+def _mixture_data(n: int, dim: int, seed: int = 0) -> DataFn:
+    return lambda: mixture(n, dim, seed=seed)[0]
+
+
+def case_diversity(data: DataFn, picks: int, plain: bool = True) -> Callable[[bool, int], Outcome]:
+    def run(with_ref: bool, repeat: int) -> Outcome:
+        X = data()
+        n = len(X)
+        cfg = {"n_samples": picks, "strategies": [DIV]}
+        ad = ArrayData(embeddings={"default": X})
+        md: Any = _mundig() if with_ref else None
+
+        def ref() -> np.ndarray:
+            sel = md.Selection()
+            sel.add_diversifying_strategy(X, 1.0)
+            return np.asarray(sel.run_selection([], n, picks), dtype=np.int64)
+
+        ref_idx = None
+        if not plain and md is None:  # a scale case: one traced run
+            res, t, peak = _traced(lambda: select(cfg, ad))
+            out = Outcome(t, peak_bytes=peak)
+            out.notes.append("time and memory from one run traced by tracemalloc")
+        else:
+            res, ref_idx, t, t_ref, t_plain = _alternate(
+                repeat,
+                lambda: select(cfg, ad),
+                ref if md is not None else None,
+                (lambda: bench_data.plain_loop(X, picks)) if plain else None,
+            )
+            out = Outcome(t, t_ref, t_plain, peak_bytes=_peak(lambda: select(cfg, ad)))
+        out.matrix_bytes = X.nbytes
+        out.notes.append(
+            f"distance evaluations {res.timings['distance_evaluations'] / (n * picks):.1%} of "
+            f"naive N*n; prepare {res.timings['prepare_s']:.2f}s"
+        )
+        if ref_idx is not None:
+            out.agreement = _agreement(res.indices, ref_idx, _div_objective(X))
+        return out
+
+    return run
+
+
+def case_typicality(data: DataFn, k: int, plain: bool = True) -> Callable[[bool, int], Outcome]:
+    def run(with_ref: bool, repeat: int) -> Outcome:
+        X = data()
+        md: Any = _mundig() if with_ref else None
+        flops = bench_data.sgemm_flops()
+        ref = None
+        if not plain and md is None:  # a scale case: one traced run
+            ours, t, peak = _traced(lambda: typicality_scores(X, None, k))
+            out = Outcome(t, peak_bytes=peak)
+            out.notes.append("time and memory from one run traced by tracemalloc")
+        else:
+            ours, ref, t, t_ref, t_plain = _alternate(
+                repeat,
+                lambda: typicality_scores(X, None, k),
+                (lambda: np.asarray(md.Typicality(X).calculate_typicality(k))) if md else None,
+                (lambda: bench_data.plain_typicality(X, k)) if plain else None,
+            )
+            peak = _peak(lambda: typicality_scores(X, None, k))
+            out = Outcome(t, t_ref, t_plain, peak_bytes=peak)
+        out.matrix_bytes = X.nbytes
+        out.bound_s = float(len(X)) ** 2 * X.shape[1] / flops
+        out.notes.append(f"sgemm {flops / 1e9:.0f} GFLOP/s measured in this run")
+        if ref is not None:  # both against float64 distances to the exact k nearest
+            dist = knn_distances(X, None, k, exact=True)
+            truth = np.exp(-dist / dist.mean()).mean(axis=1)
+            e_ours = float(np.abs(ours - truth).max())
+            e_ref = float(np.abs(ref - truth).max())
+            ok = e_ours <= max(1e-5, e_ref)
+            out.agreement = (
+                f"max |score - float64 exact| ours {e_ours:.1e}, reference {e_ref:.1e}"
+                f" ({'ok' if ok else 'TOO LARGE'}); ours vs reference"
+                f" {float(np.abs(ours - ref).max()):.1e}"
+            )
+        return out
+
+    return run
+
+
+def case_combined(
+    n: int, dim: int, picks: int, classes: int = 10
+) -> Callable[[bool, int], Outcome]:
+    def run(with_ref: bool, repeat: int) -> Outcome:
+        X, labels = mixture(n, dim, seed=2)
+        rng = np.random.default_rng(3)
+        w = rng.random(n)
+        # class probabilities correlated with the mixture component, as a model's would be
+        logits = rng.normal(size=(64, classes))[labels] * 2 + rng.normal(size=(n, classes))
+        C = np.exp(logits - logits.max(axis=1, keepdims=True))
+        C /= C.sum(axis=1, keepdims=True)
+        names = [f"c{i}" for i in range(classes)]
+        cfg = {
+            "n_samples": picks,
+            "strategies": [
+                DIV,
+                {
+                    "input": {"type": "SCORES", "task": "m", "score": "u"},
+                    "strategy": {"type": "WEIGHTS"},
+                },
+                {
+                    "input": {"type": "PREDICTIONS", "task": "m", "name": "CLASS_DISTRIBUTION"},
+                    "strategy": {"type": "BALANCE", "distribution": "UNIFORM"},
+                },
+            ],
+        }
+        data = ArrayData(
+            embeddings={"default": X},
+            scores={("m", "u"): w},
+            predictions={("m", "CLASS_DISTRIBUTION"): (C, names)},
+        )
+        md: Any = _mundig() if with_ref else None
+
+        def ref() -> np.ndarray:
+            sel = md.Selection()
+            sel.add_diversifying_strategy(X, 1.0)
+            sel.add_weighting_strategy(w, 1.0)
+            sel.add_balancing_strategy(C, np.full(classes, 1.0 / classes), 1.0)
+            return np.asarray(sel.run_selection([], n, picks), dtype=np.int64)
+
+        res, ref_idx, t, t_ref, t_plain = _alternate(
+            repeat,
+            lambda: select(cfg, data),
+            ref if md is not None else None,
+            lambda: bench_data.plain_combined(X, w, C, picks),
+        )
+        out = Outcome(t, t_ref, t_plain, peak_bytes=_peak(lambda: select(cfg, data)))
+        out.matrix_bytes = X.nbytes
+        if ref_idx is not None:
+            out.agreement = _agreement(res.indices, ref_idx, _combined_objective(X, w, C))
+        return out
+
+    return run
+
+
+def _combined_objective(X: np.ndarray, w: np.ndarray, C: np.ndarray):
+    t = np.full(C.shape[1], 1.0 / C.shape[1])
+
+    def obj(prefix: list[int], c: int) -> float:
+        P = X[prefix].astype(np.float64)
+        sq = (P * P).sum(axis=1)
+        D2 = np.maximum(sq[:, None] + sq[None, :] - 2 * P @ P.T, 0)
+        np.fill_diagonal(D2, np.inf)
+        A = float(D2.min(axis=1).sum()) if len(prefix) > 1 else 0.0
+        diff = P - X[c].astype(np.float64)
+        delta = float((diff * diff).sum(axis=1).min())
+        p = C[prefix].sum(axis=0) + C[c]
+        p = p / p.sum()
+        ce = -(t * np.log(p + 1e-10)).sum()
+        return math.log(A + delta) + math.log(w[prefix].sum() + w[c]) + math.log(1 / ce)
+
+    return obj
+
+
+_TEXT = bench_data.text
+_SPHERE = functools.partial(bench_data.sphere, 13_000, 384)
+_LOWRANK = functools.partial(bench_data.low_rank, 13_000, 384)
+CASES: list[Case] = [
+    Case(
+        "diversity",
+        "DIVERSITY N=100k D=512 n=1000, clustered",
+        case_diversity(_mixture_data(100_000, 512), 1000),
+        5.0,
+    ),
+    Case(
+        "diversity_text",
+        "DIVERSITY N=13k D=384 n=1000, TF-IDF+SVD of stdlib text (unclustered)",
+        case_diversity(_TEXT, 1000),
+        5.0,
+    ),
+    Case(
+        "diversity_sphere",
+        "DIVERSITY N=13k D=384 n=1000, isotropic unit vectors (no structure)",
+        case_diversity(_SPHERE, 1000),
+    ),
+    Case(
+        "diversity_lowrank",
+        "DIVERSITY N=13k D=384 n=1000, rank 32 + noise, unit vectors",
+        case_diversity(_LOWRANK, 1000),
+    ),
+    Case(
+        "typicality_text",
+        "TYPICALITY K=20 N=13k D=384, TF-IDF+SVD of stdlib text (unclustered)",
+        case_typicality(_TEXT, 20),
+        10.0,
+        bound_target=2.0,
+    ),
+    Case(
+        "typicality_sphere",
+        "TYPICALITY K=20 N=13k D=384, isotropic unit vectors",
+        case_typicality(_SPHERE, 20),
+        10.0,
+        bound_target=2.0,
+    ),
+    Case(
+        "typicality",
+        "TYPICALITY K=20 N=20k D=384, clustered",
+        case_typicality(_mixture_data(20_000, 384, seed=1), 20),
+        20.0,
+    ),
+    Case(
+        "combined",
+        "DIVERSITY+WEIGHTS+BALANCE(10 classes) N=100k D=512 n=1000",
+        case_combined(100_000, 512, 1000),
+        3.0,
+    ),
+    Case(
+        "diversity_1m",
+        "DIVERSITY N=1M D=384 n=10,000, clustered (ours only)",
+        case_diversity(_mixture_data(1_000_000, 384), 10_000, plain=False),
+        heavy=True,
+    ),
+    Case(
+        "typicality_200k",
+        "TYPICALITY K=20 N=200k D=384, clustered (ours only)",
+        case_typicality(_mixture_data(200_000, 384, seed=1), 20, plain=False),
+        heavy=True,
+    ),
+]
+QUICK: dict[str, Callable[[bool, int], Outcome]] = {
+    "diversity": case_diversity(_mixture_data(20_000, 128), 200),
+    "diversity_text": case_diversity(functools.partial(bench_data.text, 3000, 64), 200),
+    "diversity_sphere": case_diversity(functools.partial(bench_data.sphere, 4000, 64), 200),
+    "diversity_lowrank": case_diversity(functools.partial(bench_data.low_rank, 4000, 64), 200),
+    "typicality_text": case_typicality(functools.partial(bench_data.text, 3000, 64), 20),
+    "typicality_sphere": case_typicality(functools.partial(bench_data.sphere, 3000, 64), 20),
+    "typicality": case_typicality(_mixture_data(4_000, 64, seed=1), 20),
+    "combined": case_combined(20_000, 128, 200),
+    "diversity_1m": case_diversity(_mixture_data(100_000, 64), 200, plain=False),
+    "typicality_200k": case_typicality(_mixture_data(20_000, 64, seed=1), 20, plain=False),
+}
+NO_REFERENCE = {"diversity_1m", "typicality_200k"}
+
+
+def _report(case: Case, res: Outcome, quick: bool) -> tuple[str, bool]:
+    """The case's lines and whether it met its targets (always True in quick mode)."""
+    ok = True
+    line = f"{case.name:18s} {case.description}{' [quick]' if quick else ''}\n"
+    line += f"  ours {res.ours_s:8.2f}s"
+    if res.ref_s is not None:
+        ratio = res.ref_s / res.ours_s
+        line += f"   reference {res.ref_s:8.2f}s   speed-up {ratio:6.1f}x"
+        if case.target is not None and quick:
+            line += f" (target {case.target:.0f}x is for the full sizes)"
+        elif case.target is not None:
+            met = ratio >= case.target
+            ok &= met
+            line += f" (target {case.target:.0f}x: {'met' if met else 'MISSED'})"
+    if res.plain_s is not None:
+        rel = res.ours_s / res.plain_s
+        line += f"\n  plain numpy {res.plain_s:8.2f}s   ours / plain {rel:5.2f}"
+        if not quick:
+            met = rel <= 1.1
+            ok &= met
+            line += f" (limit 1.10: {'met' if met else 'MISSED'})"
+    if res.bound_s is not None:
+        rel = res.ours_s / res.bound_s
+        line += f"\n  GEMM bound {res.bound_s:8.2f}s (N^2 D FLOP)   ours / bound {rel:5.2f}"
+        if case.bound_target is not None and not quick:
+            met = rel <= case.bound_target
+            ok &= met
+            line += f" (limit {case.bound_target:.2f}: {'met' if met else 'MISSED'})"
+    line += (
+        f"\n  peak traced memory {res.peak_bytes / 2**20:8.1f} MiB"
+        f" (embedding matrix {res.matrix_bytes / 2**20:.1f} MiB,"
+        f" ratio {res.peak_bytes / max(res.matrix_bytes, 1):.2f})"
+    )
+    if res.agreement:
+        line += f"\n  agreement: {res.agreement}"
+    for note in res.notes:
+        line += f"\n  {note}"
+    line += f"\n  load average after the case: {_loadavg()}"
+    return line, ok
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    parser = argparse.ArgumentParser(prog="benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", help="run only this case (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    parser.add_argument("--all", action="store_true", help="include the heavy scale cases")
+    parser.add_argument("--repeat", type=int, default=1, help="alternating runs (medians)")
+    parser.add_argument("--no-reference", action="store_true", help="skip lightly_mundig")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for c in CASES:
+            print(f"{c.name:18s} {c.description}{' (heavy)' if c.heavy else ''}", file=out)
+        return 0
+    names = {c.name for c in CASES}
+    for name in args.only or []:
+        if name not in names:
+            print(f"unknown case {name!r}; choose from {', '.join(sorted(names))}", file=out)
+            return 2
+    md = _mundig()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus,"
+        f" python {platform.python_version()}, numpy {np.__version__},"
+        f" lightly_mundig {'yes' if md else 'NOT INSTALLED'},"
+        f" BLAS threads {blas_threads() or 'unknown'} (every case and baseline uses them all),"
+        f" repeat {args.repeat} (medians), load average {_loadavg()}",
+        file=out,
+    )
+    failed = False
+    for case in CASES:
+        if args.only and case.name not in args.only:
+            continue
+        if case.heavy and not (args.all or args.quick or args.only):
+            continue
+        run = QUICK[case.name] if args.quick and case.name in QUICK else case.run
+        with_ref = not args.no_reference and case.name not in NO_REFERENCE
+        text, ok = _report(case, run(with_ref, args.repeat), args.quick)
+        failed |= not ok
+        print(text, file=out, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

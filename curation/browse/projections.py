@@ -1,0 +1,169 @@
+"""2D maps of embedding spaces: a PCA projection computed once, cached in
+``EmbeddingSpace.projection`` as compact lists.
+
+The cached value is ``{"method": "pca", "scale": 10000, "ids": [...], "x": [...], "y": [...]}``:
+integer map coordinates in ``0..scale`` (both axes scaled to the unit square, aspect kept),
+row-aligned with sample ids. ``{"pending": true}`` marks a computation that has been queued.
+Small spaces are projected on the spot; larger ones by a background task
+(``curation.tasks_projections``). Storing new vectors resets the cache
+(``embedding_space_store``).
+
+The map page downloads the points once per projection as a compact binary
+(``projection_binary``, ~8 bytes a point, cached by the server and, via its ETag, by the
+browser), then only bit masks for filters and tags. Layout, little-endian::
+
+    b"CMAP"  uint32 version (1)  uint32 count  uint32 scale      16-byte header
+    uint32 ids[count]  uint16 x[count]  uint16 y[count]         row-aligned
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+
+from curation.models import EmbeddingSpace
+from curation.storage.embeddings import embedding_space_load
+
+logger = logging.getLogger(__name__)
+
+SCALE = 10_000
+INLINE_LIMIT = 20_000  # project spaces with at most this many rows inside the request
+FIT_ROWS = 50_000  # PCA axes are fitted on an even subsample of at most this many rows
+CHUNK = 65_536
+MAGIC = b"CMAP"
+FORMAT_VERSION = 1
+HEADER = struct.Struct("<4sIII")
+BINARY_CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class MapBinary:
+    etag: str  # quoted, as sent in the ETag header
+    data: bytes
+
+    @property
+    def count(self) -> int:
+        return int(HEADER.unpack_from(self.data)[2])
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """(ids, x, y, scale) as read-only views of the bytes."""
+        _, _, n, scale = HEADER.unpack_from(self.data)
+        offset = HEADER.size
+        ids = np.frombuffer(self.data, dtype="<u4", count=n, offset=offset)
+        x = np.frombuffer(self.data, dtype="<u2", count=n, offset=offset + 4 * n)
+        y = np.frombuffer(self.data, dtype="<u2", count=n, offset=offset + 6 * n)
+        return ids, x, y, int(scale)
+
+
+def projection_ready(projection: Any) -> bool:
+    return isinstance(projection, dict) and "ids" in projection
+
+
+def pca_2d(matrix: np.ndarray) -> np.ndarray:
+    """The first two principal components of the rows of ``matrix`` (N x 2, float32),
+    fitted on an even subsample and applied to all rows in chunks (memory-mapped input)."""
+    n = matrix.shape[0]
+    step = max(1, n // FIT_ROWS)
+    fit = np.asarray(matrix[::step], dtype=np.float64)
+    mean = fit.mean(axis=0)
+    if fit.shape[0] < 2 or fit.shape[1] < 2:
+        axes = np.eye(fit.shape[1], 2)
+    else:
+        _, _, vt = np.linalg.svd(fit - mean, full_matrices=False)
+        axes = vt[:2].T
+        if axes.shape[1] < 2:
+            axes = np.pad(axes, ((0, 0), (0, 2 - axes.shape[1])))
+    out = np.empty((n, 2), dtype=np.float32)
+    for start in range(0, n, CHUNK):
+        block = np.asarray(matrix[start : start + CHUNK], dtype=np.float64)
+        out[start : start + CHUNK] = (block - mean) @ axes
+    return out
+
+
+def projection_compute(*, space: EmbeddingSpace) -> dict[str, Any]:
+    """Project the space, store the cached map on it and return it."""
+    loaded = embedding_space_load(space)
+    points = pca_2d(loaded.matrix)
+    low = points.min(axis=0)
+    span = float((points.max(axis=0) - low).max()) or 1.0
+    scaled = np.rint((points - low) / span * SCALE).astype(np.int64)
+    projection = {
+        "method": "pca",
+        "scale": SCALE,
+        "ids": loaded.sample_ids.astype(np.int64).tolist(),
+        "x": scaled[:, 0].tolist(),
+        "y": scaled[:, 1].tolist(),
+    }
+    # Only write if the vectors are still those we projected (a re-import resets the cache).
+    EmbeddingSpace.objects.filter(pk=space.pk, storage_key=space.storage_key).update(
+        projection=projection
+    )
+    return projection
+
+
+def projection_request(*, space: EmbeddingSpace) -> dict[str, Any] | None:
+    """The cached map of ``space``; computes it now when small, else queues the background
+    task once and returns None (the page polls)."""
+    projection = space.projection
+    if projection_ready(projection):
+        return projection
+    if space.count <= INLINE_LIMIT:
+        return projection_compute(space=space)
+    if not (isinstance(projection, dict) and projection.get("pending")):
+        from curation.tasks_projections import projection_compute_task
+
+        marked = EmbeddingSpace.objects.filter(pk=space.pk, projection__isnull=True).update(
+            projection={"pending": True}
+        )
+        if marked:
+            projection_compute_task.enqueue(space.pk)
+    return None
+
+
+def projection_encode(projection: dict[str, Any]) -> bytes:
+    """The cached projection as the map's binary (see the module docstring)."""
+    ids = np.asarray(projection["ids"], dtype=np.int64)
+    if len(ids) and (ids.min() < 0 or ids.max() >= 2**32):
+        raise ValueError("Sample ids beyond 32 bits cannot be sent in the map's binary format.")
+    scale = int(projection.get("scale", SCALE))
+    parts = [
+        HEADER.pack(MAGIC, FORMAT_VERSION, len(ids), scale),
+        ids.astype("<u4").tobytes(),
+        np.asarray(projection["x"], dtype="<u2").tobytes(),
+        np.asarray(projection["y"], dtype="<u2").tobytes(),
+    ]
+    return b"".join(parts)
+
+
+def _binary_cache_key(space: EmbeddingSpace) -> str:
+    return f"curation:map-binary:{FORMAT_VERSION}:{space.pk}:{space.storage_key}"
+
+
+def projection_binary_cached(*, space: EmbeddingSpace) -> MapBinary | None:
+    """The map's binary if this server has it cached (no projection is loaded)."""
+    cached = cache.get(_binary_cache_key(space))
+    return MapBinary(*cached) if cached else None
+
+
+def projection_binary(*, space: EmbeddingSpace) -> MapBinary | None:
+    """The map's binary with its ETag, or None while the projection is being computed
+    (``projection_request`` queues it). Built once per projection and cached: the ETag is
+    a hash of the bytes, so a browser that has them gets 304 Not Modified."""
+    found = projection_binary_cached(space=space)
+    if found is not None:
+        return found
+    if "projection" in space.get_deferred_fields():
+        space.refresh_from_db(fields=["projection"])
+    projection = projection_request(space=space)
+    if projection is None:
+        return None
+    data = projection_encode(projection)
+    etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
+    cache.set(_binary_cache_key(space), (etag, data), BINARY_CACHE_SECONDS)
+    return MapBinary(etag=etag, data=data)

@@ -1,0 +1,145 @@
+"""The embedding map: a canvas scatter plot of the cached 2D projection of an embedding space,
+with the samples of the current filter (and optionally a tag) highlighted. Clicking a point
+opens the sample; a box or lasso selection becomes a ``box:``/``lasso:`` filter in the browser.
+
+The page is HTML. ``static/curation/embedding-map.js`` downloads the points once per
+projection from ``map/points/`` as a compact binary (``application/octet-stream``, ~8 bytes a
+point, format in ``curation.browse.projections``; ETag + ``Cache-Control: no-cache``, so a
+reload or another filter gets 304 Not Modified), and the highlights from ``map/mask/`` as JSON
+with base64 bit arrays row-aligned with the binary (125 kB at 1M points). While the map is
+being computed both answer JSON ``{"ready": false, ...}``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
+from django.shortcuts import render
+
+from curation.access import get_dataset_for_user
+from curation.browse.projections import (
+    projection_binary,
+    projection_binary_cached,
+)
+from curation.filters import FilterError, SampleFilter, filter_samples
+from curation.models import Dataset, EmbeddingSpace, Tag
+from curation.web.pages import HtmxRequest
+
+
+def _space(dataset: Dataset, name: str) -> EmbeddingSpace | None:
+    spaces = EmbeddingSpace.objects.filter(dataset=dataset).defer("projection").order_by("name")
+    return spaces.filter(name=name).first() if name else spaces.first()
+
+
+@login_required
+def embedding_map(request: HtmxRequest, dataset_id: int) -> HttpResponse:
+    dataset = get_dataset_for_user(request.user, dataset_id)
+    spaces = list(EmbeddingSpace.objects.filter(dataset=dataset).defer("projection"))
+    space = _space(dataset, request.GET.get("space", ""))
+    error = ""
+    try:
+        sample_filter = SampleFilter.parse(_without(request, "space", "highlight"))
+    except FilterError as exc:
+        error, sample_filter = str(exc), SampleFilter()
+    context: dict[str, Any] = {
+        "dataset": dataset,
+        "spaces": spaces,
+        "space": space,
+        "filter": sample_filter,
+        "filter_query": sample_filter.to_querystring(),
+        "tags": list(Tag.objects.filter(dataset=dataset).order_by("name")),
+        "highlight": request.GET.get("highlight", ""),
+        "error": error,
+    }
+    return render(request, "curation/embedding_map.html", context)
+
+
+def _without(request: HtmxRequest, *keys: str) -> list[tuple[str, str]]:
+    return [(k, v) for k, values in request.GET.lists() for v in values if k not in keys]
+
+
+def _bits(mask: np.ndarray) -> str:
+    return base64.b64encode(np.packbits(mask, bitorder="little").tobytes()).decode("ascii")
+
+
+def _member_mask(
+    raw_ids: np.ndarray, order: np.ndarray, sorted_ids: np.ndarray, wanted: np.ndarray
+) -> np.ndarray:
+    """Row mask of the points whose id is in ``wanted`` (binary search, O(m log n))."""
+    mask = np.zeros(len(raw_ids), dtype=bool)
+    if len(sorted_ids) == 0 or len(wanted) == 0:
+        return mask
+    at = np.searchsorted(sorted_ids, wanted)
+    inside = at < len(sorted_ids)
+    at, wanted = at[inside], wanted[inside]
+    mask[order[at[sorted_ids[at] == wanted]]] = True
+    return mask
+
+
+def _not_modified(request: HtmxRequest, etag: str) -> bool:
+    sent = request.headers.get("If-None-Match", "")
+    return etag in [tag.strip().removeprefix("W/") for tag in sent.split(",")]
+
+
+@login_required
+def map_points(request: HtmxRequest, dataset_id: int) -> HttpResponse:
+    """All points of the space's map as the binary of ``projection_binary``."""
+    dataset = get_dataset_for_user(request.user, dataset_id)
+    space = _space(dataset, request.GET.get("space", ""))
+    if space is None:
+        return JsonResponse({"ready": False, "error": "This dataset has no embedding space."})
+    cached = projection_binary_cached(space=space)
+    if cached is not None and _not_modified(request, cached.etag):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        binary = cached or projection_binary(space=space)
+        if binary is None:
+            return JsonResponse({"ready": False, "message": "Computing the map…"})
+        response = HttpResponse(binary.data, content_type="application/octet-stream")
+        cached = binary
+    response["ETag"] = cached.etag
+    response["Cache-Control"] = "private, no-cache"  # revalidate: 304 while unchanged
+    response["Vary"] = "Cookie"
+    return response
+
+
+@login_required
+def map_mask(request: HtmxRequest, dataset_id: int) -> JsonResponse:
+    """Which points match the filter and the highlighted tag: base64 bit arrays (bit i =
+    row i of the points binary, little-endian bit order) plus the binary's ETag."""
+    dataset = get_dataset_for_user(request.user, dataset_id)
+    space = _space(dataset, request.GET.get("space", ""))
+    if space is None:
+        return JsonResponse({"ready": False, "error": "This dataset has no embedding space."})
+    binary = projection_binary(space=space)
+    if binary is None:
+        return JsonResponse({"ready": False, "message": "Computing the map…"})
+    raw_ids = binary.arrays()[0]
+    if len(raw_ids) < 2 or bool(np.all(raw_ids[1:] > raw_ids[:-1])):
+        order = np.arange(len(raw_ids))  # import order is usually id order: no sort needed
+    else:
+        order = np.argsort(raw_ids, kind="stable")
+    sorted_ids = raw_ids[order].astype(np.int64)
+    payload: dict[str, Any] = {"ready": True, "count": len(raw_ids), "etag": binary.etag}
+
+    try:
+        sample_filter = SampleFilter.parse(_without(request, "space", "highlight"))
+        if not sample_filter.is_empty:
+            matched = np.fromiter(
+                filter_samples(dataset, sample_filter).values_list("pk", flat=True), dtype=np.int64
+            )
+            filter_mask = _member_mask(raw_ids, order, sorted_ids, matched)
+            payload["filter_mask"] = _bits(filter_mask)
+            payload["matching"] = int(filter_mask.sum())
+    except FilterError as exc:
+        payload["error"] = str(exc)
+    highlight = request.GET.get("highlight", "")
+    tag = Tag.objects.filter(dataset=dataset, name=highlight).first() if highlight else None
+    if tag is not None:
+        members = np.fromiter(tag.memberships.values_list("sample_id", flat=True), dtype=np.int64)
+        payload["tag_mask"] = _bits(_member_mask(raw_ids, order, sorted_ids, members))
+    return JsonResponse(payload)

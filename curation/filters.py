@@ -1,0 +1,396 @@
+"""Reads shared by pages, the API, the CLI and selection runs; above all the sample filter.
+
+The filter language is the browser's URL query string, so a filter is shareable as a link and
+the same text works for ``manage.py select --where`` and the API's ``/samples/`` parameters:
+
+=========================  ===========================================================
+``tag=NAME``               in any of the listed tags (repeat the parameter)
+``exclude_tag=NAME``       in none of the listed tags
+``label=LABEL``            has an annotation with one of these labels …
+``task=TASK``              … of this task (``ground_truth`` or a prediction task)
+``q=TEXT``                 file name contains TEXT (case-insensitive)
+``width_min``/``width_max``/``height_min``/``height_max``  image size bounds (pixels)
+``min:KEY=X``/``max:KEY=Y``  numeric metadata KEY within [X, Y] (e.g. ``min:lightly.sharpness=50``)
+``meta:KEY=VALUE``         string/boolean metadata KEY equals one of the listed values
+``box:SPACE=x0,y0,x1,y1``  inside this rectangle of the embedding map of SPACE
+``lasso:SPACE=x0,y0,...``  inside this polygon (at least 3 points) of the map of SPACE
+=========================  ===========================================================
+
+Map coordinates are those of the cached 2D projection of the embedding space, scaled to
+[0, 1] on both axes (``curation.browse.projections``); a region filter on a space whose map is
+not computed yet is a ``FilterError``. Several regions intersect.
+
+Example: ``tag=train&exclude_tag=masked&label=cat&task=ground_truth&min:lightly.sharpness=50``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import numpy as np
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from curation.models import Annotation, AnnotationTask, Dataset, Sample, Tag, TagSample
+
+_SIZE_KEYS = ("width_min", "width_max", "height_min", "height_max")
+_LIST_KEYS = ("tag", "exclude_tag", "label")
+_SINGLE_KEYS = ("task", "q")
+_IGNORED_KEYS = ("page", "after", "before", "partial", "view", "sort", "cursor", "page_size")
+_REGION_KINDS = ("box", "lasso")
+
+
+class FilterError(ValueError):
+    """A filter that cannot be applied; the message names the parameter."""
+
+
+@dataclass(frozen=True)
+class SampleFilter:
+    tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    task: str = ""
+    q: str = ""
+    sizes: tuple[tuple[str, int], ...] = ()
+    ranges: tuple[tuple[str, float | None, float | None], ...] = ()
+    values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    regions: tuple[tuple[str, str, tuple[float, ...]], ...] = ()  # (kind, space, coordinates)
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    # ---- parsing -------------------------------------------------------------------------
+    @classmethod
+    def parse(cls, source: str | Mapping[str, Any] | Iterable[tuple[str, str]]) -> SampleFilter:
+        """From a query string, a ``QueryDict`` or (key, value) pairs. Raises ``FilterError``."""
+        pairs = _pairs(source)
+        lists: dict[str, list[str]] = {k: [] for k in _LIST_KEYS}
+        single: dict[str, str] = {}
+        sizes: dict[str, int] = {}
+        mins: dict[str, float] = {}
+        maxs: dict[str, float] = {}
+        values: dict[str, list[str]] = {}
+        regions: list[tuple[str, str, tuple[float, ...]]] = []
+        for key, raw in pairs:
+            value = raw.strip()
+            if value == "" or key in _IGNORED_KEYS:
+                continue
+            if key in _LIST_KEYS:
+                lists[key].append(value)
+            elif key in _SINGLE_KEYS:
+                single[key] = value
+            elif key in _SIZE_KEYS:
+                sizes[key] = _as_int(key, value)
+            elif key.startswith(("min:", "max:")):
+                meta_key = _meta_key(key)
+                (mins if key.startswith("min:") else maxs)[meta_key] = _as_float(key, value)
+            elif key.startswith("meta:"):
+                values.setdefault(_meta_key(key), []).append(value)
+            elif key.split(":", 1)[0] in _REGION_KINDS and ":" in key:
+                regions.append(_region(key, value))
+            else:
+                raise FilterError(
+                    f"Unknown filter parameter {key!r}: use tag, exclude_tag, label, task, q, "
+                    "width_min/width_max/height_min/height_max, min:KEY, max:KEY or meta:KEY."
+                )
+        range_keys = sorted(set(mins) | set(maxs))
+        return cls(
+            tags=tuple(dict.fromkeys(lists["tag"])),
+            exclude_tags=tuple(dict.fromkeys(lists["exclude_tag"])),
+            labels=tuple(dict.fromkeys(lists["label"])),
+            task=single.get("task", ""),
+            q=single.get("q", ""),
+            sizes=tuple(sorted(sizes.items())),
+            ranges=tuple((k, mins.get(k), maxs.get(k)) for k in range_keys),
+            values=tuple((k, tuple(dict.fromkeys(v))) for k, v in sorted(values.items())),
+            regions=tuple(dict.fromkeys(regions)),
+        )
+
+    # ---- output --------------------------------------------------------------------------
+    def to_pairs(self) -> list[tuple[str, str]]:
+        pairs: list[tuple[str, str]] = []
+        pairs += [("tag", t) for t in self.tags]
+        pairs += [("exclude_tag", t) for t in self.exclude_tags]
+        pairs += [("label", label) for label in self.labels]
+        if self.task:
+            pairs.append(("task", self.task))
+        if self.q:
+            pairs.append(("q", self.q))
+        pairs += [(k, str(v)) for k, v in self.sizes]
+        for key, low, high in self.ranges:
+            if low is not None:
+                pairs.append((f"min:{key}", _fmt(low)))
+            if high is not None:
+                pairs.append((f"max:{key}", _fmt(high)))
+        for key, vals in self.values:
+            pairs += [(f"meta:{key}", v) for v in vals]
+        for kind, space, coords in self.regions:
+            pairs.append((f"{kind}:{space}", ",".join(_fmt(c) for c in coords)))
+        return pairs
+
+    def to_querystring(self) -> str:
+        return urlencode(self.to_pairs(), safe=":,")
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """A JSON snapshot (parameter -> values) that ``parse`` reads back."""
+        snapshot: dict[str, list[str]] = {}
+        for key, value in self.to_pairs():
+            snapshot.setdefault(key, []).append(value)
+        return snapshot
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.to_pairs()
+
+    def describe(self) -> str:
+        """A short human sentence, e.g. 'in tag train, sharpness >= 50'."""
+        parts = []
+        if self.tags:
+            parts.append("in tag " + " or ".join(self.tags))
+        if self.exclude_tags:
+            parts.append("not in " + ", ".join(self.exclude_tags))
+        if self.labels:
+            where = f" ({self.task})" if self.task else ""
+            parts.append("labelled " + " or ".join(self.labels) + where)
+        elif self.task:
+            parts.append(f"annotated in {self.task}")
+        if self.q:
+            parts.append(f"file name contains {self.q!r}")
+        parts += [f"{k.replace('_min', ' >= ').replace('_max', ' <= ')}{v}" for k, v in self.sizes]
+        for key, low, high in self.ranges:
+            if low is not None and high is not None:
+                parts.append(f"{_fmt(low)} <= {key} <= {_fmt(high)}")
+            elif low is not None:
+                parts.append(f"{key} >= {_fmt(low)}")
+            else:
+                parts.append(f"{key} <= {_fmt(high)}")
+        parts += [f"{key} = {' or '.join(vals)}" for key, vals in self.values]
+        parts += [f"{kind} selection on the {space} map" for kind, space, _ in self.regions]
+        return ", ".join(parts) if parts else "all samples"
+
+
+def filter_samples(dataset: Dataset, sample_filter: SampleFilter) -> QuerySet[Sample]:
+    """The dataset's samples matching the filter (unordered; callers order by ``pk``)."""
+    qs = Sample.objects.filter(dataset=dataset)
+    f = sample_filter
+    if f.tags or f.exclude_tags:
+        tag_ids = _tag_ids(dataset, (*f.tags, *f.exclude_tags))
+        if f.tags:
+            wanted = [tag_ids[name] for name in f.tags]
+            qs = qs.filter(
+                Exists(TagSample.objects.filter(sample=OuterRef("pk"), tag_id__in=wanted))
+            )
+        if f.exclude_tags:
+            unwanted = [tag_ids[name] for name in f.exclude_tags]
+            qs = qs.exclude(
+                Exists(TagSample.objects.filter(sample=OuterRef("pk"), tag_id__in=unwanted))
+            )
+    if f.labels or f.task:
+        annotations = Annotation.objects.filter(sample=OuterRef("pk"))
+        if f.task:
+            # The task's id as a literal (one tiny query): the planner then knows how many
+            # annotations match instead of guessing through a join (2.5x faster at 1M).
+            task_ids = list(
+                AnnotationTask.objects.filter(dataset=dataset, name=f.task).values_list(
+                    "pk", flat=True
+                )
+            )
+            annotations = annotations.filter(task_id__in=task_ids)
+        if f.labels:
+            annotations = annotations.filter(label__in=f.labels)
+        qs = qs.filter(Exists(annotations))
+    if f.q:
+        qs = qs.filter(file_name__icontains=f.q)
+    for key, bound in f.sizes:
+        field_name, op = key.split("_")
+        qs = qs.filter(**{f"{field_name}__{'gte' if op == 'min' else 'lte'}": bound})
+    for key, low, high in f.ranges:
+        if low is not None:
+            qs = qs.filter(**{f"metadata__{key}__gte": low})
+        if high is not None:
+            qs = qs.filter(**{f"metadata__{key}__lte": high})
+    for key, vals in f.values:
+        condition = Q()
+        for value in vals:
+            for typed in _typed(value):
+                condition |= Q(**{f"metadata__{key}": typed})
+        qs = qs.filter(condition)
+    for kind, space, coords in f.regions:
+        qs = qs.filter(ids_condition(_region_sample_ids(dataset, kind, space, coords)))
+    return qs
+
+
+def ids_condition(ids: Iterable[int]) -> Q:
+    """``pk IN ids`` as ONE query parameter (a PostgreSQL array or a JSON text for SQLite's
+    ``json_each``), so a region of 500k points stays a small query."""
+    from django.db import connection
+    from django.db.models.expressions import RawSQL
+
+    id_list = [int(i) for i in ids]
+    if not id_list:
+        return Q(pk__in=[])
+    if connection.vendor == "postgresql":
+        # Constant SQL text; the ids travel as one bound parameter.
+        return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (id_list,)))
+    return Q(pk__in=RawSQL("SELECT value FROM json_each(%s)", (json.dumps(id_list),)))
+
+
+def _region(param: str, value: str) -> tuple[str, str, tuple[float, ...]]:
+    kind, space = param.split(":", 1)
+    if not space or space != space.strip():
+        raise FilterError(
+            f"Filter parameter {param!r} needs an embedding space, e.g. {kind}:default."
+        )
+    try:
+        coords = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise FilterError(
+            f"Filter parameter {param}={value!r} must be numbers separated by commas."
+        ) from None
+    if not all(math.isfinite(c) for c in coords):
+        raise FilterError(f"Filter parameter {param}={value!r} must be finite numbers.")
+    if kind == "box" and len(coords) != 4:
+        raise FilterError(f"Filter parameter {param} needs four numbers: x0,y0,x1,y1.")
+    if kind == "lasso" and (len(coords) < 6 or len(coords) % 2):
+        raise FilterError(f"Filter parameter {param} needs at least three x,y points.")
+    return kind, space, coords
+
+
+def _region_sample_ids(
+    dataset: Dataset, kind: str, space_name: str, coords: tuple[float, ...]
+) -> list[int]:
+    from curation.browse.projections import projection_binary_cached, projection_ready
+    from curation.models import EmbeddingSpace
+
+    space = EmbeddingSpace.objects.filter(dataset=dataset, name=space_name).first()
+    binary = projection_binary_cached(space=space) if space is not None else None
+    if binary is not None:  # the map's cached binary: no 20 MB JSON to parse at 1M points
+        raw_ids, raw_x, raw_y, binary_scale = binary.arrays()
+        ids = raw_ids.astype(np.int64)
+        x = raw_x.astype(np.float64) / binary_scale
+        y = raw_y.astype(np.float64) / binary_scale
+    else:
+        projection = (
+            EmbeddingSpace.objects.filter(pk=space.pk).values_list("projection", flat=True).first()
+            if space is not None
+            else None
+        )
+        if projection is None or not projection_ready(projection):
+            raise FilterError(
+                f"The embedding map of {space_name!r} is not available yet: open the map page "
+                "to compute it, then select again."
+            )
+        ids = np.asarray(projection["ids"], dtype=np.int64)
+        scale = float(projection.get("scale", 1))
+        x = np.asarray(projection["x"], dtype=np.float64) / scale
+        y = np.asarray(projection["y"], dtype=np.float64) / scale
+    if kind == "box":
+        x0, y0, x1, y1 = coords
+        inside = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
+    else:
+        inside = points_in_polygon(x, y, coords)
+    return ids[inside].tolist()
+
+
+def points_in_polygon(x: np.ndarray, y: np.ndarray, coords: tuple[float, ...]) -> np.ndarray:
+    """Even-odd rule, vectorised over the points (one pass per polygon edge)."""
+    px, py = np.asarray(coords[0::2]), np.asarray(coords[1::2])
+    inside = np.zeros(len(x), dtype=bool)
+    for i in range(len(px)):
+        xa, ya, xb, yb = px[i - 1], py[i - 1], px[i], py[i]
+        crosses = (ya > y) != (yb > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_cross = xa + (y - ya) * (xb - xa) / (yb - ya)
+        inside ^= crosses & (x < x_cross)
+    return inside
+
+
+def _tag_ids(dataset: Dataset, names: Iterable[str]) -> dict[str, int]:
+    names = set(names)
+    found = dict(Tag.objects.filter(dataset=dataset, name__in=names).values_list("name", "pk"))
+    missing = sorted(names - set(found))
+    if missing:
+        raise FilterError(f"No tag named {missing[0]!r} in dataset {dataset.name!r}.")
+    return found
+
+
+def _pairs(source: str | Mapping[str, Any] | Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    if isinstance(source, str):
+        return parse_qsl(source.lstrip("?"), keep_blank_values=True)
+    if hasattr(source, "lists"):  # QueryDict
+        return [(k, v) for k, vs in source.lists() for v in vs]
+    if isinstance(source, Mapping):
+        pairs = []
+        for key, value in source.items():
+            for item in value if isinstance(value, list | tuple) else [value]:
+                pairs.append((str(key), str(item)))
+        return pairs
+    return [(str(k), str(v)) for k, v in source]
+
+
+def _meta_key(param: str) -> str:
+    key = param.split(":", 1)[1]
+    if not key or "__" in key or key != key.strip():
+        raise FilterError(
+            f"Filter parameter {param!r} needs a metadata key, e.g. min:lightly.sharpness."
+        )
+    return key
+
+
+def _as_int(param: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise FilterError(f"Filter parameter {param}={value!r} must be a whole number.") from None
+
+
+def _as_float(param: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise FilterError(f"Filter parameter {param}={value!r} must be a number.") from None
+    if not math.isfinite(number):
+        raise FilterError(f"Filter parameter {param}={value!r} must be a finite number.")
+    return number
+
+
+def _typed(value: str) -> list[Any]:
+    """What a ``meta:KEY`` value may equal: the string itself, and the boolean or number the
+    text spells (metadata keeps its JSON types)."""
+    lowered = value.lower()
+    if lowered in {"true", "false"}:
+        return [value, lowered == "true"]
+    try:
+        number = float(value)
+    except ValueError:
+        return [value]
+    if not math.isfinite(number):
+        return [value]
+    return [value, int(number) if number.is_integer() else number]
+
+
+def _fmt(number: float | None) -> str:
+    if number is None:
+        return ""
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
+
+
+def rows_per_dataset(model: Any) -> Coalesce:
+    """Rows of ``model`` of the outer dataset, as a correlated ``COUNT(*)`` subquery (for the
+    few rows a dataset has of tags or runs; never a join that multiplies them)."""
+    rows = (
+        model.objects.filter(dataset=OuterRef("pk"))
+        .order_by()
+        .values("dataset")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def stored_sample_count() -> Coalesce:
+    """The dataset's sample count kept exact by the database triggers of ``DatasetCounts``."""
+    return Coalesce(F("counts__samples"), 0)

@@ -1,0 +1,229 @@
+"""Writers of the export formats; ``curation.tags.export`` picks one and gathers the rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import posixpath
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from curation.models import Annotation, AnnotationTask, Sample
+from curation.storage.paths import UnsafePathError, safe_join
+
+
+class ExportError(ValueError):
+    """An export that cannot be carried out; the message says why and what to do."""
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Write to a temporary name next to ``path`` and rename it into place when done."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, mode, newline="" if "b" not in mode else None) as handle:
+            yield handle
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula: one starting with ``= + - @``, a tab
+    or a carriage return gets a leading ``'`` (numbers are written as numbers, untouched)."""
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
+    return str(value)
+
+
+def write_filenames(path: Path, samples: list[Sample]) -> None:
+    with atomic_file(path) as handle:
+        for sample in samples:
+            handle.write(f"{sample.file_name}\n")
+
+
+def write_csv(
+    path: Path,
+    samples: list[Sample],
+    tasks: list[AnnotationTask],
+    annotations: dict[int, dict[int, list[Annotation]]],
+    scores: dict[int, dict[str, float]],
+) -> None:
+    """One row a sample: file_name, size, every metadata key, then per task its label
+    (classification) or its boxes as JSON ``[[label, x, y, w, h, score], ...]`` (detection),
+    then the scores as ``<task>.<score>``."""
+    keys = sorted({key for s in samples for key in s.metadata})
+    score_columns = sorted({name for per in scores.values() for name in per})
+    task_columns = [
+        f"{t.name}.label" if t.kind == AnnotationTask.Kind.CLASSIFICATION else f"{t.name}.boxes"
+        for t in tasks
+    ]
+    with atomic_file(path) as handle:
+        writer = csv.writer(handle)
+        header = ["file_name", "width", "height", "size_bytes", *keys, *task_columns]
+        writer.writerow([spreadsheet_safe(column) for column in [*header, *score_columns]])
+        for sample in samples:
+            row: list[Any] = [sample.file_name, sample.width, sample.height, sample.size_bytes]
+            row += [sample.metadata.get(key) for key in keys]
+            for task in tasks:
+                found = annotations.get(task.pk, {}).get(sample.pk, [])
+                if task.kind == AnnotationTask.Kind.CLASSIFICATION:
+                    row.append(";".join(a.label for a in found))
+                else:
+                    row.append([[a.label, a.x, a.y, a.w, a.h, a.score] for a in found])
+            row += [scores.get(sample.pk, {}).get(name) for name in score_columns]
+            writer.writerow([_cell(value) for value in row])
+
+
+def coco_document(
+    samples: list[Sample], task: AnnotationTask | None, annotations: dict[int, list[Annotation]]
+) -> dict[str, Any]:
+    """COCO with image id = sample id and category id = 1 + index in the task's categories, so
+    ids stay the same across exports of one dataset."""
+    categories = list(task.categories) if task else []
+    category_ids = {name: index + 1 for index, name in enumerate(categories)}
+    images: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for sample in samples:
+        image: dict[str, Any] = {"id": sample.pk, "file_name": sample.file_name}
+        if sample.width is not None:
+            image.update(width=sample.width, height=sample.height)
+        images.append(image)
+        for annotation in annotations.get(sample.pk, []):
+            row: dict[str, Any] = {
+                "id": len(rows) + 1,
+                "image_id": sample.pk,
+                "category_id": category_ids[annotation.label],
+                "iscrowd": 0,
+            }
+            if annotation.bbox is not None:
+                x, y, w, h = annotation.bbox
+                row.update(bbox=[x, y, w, h], area=w * h)
+            if annotation.score is not None:
+                row["score"] = annotation.score
+            rows.append(row)
+    return {
+        "info": {"description": "Exported by Curation"},
+        "images": images,
+        "annotations": rows,
+        "categories": [{"id": i, "name": n, "supercategory": ""} for n, i in category_ids.items()],
+    }
+
+
+def write_json(path: Path, document: Any) -> None:
+    with atomic_file(path) as handle:
+        json.dump(document, handle)
+
+
+def write_yolo(
+    folder: Path,
+    samples: list[Sample],
+    task: AnnotationTask,
+    annotations: dict[int, list[Annotation]],
+    image_root: str,
+) -> None:
+    """``labels/<image path without extension>.txt`` (class x_center y_center width height,
+    normalised; a 6th confidence column for prediction tasks), ``images.txt`` and ``data.yaml``."""
+    import yaml
+
+    index = {name: i for i, name in enumerate(task.categories)}
+    labels = folder / "labels"
+    label_paths: dict[int, Path] = {}
+    image_paths: dict[int, str] = {}
+    for sample in samples:  # every check and every path before the first write
+        if sample.width is None or sample.height is None:
+            raise ExportError(
+                f"{sample.file_name} has no known image size: YOLO boxes need it; import the "
+                "images of the dataset first."
+            )
+        stem = posixpath.splitext(sample.file_name)[0]
+        try:  # the checked join: label files stay inside the labels folder
+            label_paths[sample.pk] = safe_join(labels, f"{stem}.txt")
+            image_paths[sample.pk] = (
+                str(safe_join(image_root, sample.file_name)) if image_root else sample.file_name
+            )
+        except UnsafePathError as exc:
+            raise ExportError(
+                f"The file name {sample.file_name!r} {exc.reason}: file names must be relative "
+                "paths inside the dataset's folder; nothing was exported."
+            ) from None
+    for sample in samples:
+        lines = []
+        for a in annotations.get(sample.pk, []):
+            if a.bbox is None:
+                continue
+            assert sample.width is not None and sample.height is not None
+            x, y, w, h = a.bbox
+            values = [
+                (x + w / 2) / sample.width,
+                (y + h / 2) / sample.height,
+                w / sample.width,
+                h / sample.height,
+            ]
+            if task.is_prediction and a.score is not None:
+                values.append(a.score)
+            lines.append(f"{index[a.label]} " + " ".join(f"{v:.6f}" for v in values))
+        with atomic_file(label_paths[sample.pk]) as handle:
+            handle.write("".join(f"{line}\n" for line in lines))
+    with atomic_file(folder / "images.txt") as handle:
+        for sample in samples:
+            handle.write(f"{image_paths[sample.pk]}\n")
+    config = {
+        "path": str(folder.resolve()),
+        "train": "images.txt",
+        "val": "images.txt",
+        "nc": len(task.categories),
+        "names": dict(enumerate(task.categories)),
+    }
+    with atomic_file(folder / "data.yaml") as handle:
+        yaml.safe_dump(config, handle, sort_keys=False, allow_unicode=True)
+
+
+def write_lightly_csv(
+    path: Path,
+    file_names: list[str],
+    matrix: np.ndarray,
+    selected: np.ndarray,
+    labels: np.ndarray,
+) -> None:
+    """The Lightly embeddings CSV: filenames, embedding_0..D-1, selected (0/1), labels. A file
+    name a spreadsheet would run as a formula is written with a leading ``'``."""
+    file_names = [spreadsheet_safe(name) for name in file_names]  # '=x.png stays text
+    columns: dict[str, pa.Array] = {"filenames": pa.array(file_names, type=pa.string())}
+    for index in range(matrix.shape[1]):
+        columns[f"embedding_{index}"] = pa.array(np.ascontiguousarray(matrix[:, index]))
+    columns["selected"] = pa.array(selected.astype(np.int8))
+    columns["labels"] = pa.array(labels.astype(np.int64))
+    table = pa.table(columns)
+    # pyarrow's "needed" quotes every string; quote only when a file name needs it.
+    special = any(c in name for name in file_names for c in ',"\r\n')
+    quoting = "needed" if special else "none"
+    with atomic_file(path, "wb") as handle:
+        handle.write((",".join(table.column_names) + "\n").encode())
+        pa_csv.write_csv(
+            table,
+            handle,
+            write_options=pa_csv.WriteOptions(include_header=False, quoting_style=quoting),
+        )

@@ -1,0 +1,248 @@
+"""Export the samples of a tag in the format the next tool wants, optionally with the files.
+
+Formats: ``filenames`` (one a line), ``csv`` (metadata, annotations, scores), ``coco``
+(images and annotations of a task; category id = 1 + index in the task's categories, image id =
+sample id, so ids are stable across exports of a dataset), ``yolo`` (labels folder + data.yaml),
+``lightly-csv`` (the embeddings CSV of the whole space with ``selected`` = member of the tag).
+Files are written under a temporary name and renamed into place. Copy/link exports reach every
+file through the checked join (``curation.storage.paths.safe_join``), refuse before writing when
+any destination exists, and on failure remove only what they created.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from curation.formats.export import (
+    ExportError,
+    coco_document,
+    write_csv,
+    write_filenames,
+    write_json,
+    write_lightly_csv,
+    write_yolo,
+)
+from curation.models import Annotation, AnnotationTask, Dataset, Sample, Score, Tag
+from curation.storage.embeddings import embedding_space_load
+from curation.storage.paths import UnsafePathError, safe_join
+
+__all__ = ["FORMATS", "ExportError", "ExportSummary", "tag_export"]
+
+FORMATS = ("filenames", "csv", "coco", "yolo", "lightly-csv")
+
+
+@dataclass
+class ExportSummary:
+    output: Path
+    samples: int = 0
+    annotations: int = 0
+    files_copied: int = 0
+    files_missing: list[str] = field(default_factory=list)
+
+
+def tag_export(
+    *,
+    dataset: Dataset,
+    tag: Tag,
+    format: str,
+    output: str | Path,
+    task: str | None = None,
+    embedding_name: str | None = None,
+    copy_to: str | Path | None = None,
+    symlink_to: str | Path | None = None,
+) -> ExportSummary:
+    """Write the samples of ``tag`` to ``output`` (a file, or a folder for ``yolo``)."""
+    if format not in FORMATS:
+        raise ExportError(f"Unknown export format {format!r}: use one of {', '.join(FORMATS)}.")
+    if tag.dataset_id != dataset.pk:
+        raise ExportError(f"Tag {tag.name!r} belongs to another dataset.")
+    if copy_to and symlink_to:
+        raise ExportError("Choose either copying or symlinking the files, not both.")
+    output = Path(output)
+    samples = list(Sample.objects.filter(memberships__tag=tag).order_by("file_name"))
+    summary = ExportSummary(output=output, samples=len(samples))
+    plan = None
+    if copy_to or symlink_to:  # checked before anything is written
+        plan = _copy_plan(dataset, samples, Path(copy_to or symlink_to or ""), summary)
+    if format == "filenames":
+        write_filenames(output, samples)
+    elif format == "csv":
+        tasks = list(AnnotationTask.objects.filter(dataset=dataset).order_by("name"))
+        by_task = _annotations(tag, tasks)
+        summary.annotations = sum(len(v) for per in by_task.values() for v in per.values())
+        write_csv(output, samples, tasks, by_task, _scores(tag))
+    elif format in ("coco", "yolo"):
+        annotation_task = _task(dataset, task, required=format == "yolo")
+        by_sample = (
+            _annotations(tag, [annotation_task]).get(annotation_task.pk, {})
+            if annotation_task
+            else {}
+        )
+        summary.annotations = sum(len(v) for v in by_sample.values())
+        if format == "coco":
+            write_json(output, coco_document(samples, annotation_task, by_sample))
+        else:
+            assert annotation_task is not None
+            write_yolo(output, samples, annotation_task, by_sample, dataset.image_root)
+    else:
+        _export_lightly_csv(dataset, tag, output, embedding_name)
+    if plan is not None:
+        _copy_files(plan, bool(symlink_to), summary)
+    return summary
+
+
+def _task(dataset: Dataset, name: str | None, *, required: bool) -> AnnotationTask | None:
+    tasks = {t.name: t for t in AnnotationTask.objects.filter(dataset=dataset)}
+    if name is not None:
+        if name not in tasks:
+            known = ", ".join(sorted(tasks)) or "none"
+            raise ExportError(f"{dataset.name} has no task {name!r} (tasks: {known}).")
+        return tasks[name]
+    if AnnotationTask.GROUND_TRUTH in tasks:
+        return tasks[AnnotationTask.GROUND_TRUTH]
+    if len(tasks) == 1:
+        return next(iter(tasks.values()))
+    if required or tasks:
+        raise ExportError(
+            f"{dataset.name} has no ground_truth task: name the task to export with --task."
+        )
+    return None
+
+
+def _annotations(tag: Tag, tasks: list[AnnotationTask]) -> dict[int, dict[int, list[Annotation]]]:
+    by_task: dict[int, dict[int, list[Annotation]]] = {t.pk: {} for t in tasks}
+    rows = Annotation.objects.filter(task__in=tasks, sample__memberships__tag=tag).order_by("pk")
+    for annotation in rows:
+        by_task[annotation.task_id].setdefault(annotation.sample_id, []).append(annotation)
+    return by_task
+
+
+def _scores(tag: Tag) -> dict[int, dict[str, float]]:
+    scores: dict[int, dict[str, float]] = {}
+    rows = Score.objects.filter(sample__memberships__tag=tag).values_list(
+        "sample_id", "task", "name", "value"
+    )
+    for sample_id, task, name, value in rows:
+        scores.setdefault(sample_id, {})[f"{task}.{name}"] = value
+    return scores
+
+
+def _export_lightly_csv(dataset: Dataset, tag: Tag, output: Path, name: str | None) -> None:
+    spaces = {s.name: s for s in dataset.embedding_spaces.all()}
+    if not spaces:
+        raise ExportError(f"{dataset.name} has no embeddings: the Lightly CSV needs them.")
+    if name is None:
+        if len(spaces) > 1 and "default" not in spaces:
+            raise ExportError(
+                f"{dataset.name} has several embedding spaces ({', '.join(sorted(spaces))}): "
+                "name one with --embedding-name."
+            )
+        space = spaces.get("default") or next(iter(spaces.values()))
+    elif name in spaces:
+        space = spaces[name]
+    else:
+        raise ExportError(f"{dataset.name} has no embedding space {name!r}.")
+    loaded = embedding_space_load(space)
+    ids = loaded.sample_ids
+    names = dict(Sample.objects.filter(dataset=dataset).values_list("id", "file_name"))
+    members = set(tag.memberships.values_list("sample_id", flat=True))
+    labels = np.zeros(len(ids), dtype=np.int64)
+    ground_truth = AnnotationTask.objects.filter(
+        dataset=dataset,
+        name=AnnotationTask.GROUND_TRUTH,
+        kind=AnnotationTask.Kind.CLASSIFICATION,
+    ).first()
+    if ground_truth is not None:
+        index = {c: i for i, c in enumerate(ground_truth.categories)}
+        by_sample = dict(ground_truth.annotations.values_list("sample_id", "label"))
+        labels = np.array([index.get(by_sample.get(int(i), ""), 0) for i in ids], dtype=np.int64)
+    write_lightly_csv(
+        output,
+        [names[int(i)] for i in ids],
+        np.asarray(loaded.matrix),
+        np.array([int(i) in members for i in ids]),
+        labels,
+    )
+
+
+def _copy_plan(
+    dataset: Dataset, samples: list[Sample], target: Path, summary: ExportSummary
+) -> list[tuple[Path, Path]]:
+    """(source, destination) of every file to copy to ``target``, both through the checked join.
+
+    Nothing that exists is ever replaced: when any destination exists already (the target is
+    the image folder itself, a folder of an earlier export, ...) the export is refused here,
+    before a file is written. Missing sources are listed in ``summary``.
+    """
+    if not dataset.image_root:
+        raise ExportError(f"{dataset.name} has no image folder, so there are no files to copy.")
+    plan: list[tuple[Path, Path]] = []
+    for sample in samples:
+        try:
+            source = safe_join(dataset.image_root, sample.file_name)
+        except UnsafePathError as exc:
+            raise ExportError(
+                f"The file name {sample.file_name!r} {exc.reason} (the image folder): nothing "
+                "was copied."
+            ) from None
+        try:
+            destination = safe_join(target, sample.file_name)
+        except UnsafePathError as exc:
+            raise ExportError(
+                f"The file name {sample.file_name!r} {exc.reason} ({target}): nothing was copied."
+            ) from None
+        if os.path.lexists(destination):
+            raise ExportError(
+                f"{sample.file_name} already exists in {target}: export into an empty folder, "
+                "nothing was copied."
+            )
+        if not source.is_file():
+            summary.files_missing.append(sample.file_name)
+            continue
+        plan.append((source, destination))
+    return plan
+
+
+def _copy_files(plan: list[tuple[Path, Path]], symlink: bool, summary: ExportSummary) -> None:
+    """Carry out ``_copy_plan``; when a copy fails midway, the files and folders this call
+    created are removed again, and only those."""
+    created_files: list[Path] = []
+    created_folders: list[Path] = []
+    try:
+        for source, destination in plan:
+            _make_folders(destination.parent, created_folders)
+            if symlink:
+                os.symlink(source, destination)
+            else:
+                with open(source, "rb") as reader, open(destination, "xb") as writer:
+                    created_files.append(destination)
+                    shutil.copyfileobj(reader, writer)
+                shutil.copystat(source, destination)
+            if symlink:
+                created_files.append(destination)
+            summary.files_copied += 1
+    except BaseException:
+        for path in created_files:
+            path.unlink(missing_ok=True)
+        for folder in reversed(created_folders):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty
+        summary.files_copied = 0
+        raise
+
+
+def _make_folders(folder: Path, created: list[Path]) -> None:
+    """``mkdir -p`` that records the folders it made, outermost first."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(exist_ok=False)
+        created.append(path)
