@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from curation.datasets.delete import dataset_delete_start
 from curation.filters import rows_per_dataset, stored_sample_count
-from curation.imports.pixel_metadata import sample_metadata_recompute
+from curation.imports.metadata_recompute import sample_metadata_recompute
 from curation.jobs.services import JobError
 from curation.models import (
     Annotation,

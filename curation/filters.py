@@ -33,10 +33,21 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
+from django.db import connection
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
-from curation.models import Annotation, AnnotationTask, Dataset, Sample, Tag, TagSample
+from curation.browse.projections import projection_binary_cached, projection_ready
+from curation.models import (
+    Annotation,
+    AnnotationTask,
+    Dataset,
+    EmbeddingSpace,
+    Sample,
+    Tag,
+    TagSample,
+)
 
 _SIZE_KEYS = ("width_min", "width_max", "height_min", "height_max")
 _LIST_KEYS = ("tag", "exclude_tag", "label")
@@ -226,9 +237,6 @@ def filter_samples(dataset: Dataset, sample_filter: SampleFilter) -> QuerySet[Sa
 def ids_condition(ids: Iterable[int]) -> Q:
     """``pk IN ids`` as ONE query parameter (a PostgreSQL array or a JSON text for SQLite's
     ``json_each``), so a region of 500k points stays a small query."""
-    from django.db import connection
-    from django.db.models.expressions import RawSQL
-
     id_list = [int(i) for i in ids]
     if not id_list:
         return Q(pk__in=[])
@@ -262,9 +270,6 @@ def _region(param: str, value: str) -> tuple[str, str, tuple[float, ...]]:
 def _region_sample_ids(
     dataset: Dataset, kind: str, space_name: str, coords: tuple[float, ...]
 ) -> list[int]:
-    from curation.browse.projections import projection_binary_cached, projection_ready
-    from curation.models import EmbeddingSpace
-
     space = EmbeddingSpace.objects.filter(dataset=dataset, name=space_name).first()
     binary = projection_binary_cached(space=space) if space is not None else None
     if binary is not None:  # the map's cached binary: no 20 MB JSON to parse at 1M points

@@ -8,7 +8,13 @@ from django.contrib.auth.models import Group, User
 from curation.models import Dataset
 
 # Fixtures shared by several feature folders live in these plugins (tests/support/).
-pytest_plugins = ["tests.support.api", "tests.support.browse", "tests.support.uploads"]
+pytest_plugins = [
+    "tests.support.api",
+    "tests.support.exports",
+    "tests.support.browse",
+    "tests.support.deletion",
+    "tests.support.uploads",
+]
 
 
 @pytest.fixture

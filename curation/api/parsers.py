@@ -12,7 +12,7 @@ from django.conf import settings
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
-from curation.imports.common import unstorable_text
+from curation.formats.text import unstorable_text
 
 
 def _finite_float(text: str) -> float:

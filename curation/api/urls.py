@@ -1,6 +1,7 @@
 """The JSON API (DRF) under /api/; the OpenAPI schema at /api/schema/, docs at /api/docs/."""
 
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from curation.api import (
     throttling,  # noqa: F401  (registers the throttle-rate system check)
@@ -8,19 +9,26 @@ from curation.api import (
 )
 from curation.api.errors import api_not_found
 from curation.browse import api as views_samples
+from curation.browse import api_count as views_count
 from curation.datasets import api as views_datasets
 from curation.embeddings import api as views_embeddings
+from curation.embeddings import api_metadata as views_scores
 from curation.imports import api as views_uploads
+from curation.imports import api_images as views_images
 from curation.jobs import api as views_jobs
 from curation.presets import api as views_presets
 from curation.runs import api as views_runs
 from curation.runs import api_defaults as views_defaults
+from curation.runs import api_keep_first as views_keep_first
 from curation.tags import api as views_tags
 from curation.tags import api_export as views_export
 from curation.tokens import api as views_tokens
 
 D = "datasets/<int:dataset_id>/"
 T = f"{D}tags/<int:tag_id>/"
+U = f"{D}uploads/<str:key>/"
+M = f"{D}metadata/"
+R = "runs/<int:run_id>/"
 
 urlpatterns = [
     path("schema/", views_docs.schema_view, name="api-schema"),
@@ -30,6 +38,7 @@ urlpatterns = [
     path("datasets/", views_datasets.DatasetListView.as_view(), name="api-dataset-list"),
     path(D, views_datasets.DatasetDetailView.as_view(), name="api-dataset-detail"),
     path(f"{D}samples/", views_samples.SampleListView.as_view(), name="api-sample-list"),
+    path(f"{D}samples/count/", views_count.SampleCountView.as_view(), name="api-sample-count"),
     path(
         f"{D}samples/<int:sample_id>/",
         views_samples.SampleDetailView.as_view(),
@@ -63,6 +72,13 @@ urlpatterns = [
         name="api-upload-predictions",
     ),
     path(f"{D}import/", views_uploads.ServerImportView.as_view(), name="api-server-import"),
+    path(f"{D}import/check/", views_images.ImportPathCheckView.as_view(), name="api-import-check"),
+    path(f"{D}uploads/", views_images.UploadSessionListView.as_view(), name="api-upload-sessions"),
+    path(f"{U}", views_images.UploadSessionDetailView.as_view(), name="api-upload-session"),
+    path(f"{U}files/", views_images.UploadBatchView.as_view(), name="api-upload-batch"),
+    path(f"{U}commit/", views_images.UploadCommitView.as_view(), name="api-upload-commit"),
+    path(f"{M}typicality/", views_scores.TypicalityMetadataView.as_view(), name="api-typicality"),
+    path(f"{M}similarity/", views_scores.SimilarityMetadataView.as_view(), name="api-similarity"),
     # presets
     path("presets/", views_presets.PresetListView.as_view(), name="api-preset-list"),
     path("presets/import/", views_presets.PresetImportView.as_view(), name="api-preset-import"),
@@ -87,11 +103,12 @@ urlpatterns = [
     path("runs/<int:run_id>/cancel/", views_runs.RunCancelView.as_view(), name="api-run-cancel"),
     path("runs/<int:run_id>/rerun/", views_runs.RunRerunView.as_view(), name="api-run-rerun"),
     path("runs/<int:run_id>/result/", views_runs.RunResultView.as_view(), name="api-run-result"),
+    path(f"{R}keep-first/", views_keep_first.RunKeepFirstView.as_view(), name="api-keep-first"),
     # background jobs (imports)
     path("jobs/<int:job_id>/", views_jobs.JobDetailView.as_view(), name="api-job-detail"),
     path("jobs/<int:job_id>/cancel/", views_jobs.JobCancelView.as_view(), name="api-job-cancel"),
     # tokens
     path("tokens/", views_tokens.TokenListView.as_view(), name="api-token-list"),
     path("tokens/<int:token_id>/", views_tokens.TokenDetailView.as_view(), name="api-token-detail"),
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^.*$", csrf_exempt(api_not_found)),  # a JSON 404 for any method, never a CSRF 403
 ]

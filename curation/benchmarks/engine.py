@@ -4,7 +4,8 @@ Run with both OpenBLAS pins unset for that command alone::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m curation.benchmarks.engine
 
-Cases live in ``CASES`` (a registry: add a ``Case`` to extend). Clustered data: a seeded
+Cases live in ``CASES`` (a registry: add a ``Case`` to extend); ``engine_measure`` holds the
+timing helpers, ``engine_data`` the data and the plain baselines. Clustered data: a seeded
 Gaussian mixture (64 components, Dirichlet(2) sizes, centers ~ N(0, 1) per dimension, isotropic
 noise sigma = 0.6 per dimension, so within-cluster distances are ~60 % of between-center distances
 and clusters touch), stored as float32. Data without cluster structure (see ``bench_data``):
@@ -22,154 +23,30 @@ from __future__ import annotations
 
 import argparse
 import functools
-import gc
 import math
 import os
 import platform
-import statistics
 import sys
-import time
-import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import numpy as np
 
 from curation.benchmarks import engine_data as bench_data
+from curation.benchmarks.engine_measure import (
+    Case,
+    Outcome,
+    _agreement,
+    _alternate,
+    _loadavg,
+    _mundig,
+    _peak,
+    _traced,
+)
 from curation.selection.data import ArrayData
 from curation.selection.engine import select
 from curation.selection.kernels_blas import blas_threads
 from curation.selection.kernels_knn import knn_distances, typicality_scores
-
-
-def mixture(n: int, dim: int, *, seed: int = 0, components: int = 64, sigma: float = 0.6):
-    """Seeded Gaussian mixture (float32) and the component label of each row."""
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(size=(components, dim)).astype(np.float32)
-    sizes = rng.dirichlet(np.full(components, 2.0))
-    labels = rng.choice(components, size=n, p=sizes)
-    X = np.empty((n, dim), dtype=np.float32)
-    for a in range(0, n, 65536):
-        b = min(n, a + 65536)
-        X[a:b] = centers[labels[a:b]] + sigma * rng.standard_normal((b - a, dim), np.float32)
-    return X, labels
-
-
-@dataclass
-class Outcome:
-    ours_s: float
-    ref_s: float | None = None
-    plain_s: float | None = None
-    bound_s: float | None = None
-    peak_bytes: int = 0
-    matrix_bytes: int = 0
-    agreement: str = ""
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Case:
-    name: str
-    description: str
-    run: Callable[[bool, int], Outcome]
-    target: float | None = None  # required speed-up over the reference
-    heavy: bool = False  # skipped unless asked for by name or --all
-    bound_target: float | None = None  # at most this multiple of the GEMM bound
-
-
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
-
-
-def _peak(fn: Callable[[], Any]) -> int:
-    """Peak traced memory of one more run (tracemalloc slows numpy allocations down, so it
-    never runs during a timed one)."""
-    gc.collect()
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak
-
-
-def _traced(fn: Callable[[], Any]) -> tuple[Any, float, int]:
-    """One run, timed and traced at once (for the scale cases, too long to run twice)."""
-    gc.collect()
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = fn()
-    dt = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return out, dt, peak
-
-
-def _alternate(
-    repeat: int,
-    ours: Callable[[], Any],
-    ref: Callable[[], Any] | None,
-    plain: Callable[[], Any] | None,
-) -> tuple[Any, Any, float, float | None, float | None]:
-    """Run ours, the reference and the baseline in turn ``repeat`` times; median times."""
-    t_ours: list[float] = []
-    t_ref: list[float] = []
-    t_plain: list[float] = []
-    res = ref_res = None
-    for _ in range(max(1, repeat)):
-        res, dt = _timed(ours)
-        t_ours.append(dt)
-        if ref is not None:
-            ref_res, dt = _timed(ref)
-            t_ref.append(dt)
-        if plain is not None:
-            _, dt = _timed(plain)
-            t_plain.append(dt)
-    med = statistics.median
-    return (
-        res,
-        ref_res,
-        med(t_ours),
-        med(t_ref) if t_ref else None,
-        med(t_plain) if t_plain else None,
-    )
-
-
-def _loadavg() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:  # pragma: no cover - not available on every OS
-        return "n/a"
-
-
-def _mundig() -> Any:
-    try:
-        import lightly_mundig
-    except ImportError:
-        return None
-    return lightly_mundig
-
-
-def _agreement(
-    ours: np.ndarray, ref: np.ndarray, objective: Callable[[list[int], int], float] | None
-) -> str:
-    m = min(len(ours), len(ref))
-    eq = ours[:m] == ref[:m]
-    frac = float(eq.mean()) if m else 1.0
-    if eq.all() and len(ours) == len(ref):
-        return f"identical ({m}/{m})"
-    k = int(np.argmin(eq)) if not eq.all() else m
-    text = f"{frac:.1%} equal, first divergence at pick {k}"
-    if objective is not None and k < m:
-        prefix = [int(i) for i in ours[:k]]
-        a, b = objective(prefix, int(ours[k])), objective(prefix, int(ref[k]))
-        rel = abs(a - b) / max(abs(a), abs(b), 1e-300)
-        verdict = "float32 tie" if rel <= 2e-6 else "NOT a tie"
-        text += f" (objective ours {a:.9g} vs ref {b:.9g}, rel {rel:.1e}: {verdict})"
-    return text
 
 
 def _div_objective(X: np.ndarray) -> Callable[[list[int], int], float]:
@@ -192,7 +69,7 @@ DataFn = Callable[[], np.ndarray]
 
 
 def _mixture_data(n: int, dim: int, seed: int = 0) -> DataFn:
-    return lambda: mixture(n, dim, seed=seed)[0]
+    return lambda: bench_data.mixture(n, dim, seed=seed)[0]
 
 
 def case_diversity(data: DataFn, picks: int, plain: bool = True) -> Callable[[bool, int], Outcome]:
@@ -275,7 +152,7 @@ def case_combined(
     n: int, dim: int, picks: int, classes: int = 10
 ) -> Callable[[bool, int], Outcome]:
     def run(with_ref: bool, repeat: int) -> Outcome:
-        X, labels = mixture(n, dim, seed=2)
+        X, labels = bench_data.mixture(n, dim, seed=2)
         rng = np.random.default_rng(3)
         w = rng.random(n)
         # class probabilities correlated with the mixture component, as a model's would be

@@ -1,5 +1,6 @@
-"""Benchmark data without cluster structure, and the baselines every case is measured against.
+"""Benchmark data, and the baselines every case is measured against.
 
+- ``mixture``: the clustered data of most cases (see ``curation.benchmarks.engine``).
 - ``sphere``: isotropic Gaussian vectors normalised to unit length (no structure at all: the
   worst case for any pruning).
 - ``low_rank``: a rank-32 signal with a decaying spectrum plus isotropic noise, unit length.
@@ -23,6 +24,21 @@ import tempfile
 import time
 
 import numpy as np
+
+
+def mixture(
+    n: int, dim: int, *, seed: int = 0, components: int = 64, sigma: float = 0.6
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded Gaussian mixture (float32) and the component label of each row."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(components, dim)).astype(np.float32)
+    sizes = rng.dirichlet(np.full(components, 2.0))
+    labels = rng.choice(components, size=n, p=sizes)
+    X = np.empty((n, dim), dtype=np.float32)
+    for a in range(0, n, 65536):
+        b = min(n, a + 65536)
+        X[a:b] = centers[labels[a:b]] + sigma * rng.standard_normal((b - a, dim), np.float32)
+    return X, labels
 
 
 def sphere(n: int, dim: int, *, seed: int = 0) -> np.ndarray:

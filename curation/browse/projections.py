@@ -5,11 +5,12 @@ The cached value is ``{"method": "pca", "scale": 10000, "ids": [...], "x": [...]
 integer map coordinates in ``0..scale`` (both axes scaled to the unit square, aspect kept),
 row-aligned with sample ids. ``{"pending": true}`` marks a computation that has been queued.
 Small spaces are projected on the spot; larger ones by a background task
-(``curation.tasks_projections``). Storing new vectors resets the cache
-(``embedding_space_store``).
+(``curation.tasks.projection_compute_task``), both asked for by ``browse.maps``. Storing new
+vectors resets the cache (``embedding_space_store``). This module computes and encodes only: it
+queues nothing, so the task module and the filters can import it without an import cycle.
 
 The map page downloads the points once per projection as a compact binary
-(``projection_binary``, ~8 bytes a point, cached by the server and, via its ETag, by the
+(``browse.maps.projection_binary``, ~8 bytes a point, cached by the server and, via its ETag, by the
 browser), then only bit masks for filters and tags. Layout, little-endian::
 
     b"CMAP"  uint32 version (1)  uint32 count  uint32 scale      16-byte header
@@ -18,7 +19,6 @@ browser), then only bit masks for filters and tags. Layout, little-endian::
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import struct
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ import numpy as np
 from django.core.cache import cache
 
 from curation.models import EmbeddingSpace
+from curation.selection.kernels import pca_project
 from curation.storage.embeddings import embedding_space_load
 
 logger = logging.getLogger(__name__)
@@ -66,24 +67,8 @@ def projection_ready(projection: Any) -> bool:
 
 
 def pca_2d(matrix: np.ndarray) -> np.ndarray:
-    """The first two principal components of the rows of ``matrix`` (N x 2, float32),
-    fitted on an even subsample and applied to all rows in chunks (memory-mapped input)."""
-    n = matrix.shape[0]
-    step = max(1, n // FIT_ROWS)
-    fit = np.asarray(matrix[::step], dtype=np.float64)
-    mean = fit.mean(axis=0)
-    if fit.shape[0] < 2 or fit.shape[1] < 2:
-        axes = np.eye(fit.shape[1], 2)
-    else:
-        _, _, vt = np.linalg.svd(fit - mean, full_matrices=False)
-        axes = vt[:2].T
-        if axes.shape[1] < 2:
-            axes = np.pad(axes, ((0, 0), (0, 2 - axes.shape[1])))
-    out = np.empty((n, 2), dtype=np.float32)
-    for start in range(0, n, CHUNK):
-        block = np.asarray(matrix[start : start + CHUNK], dtype=np.float64)
-        out[start : start + CHUNK] = (block - mean) @ axes
-    return out
+    """The map's 2D projection: the engine's ``pca_project`` with the map's fit size."""
+    return pca_project(matrix, 2, fit_rows=FIT_ROWS, chunk=CHUNK)
 
 
 def projection_compute(*, space: EmbeddingSpace) -> dict[str, Any]:
@@ -107,25 +92,6 @@ def projection_compute(*, space: EmbeddingSpace) -> dict[str, Any]:
     return projection
 
 
-def projection_request(*, space: EmbeddingSpace) -> dict[str, Any] | None:
-    """The cached map of ``space``; computes it now when small, else queues the background
-    task once and returns None (the page polls)."""
-    projection = space.projection
-    if projection_ready(projection):
-        return projection
-    if space.count <= INLINE_LIMIT:
-        return projection_compute(space=space)
-    if not (isinstance(projection, dict) and projection.get("pending")):
-        from curation.tasks_projections import projection_compute_task
-
-        marked = EmbeddingSpace.objects.filter(pk=space.pk, projection__isnull=True).update(
-            projection={"pending": True}
-        )
-        if marked:
-            projection_compute_task.enqueue(space.pk)
-    return None
-
-
 def projection_encode(projection: dict[str, Any]) -> bytes:
     """The cached projection as the map's binary (see the module docstring)."""
     ids = np.asarray(projection["ids"], dtype=np.int64)
@@ -141,29 +107,11 @@ def projection_encode(projection: dict[str, Any]) -> bytes:
     return b"".join(parts)
 
 
-def _binary_cache_key(space: EmbeddingSpace) -> str:
+def binary_cache_key(space: EmbeddingSpace) -> str:
     return f"curation:map-binary:{FORMAT_VERSION}:{space.pk}:{space.storage_key}"
 
 
 def projection_binary_cached(*, space: EmbeddingSpace) -> MapBinary | None:
     """The map's binary if this server has it cached (no projection is loaded)."""
-    cached = cache.get(_binary_cache_key(space))
+    cached = cache.get(binary_cache_key(space))
     return MapBinary(*cached) if cached else None
-
-
-def projection_binary(*, space: EmbeddingSpace) -> MapBinary | None:
-    """The map's binary with its ETag, or None while the projection is being computed
-    (``projection_request`` queues it). Built once per projection and cached: the ETag is
-    a hash of the bytes, so a browser that has them gets 304 Not Modified."""
-    found = projection_binary_cached(space=space)
-    if found is not None:
-        return found
-    if "projection" in space.get_deferred_fields():
-        space.refresh_from_db(fields=["projection"])
-    projection = projection_request(space=space)
-    if projection is None:
-        return None
-    data = projection_encode(projection)
-    etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
-    cache.set(_binary_cache_key(space), (etag, data), BINARY_CACHE_SECONDS)
-    return MapBinary(etag=etag, data=data)

@@ -8,7 +8,8 @@ metadata discovery and nearest neighbours. Everything here stays fast at 1M samp
   a planner estimate: it is exact or a bound that is provably correct;
 - metadata keys, their types, bounds, histograms and string values are discovered from a
   sample of ``METADATA_SAMPLE_ROWS`` rows spread over the dataset (cached briefly);
-- neighbours are exact (one matrix-vector product over the memory-mapped embedding matrix).
+- neighbours are exact (``nearest_to_row``, the engine's kernel: one matrix-vector product
+  over the memory-mapped embedding matrix).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from django.db.models import Count, Max, Min, QuerySet
 from curation.filters import SampleFilter, filter_samples
 from curation.models import AnnotationTask, Dataset, EmbeddingSpace, Sample, Tag
 from curation.models.datasets import DatasetCounts
+from curation.selection.kernels_align import RowIndex, row_of
+from curation.selection.kernels_knn import nearest_to_row
 from curation.storage.embeddings import embedding_space_load
 
 PAGE_SIZE = 60
@@ -275,25 +278,13 @@ def nearest_neighbours(sample: Sample, *, k: int = 12) -> list[Neighbours]:
             loaded = embedding_space_load(space)
         except OSError:
             continue
-        rows = np.flatnonzero(loaded.sample_ids == sample.pk)
-        if len(rows) == 0:
+        row = row_of(loaded.sample_ids, sample.pk)
+        if row is None:
             continue
-        matrix = loaded.matrix
-        query = np.asarray(matrix[int(rows[0])], dtype=np.float32)
-        if space.normalized:
-            distance = 1.0 - _chunked_matvec(matrix, query)
-        else:
-            norms = _chunked_sq_norms(matrix)
-            distance = np.sqrt(
-                np.maximum(norms - 2 * _chunked_matvec(matrix, query) + query @ query, 0)
-            )
-        distance[int(rows[0])] = np.inf
-        count = min(k, len(distance) - 1)
-        if count <= 0:
+        top, distance = nearest_to_row(loaded.matrix, row, k, cosine=space.normalized)
+        if len(top) == 0:
             continue
-        top = np.argpartition(distance, count - 1)[:count]
-        top = top[np.argsort(distance[top], kind="stable")]
-        found.append((space, loaded.sample_ids[top].tolist(), distance[top].astype(float).tolist()))
+        found.append((space, loaded.sample_ids[top].tolist(), distance.tolist()))
     wanted = {i for _, ids, _ in found for i in ids}
     by_id = Sample.objects.only(*GRID_FIELDS).in_bulk(wanted)
     return [
@@ -303,21 +294,6 @@ def nearest_neighbours(sample: Sample, *, k: int = 12) -> list[Neighbours]:
         )
         for space, ids, dists in found
     ]
-
-
-def _chunked_matvec(matrix: np.ndarray, query: np.ndarray, chunk: int = 262_144) -> np.ndarray:
-    out = np.empty(matrix.shape[0], dtype=np.float32)
-    for start in range(0, matrix.shape[0], chunk):
-        out[start : start + chunk] = matrix[start : start + chunk] @ query
-    return out
-
-
-def _chunked_sq_norms(matrix: np.ndarray, chunk: int = 262_144) -> np.ndarray:
-    out = np.empty(matrix.shape[0], dtype=np.float32)
-    for start in range(0, matrix.shape[0], chunk):
-        block = np.asarray(matrix[start : start + chunk])
-        out[start : start + chunk] = np.einsum("ij,ij->i", block, block)
-    return out
 
 
 def adjacent_ids(
@@ -353,3 +329,30 @@ def sample_counts(dataset_ids: list[int]) -> dict[int, CappedCount]:
 def dataset_sample_count(dataset: Dataset) -> CappedCount:
     """All samples of the dataset, exact (see ``sample_counts``)."""
     return sample_counts([dataset.pk])[dataset.pk]
+
+
+@dataclass(frozen=True)
+class MapMasks:
+    """Which rows of a map's points binary match a filter and a highlighted tag (``None``:
+    not asked for)."""
+
+    filter_mask: np.ndarray | None
+    tag_mask: np.ndarray | None
+
+
+def map_masks(
+    *, dataset: Dataset, row_ids: np.ndarray, sample_filter: SampleFilter, tag: Tag | None
+) -> MapMasks:
+    """Row masks over ``row_ids`` (the map's sample ids, in row order) for the samples matching
+    ``sample_filter`` (unless it is empty) and the members of ``tag``; one query each."""
+    index = RowIndex(row_ids)  # binary search, no sort when the ids are ascending
+    filter_mask = tag_mask = None
+    if not sample_filter.is_empty:
+        matched = np.fromiter(
+            filter_samples(dataset, sample_filter).values_list("pk", flat=True), dtype=np.int64
+        )
+        filter_mask = index.mask(matched)
+    if tag is not None:
+        members = np.fromiter(tag.memberships.values_list("sample_id", flat=True), dtype=np.int64)
+        tag_mask = index.mask(members)
+    return MapMasks(filter_mask=filter_mask, tag_mask=tag_mask)

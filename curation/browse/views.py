@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from curation.access import can_delete_dataset, get_dataset_for_user
 from curation.browse.selectors import (
+    PAGE_SIZE,
     adjacent_ids,
     annotation_tasks,
     metadata_fields,
@@ -30,7 +32,7 @@ from curation.filters import FilterError, SampleFilter
 from curation.models import Annotation, Dataset, Sample, Score, Tag
 from curation.tags.services import TagError, tag_add_samples, tag_create, tag_remove_samples
 from curation.web.errors import parse_id
-from curation.web.pages import HtmxRequest
+from curation.web.pages import HtmxRequest, page_partial, render_page
 
 TEMPLATE = "curation/browser.html"
 
@@ -77,21 +79,20 @@ def browser(request: HtmxRequest, dataset_id: int) -> HttpResponse:
     }
     if not error:
         try:
-            context["page"] = result_page(dataset, sample_filter, after=after)
+            size = getattr(settings, "CURATION_BROWSE_PAGE_SIZE", PAGE_SIZE)
+            context["page"] = result_page(dataset, sample_filter, after=after, size=size)
             if not (request.htmx and request.htmx.target == "more"):
                 first = context["page"] if after == 0 else None
                 context["count"] = result_count(dataset, sample_filter, first)
         except FilterError as exc:  # e.g. an unknown tag or a map that is not computed
             context["error"] = str(exc)
-    template = TEMPLATE
-    if request.htmx and request.htmx.target == "more":
-        template += "#grid-page"
-    elif request.htmx and request.htmx.target == "results":
-        template += "#results"
-    else:
+    target = request.htmx.target if request.htmx else None
+    partial = {"more": "grid-page", "results": "results"}.get(target or "")
+    if page_partial(request, partial) is None:
         context.update(_sidebar(dataset, sample_filter, request))
-    response = render(request, template, context, status=400 if error and not request.htmx else 200)
-    if request.htmx and request.htmx.target == "results" and not context["error"]:
+    status = 400 if error and not request.htmx else 200
+    response = render_page(request, TEMPLATE, context, partial=partial, status=status)
+    if partial == "results" and not context["error"]:
         response["HX-Push-Url"] = browser_url(dataset, sample_filter)
     return response
 
@@ -152,10 +153,9 @@ def sample_detail(request: HtmxRequest, dataset_id: int, sample_id: int) -> Http
         "neighbours": nearest_neighbours(sample),
         **_sample_tags_context(dataset, sample),
     }
-    template = "curation/sample_detail.html"
-    if request.htmx and request.htmx.target == "sample-tags":
-        template += "#sample-tags"
-    return render(request, template, context)
+    return render_page(
+        request, "curation/sample_detail.html", context, partial="sample-tags", target="sample-tags"
+    )
 
 
 def _top_probabilities(annotation: Annotation) -> list[tuple[str, float]]:

@@ -21,11 +21,10 @@ from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import render
 
 from curation.access import get_dataset_for_user
-from curation.browse.projections import (
-    projection_binary,
-    projection_binary_cached,
-)
-from curation.filters import FilterError, SampleFilter, filter_samples
+from curation.browse.maps import projection_binary
+from curation.browse.projections import projection_binary_cached
+from curation.browse.selectors import map_masks
+from curation.filters import FilterError, SampleFilter
 from curation.models import Dataset, EmbeddingSpace, Tag
 from curation.web.pages import HtmxRequest
 
@@ -64,20 +63,6 @@ def _without(request: HtmxRequest, *keys: str) -> list[tuple[str, str]]:
 
 def _bits(mask: np.ndarray) -> str:
     return base64.b64encode(np.packbits(mask, bitorder="little").tobytes()).decode("ascii")
-
-
-def _member_mask(
-    raw_ids: np.ndarray, order: np.ndarray, sorted_ids: np.ndarray, wanted: np.ndarray
-) -> np.ndarray:
-    """Row mask of the points whose id is in ``wanted`` (binary search, O(m log n))."""
-    mask = np.zeros(len(raw_ids), dtype=bool)
-    if len(sorted_ids) == 0 or len(wanted) == 0:
-        return mask
-    at = np.searchsorted(sorted_ids, wanted)
-    inside = at < len(sorted_ids)
-    at, wanted = at[inside], wanted[inside]
-    mask[order[at[sorted_ids[at] == wanted]]] = True
-    return mask
 
 
 def _not_modified(request: HtmxRequest, etag: str) -> bool:
@@ -119,27 +104,18 @@ def map_mask(request: HtmxRequest, dataset_id: int) -> JsonResponse:
     if binary is None:
         return JsonResponse({"ready": False, "message": "Computing the map…"})
     raw_ids = binary.arrays()[0]
-    if len(raw_ids) < 2 or bool(np.all(raw_ids[1:] > raw_ids[:-1])):
-        order = np.arange(len(raw_ids))  # import order is usually id order: no sort needed
-    else:
-        order = np.argsort(raw_ids, kind="stable")
-    sorted_ids = raw_ids[order].astype(np.int64)
     payload: dict[str, Any] = {"ready": True, "count": len(raw_ids), "etag": binary.etag}
-
-    try:
-        sample_filter = SampleFilter.parse(_without(request, "space", "highlight"))
-        if not sample_filter.is_empty:
-            matched = np.fromiter(
-                filter_samples(dataset, sample_filter).values_list("pk", flat=True), dtype=np.int64
-            )
-            filter_mask = _member_mask(raw_ids, order, sorted_ids, matched)
-            payload["filter_mask"] = _bits(filter_mask)
-            payload["matching"] = int(filter_mask.sum())
-    except FilterError as exc:
-        payload["error"] = str(exc)
     highlight = request.GET.get("highlight", "")
     tag = Tag.objects.filter(dataset=dataset, name=highlight).first() if highlight else None
-    if tag is not None:
-        members = np.fromiter(tag.memberships.values_list("sample_id", flat=True), dtype=np.int64)
-        payload["tag_mask"] = _bits(_member_mask(raw_ids, order, sorted_ids, members))
+    try:
+        sample_filter = SampleFilter.parse(_without(request, "space", "highlight"))
+        masks = map_masks(dataset=dataset, row_ids=raw_ids, sample_filter=sample_filter, tag=tag)
+    except FilterError as exc:  # the filter is reported; the tag highlight still shows
+        payload["error"] = str(exc)
+        masks = map_masks(dataset=dataset, row_ids=raw_ids, sample_filter=SampleFilter(), tag=tag)
+    if masks.filter_mask is not None:
+        payload["filter_mask"] = _bits(masks.filter_mask)
+        payload["matching"] = int(masks.filter_mask.sum())
+    if masks.tag_mask is not None:
+        payload["tag_mask"] = _bits(masks.tag_mask)
     return JsonResponse(payload)

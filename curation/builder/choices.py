@@ -1,5 +1,6 @@
 """What a dataset offers the strategy builder: embedding spaces, metadata keys (numeric and
-string), score task/score pairs, prediction tasks with their classes, and tags.
+string), score task/score pairs, prediction tasks with their classes, and tags; and the
+defaults a new row takes from them (:func:`new_row`, :func:`fill_defaults`).
 
 Reads only. Metadata keys are gathered from a bounded sample of rows (``METADATA_SCAN``) so the
 builder stays fast on large datasets; nested metadata objects become dotted keys.
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from curation.builder.rows import BuilderState, score_option
+from curation.builder.rows import BuilderState, Row, score_option
 from curation.models import AnnotationTask, Dataset, EmbeddingSpace, Sample, Score, Tag
 
 METADATA_SCAN = 2000
@@ -67,6 +68,40 @@ class BuilderChoices:
             if row.pred_task:
                 copy.prediction_tasks.setdefault(row.pred_task, [])
         return copy
+
+
+def fill_defaults(row: Row, choices: BuilderChoices) -> Row:
+    """Pick the dataset's first fitting choice for fields a fresh row leaves empty."""
+    if row.input == "EMBEDDINGS" and not row.embedding and len(choices.embeddings) > 1:
+        row.embedding = choices.embeddings[0]
+    if row.input == "SCORES" and not row.score_task and choices.scores:
+        row.score_task, row.score_name = choices.scores[0]
+    if row.input == "METADATA" and not row.metadata_key:
+        keys = (
+            list(choices.string_metadata)
+            if row.metadata_kind == "string"
+            else choices.numeric_metadata
+        )
+        if keys:
+            row.metadata_key = keys[0]
+    if row.input == "PREDICTIONS" and not row.pred_task and choices.prediction_tasks:
+        tasks = list(choices.prediction_tasks)
+        predictions = [t for t in tasks if t != "ground_truth"]
+        row.pred_task = (predictions or tasks)[0]
+    return row
+
+
+def new_row(choices: BuilderChoices, existing: list[Row]) -> Row:
+    """A sensible next row: diversity first, then weights on a score (or metadata, or random)."""
+    if not existing:
+        return fill_defaults(Row(), choices)
+    if choices.scores:
+        row = Row(strategy="WEIGHTS", input="SCORES")
+    elif choices.numeric_metadata:
+        row = Row(strategy="WEIGHTS", input="METADATA")
+    else:
+        row = Row(strategy="WEIGHTS", input="RANDOM")
+    return fill_defaults(row, choices)
 
 
 def builder_choices(dataset: Dataset | None) -> BuilderChoices:

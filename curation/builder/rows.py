@@ -1,76 +1,28 @@
 """Pure helpers between LightlyOne Worker selection configs and the strategy builder's rows.
 
-The builder is a plain HTML form: each strategy is a row (a fieldset) whose fields are named
-``s<i>-<field>``; ``rows`` holds the number of rows. A row keeps what the user typed as text so
-the form can be re-rendered unchanged with its errors; :func:`config_from_state` turns the rows
-into the config JSON and :func:`state_from_config` does the reverse (for presets and pasted JSON).
-Validation is :func:`curation.selection.parse_config`, applied row by row so every row shows its
-own error next to the field the JSON path names. No Django import here.
+A :class:`Row` is one strategy as the user typed it, every field kept as text so a row re-renders
+unchanged with its errors; :class:`BuilderState` is the whole builder (rows + sample count).
+:func:`config_from_state` turns the rows into the config JSON (typing mistakes, such as a word
+where a number belongs, are reported per ``"<row>.<field>"``) and :func:`state_from_config` does
+the reverse for presets and pasted JSON, keeping fields the rows cannot show as ``extra`` so
+validation (``curation.builder.validation``) still names them. Invariant: for every config the
+engine accepts, ``config_from_state(state_from_config(c))`` equals ``c`` in the Worker's
+spelling (strength inside the strategy, the default strength 1.0 left out).
+No Django import here; the HTML form side is ``curation.builder.forms``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from curation.selection import ConfigError, parse_config
 from curation.selection.config import ACCEPTED_INPUTS, DISTRIBUTIONS, OPERATIONS, PREDICTION_NAMES
-from curation.selection.config_text import ConfigTextError, config_from_text
 
-STRATEGIES: tuple[tuple[str, str], ...] = (
-    ("DIVERSITY", "Diversity: spread out in an embedding space"),
-    ("TYPICALITY", "Typicality: representative of dense regions"),
-    ("SIMILARITY", "Similarity: close to a query tag"),
-    ("WEIGHTS", "Weights: prefer high values"),
-    ("THRESHOLD", "Threshold: keep only values passing a bound"),
-    ("BALANCE", "Balance: class or metadata distribution"),
-)
-INPUT_LABELS: dict[str, str] = {
-    "EMBEDDINGS": "Embeddings",
-    "SCORES": "Scores",
-    "METADATA": "Metadata",
-    "PREDICTIONS": "Predictions",
-    "RANDOM": "Random",
-}
-OPERATION_LABELS: dict[str, str] = {
-    "SMALLER": "<",
-    "SMALLER_EQUAL": "<=",
-    "BIGGER": ">",
-    "BIGGER_EQUAL": ">=",
-}
-DISTRIBUTION_LABELS: dict[str, str] = {
-    "TARGET": "Target shares",
-    "UNIFORM": "Uniform over classes",
-    "INPUT": "Like the candidates",
-}
+INPUTS: tuple[str, ...] = ("EMBEDDINGS", "SCORES", "METADATA", "PREDICTIONS", "RANDOM")
 DEFAULT_NEIGHBORS = 20
-
-_INPUT_FIELD_OF: dict[str, str] = {
-    "type": "input",
-    "embedding": "embedding",
-    "tag_name": "tag_name",
-    "dataset": "tag_name",
-    "dataset_id": "tag_name",
-    "score": "score",
-    "key": "metadata_key",
-    "name": "pred_name",
-    "random_seed": "random_seed",
-}
-_STRATEGY_FIELD_OF: dict[str, str] = {
-    "type": "strategy",
-    "stopping_condition_minimum_distance": "min_distance",
-    "num_nearest_neighbors": "num_nearest_neighbors",
-    "threshold": "threshold",
-    "operation": "operation",
-    "distribution": "distribution",
-    "target": "target",
-    "strength": "strength",
-}
-_PATH = re.compile(r"^strategies\[(\d+)\](?:\.(input|strategy|strength))?(?:\.([^.]+))?")
 
 
 @dataclass
@@ -101,7 +53,7 @@ class Row:
     # ---- what the row shows -------------------------------------------------------------
     @property
     def allowed_inputs(self) -> tuple[str, ...]:
-        return ACCEPTED_INPUTS.get(self.strategy, tuple(INPUT_LABELS))
+        return ACCEPTED_INPUTS.get(self.strategy, INPUTS)
 
     @property
     def has_strength(self) -> bool:
@@ -150,81 +102,6 @@ class BuilderState:
 
 def score_option(task: str, score: str) -> str:
     return json.dumps([task, score])
-
-
-# --------------------------------------------------------------------------- form <-> state
-
-
-def state_from_form(data: Mapping[str, Any]) -> BuilderState:
-    """Read the builder's fields (``rows``, ``s<i>-<field>``, ``count_mode``, …) from a form."""
-
-    def text(key: str, default: str = "") -> str:
-        value = data.get(key, default)
-        return default if value is None else str(value).strip()
-
-    try:
-        count = max(0, min(int(text("rows", "1") or "1"), 50))
-    except ValueError:
-        count = 1
-    rows = []
-    for i in range(count):
-        p = f"s{i}-"
-        task, score = "", ""
-        raw_score = text(p + "score")
-        if raw_score:
-            try:
-                task, score = (str(v) for v in json.loads(raw_score))
-            except (ValueError, TypeError, RecursionError):
-                task, score = "", ""
-        targets = []
-        for key in data:
-            if key.startswith(p + "target:"):
-                name = key[len(p + "target:") :]
-                targets.append((name, text(key)))
-        new_class = text(p + "target_new_class")
-        new_share = text(p + "target_new_share")
-        if new_class and new_class not in dict(targets):
-            targets.append((new_class, new_share))
-        row = Row(
-            strategy=text(p + "strategy", "DIVERSITY"),
-            input=text(p + "input", "EMBEDDINGS"),
-            embedding=text(p + "embedding"),
-            tag_name=text(p + "tag_name"),
-            min_distance=text(p + "min_distance"),
-            num_nearest_neighbors=text(p + "num_nearest_neighbors"),
-            score_task=task,
-            score_name=score,
-            metadata_key=text(p + "metadata_key"),
-            pred_task=text(p + "pred_task"),
-            pred_name=text(p + "pred_name", "CLASS_DISTRIBUTION"),
-            random_seed=text(p + "random_seed"),
-            threshold=text(p + "threshold"),
-            operation=text(p + "operation", "BIGGER"),
-            distribution=text(p + "distribution", "TARGET"),
-            distribution_given=text(p + "distribution_given") == "1",
-            target=targets,
-            strength=text(p + "strength", "1.0"),
-            extra_input=_json_dict(text(p + "extra_input")),
-            extra_strategy=_json_dict(text(p + "extra_strategy")),
-        )
-        rows.append(row.normalized())
-    return BuilderState(
-        rows=rows,
-        count_mode="proportion" if text("count_mode") == "proportion" else "n",
-        n_samples=text("n_samples", "100"),
-        percent=text("percent", "10"),
-        extra=_json_dict(text("extra")),
-    )
-
-
-def _json_dict(raw: str) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 # --------------------------------------------------------------------------- state -> config
@@ -433,107 +310,6 @@ def _row_from_entry(entry: Mapping[str, Any]) -> Row:
     row.extra_input = inp
     row.extra_strategy = strat
     return row
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def field_for_path(path: str, row: Row | None = None) -> tuple[int | None, str]:
-    """Which row and builder field a ``ConfigError`` path is about.
-
-    ``strategies[1].strategy.operation`` -> ``(1, "operation")``; ``n_samples`` -> ``(None,
-    "count")``; anything else at the top -> ``(None, "config")``.
-    """
-    match = _PATH.match(path)
-    if not match:
-        if path.startswith(("n_samples", "proportion_samples")):
-            return None, "count"
-        if path == "strategies":
-            return None, "rows"
-        return None, "config"
-    index = int(match.group(1))
-    part, name = match.group(2), match.group(3)
-    if part == "strength":
-        return index, "strength"
-    if part == "input":
-        if name == "task":
-            if row is not None and row.input == "PREDICTIONS":
-                return index, "pred_task"
-            return index, "score" if row is None or row.input == "SCORES" else "input"
-        return index, _INPUT_FIELD_OF.get(name or "type", "input")
-    if part == "strategy":
-        return index, _STRATEGY_FIELD_OF.get(name or "type", "strategy")
-    return index, "strategy"
-
-
-def validate_state(state: BuilderState) -> tuple[dict[str, Any], dict[str, str]]:
-    """``(config, errors)``; ``errors`` maps ``"<row>.<field>"``, ``"count"``, ``"rows"`` or
-    ``"config"`` to a message. Every row is checked on its own so all rows show their errors."""
-    config, errors = config_from_state(state)
-    if not state.rows:
-        errors["rows"] = "add at least one strategy"
-    head = {k: v for k, v in config.items() if k != "strategies"}
-    probe = [{"input": {"type": "RANDOM"}, "strategy": {"type": "WEIGHTS"}}]
-    _collect(head | {"strategies": probe}, None, errors, state)
-    for i, entry in enumerate(config["strategies"]):
-        if not any(k.startswith(f"{i}.") for k in errors):
-            _collect({"n_samples": 1, "strategies": [entry]}, i, errors, state)
-    if not errors:
-        _collect(config, None, errors, state)
-    return config, errors
-
-
-def _collect(
-    config: dict[str, Any], index: int | None, errors: dict[str, str], state: BuilderState
-) -> None:
-    try:
-        parse_config(config)
-    except ConfigError as exc:
-        path = exc.path
-        if index is not None:
-            path = re.sub(r"^strategies\[0\]", f"strategies[{index}]", path)
-        row_index, name = field_for_path(path, _row_at(state, path))
-        key = name if row_index is None else f"{row_index}.{name}"
-        errors.setdefault(key, f"{_leaf(path)} {exc.detail}".strip())
-
-
-def _row_at(state: BuilderState, path: str) -> Row | None:
-    match = _PATH.match(path)
-    if match and int(match.group(1)) < len(state.rows):
-        return state.rows[int(match.group(1))]
-    return None
-
-
-def _leaf(path: str) -> str:
-    """The last name of a path, for messages: ``strategies[0].strategy.operation`` ->
-    ``operation``; ``strategies[0].strategy.target.cat`` -> ``target cat``."""
-    if ".target." in path:
-        return "target " + path.split(".target.", 1)[1]
-    return path.rsplit(".", 1)[-1] if path else ""
-
-
-def errors_by_row(errors: Mapping[str, str]) -> tuple[dict[int, dict[str, str]], dict[str, str]]:
-    """Split flat errors into ``{row: {field: message}}`` and the form-level rest."""
-    rows: dict[int, dict[str, str]] = {}
-    top: dict[str, str] = {}
-    for key, message in errors.items():
-        head, _, name = key.partition(".")
-        if name and head.isdigit():
-            rows.setdefault(int(head), {})[name] = message
-        else:
-            top[key] = message
-    return rows, top
-
-
-def parse_pasted_json(text: str) -> tuple[dict[str, Any] | None, str]:
-    """``(config, "")`` for a config object as the docs write it (comments, trailing commas,
-    Python literals allowed), else ``(None, one sentence naming the line and column)``."""
-    if not text.strip():
-        return None, "Paste a selection config (JSON) first."
-    try:
-        return config_from_text(text, what="The pasted text"), ""
-    except ConfigTextError as exc:
-        return None, str(exc)
 
 
 def config_json(config: Mapping[str, Any]) -> str:

@@ -6,22 +6,26 @@ refuses it with one sentence — cancels its queued selection runs and imports (
 asked to stop), records a queued ``Job`` of kind ``delete`` and enqueues it once that commits.
 A second start while a delete job is queued or running returns that job.
 
-``delete_job_execute`` (a worker, through ``jobs.job_execute``) waits until no run or import of
-the dataset is running, then deletes the per-sample rows in batches of
-``CURATION_DELETE_BATCH_SIZE`` sample ids (default 20,000): each batch is one transaction that
-removes every row pointing at those samples (tag memberships, annotations, scores, any other
-per-sample table) and then the samples. After every batch the progress (stage, done/total) is
-stored and pushed to ``/ws/jobs/<id>/`` and the cancel flag is read. Then the dataset's folders
-(media, embedding matrices; checked paths, links never followed) are removed, and the dataset
-row (tags, runs, embedding spaces, annotation tasks cascade) is deleted in the transaction that
-marks the job succeeded. The job row stays (its dataset becomes empty, ``dataset_name`` stays).
+``delete_job_execute`` (a worker, through ``dataset_delete_task`` or
+``jobs.execute.job_execute``) waits until no run or import of the dataset is running, then
+deletes the per-sample rows in batches of ``CURATION_DELETE_BATCH_SIZE`` sample ids (default
+20,000): each batch is one transaction that removes every row pointing at those samples (tag
+memberships, annotations, scores, any other per-sample table) and then the samples. After every
+batch the progress (stage, done/total) is stored and pushed to ``/ws/jobs/<id>/`` and the cancel
+flag is read. Then the dataset's folders (media, embedding matrices; checked paths, links never
+followed) are removed, and the dataset row (tags, runs, embedding spaces, annotation tasks
+cascade) is deleted in the transaction that marks the job succeeded. The job row stays (its
+dataset becomes empty, ``dataset_name`` stays).
 
 Cancel and failure: the first batch (or, for a dataset without samples, the file removal) is
 the point of no return, recorded as ``summary["irreversible"]`` in the same transaction. A job
 cancelled or failed before it restores the dataset unchanged (visible again). After it, the
 dataset stays hidden — never half visible — and can be deleted again (the job page's "Delete
 again", or the same request once more). A job whose worker died is failed by ``jobs_recover``
-and the dataset stays hidden either way.
+and the dataset stays hidden either way (``jobs.finish.delete_job_settle``).
+
+While waiting for the dataset's runs and imports to stop, the job (running in a worker) runs
+recovery itself every few seconds, so a dead run cannot block the deletion.
 """
 
 from __future__ import annotations
@@ -32,27 +36,44 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import models, transaction
+from django.tasks import task
 from django.utils import timezone
 
 from curation.datasets.services import _remove_folders, dataset_media_dir
-from curation.jobs.services import (
+from curation.jobs.finish import (
+    ACTIVE,
+    DELETE_DEAD_WORKER_MESSAGE,
+    DELETE_NEVER_QUEUED_MESSAGE,
+    JobCancelled,
     JobError,
-    _enqueue,
-    _finish,
-    _JobCancelled,
-    _JobLost,
-    _worker_name,
+    JobLost,
+    cancelled_before_start_message,
+    delete_job_settle,
+    job_enqueue,
+    job_finish,
+    worker_name,
 )
-from curation.jobs.workers import worker_task_beat
+from curation.jobs.heartbeat import worker_task_beat
+from curation.jobs.recover import jobs_recover
 from curation.models import Dataset, Job, Sample, SelectionRun
 from curation.realtime.job_events import job_progress_push
 from curation.runs.execute import finish as run_finish
+from curation.runs.recover import selection_runs_recover
 from curation.storage.embeddings import dataset_embedding_dir
+
+__all__ = [
+    "DEAD_WORKER_MESSAGE",
+    "NEVER_QUEUED_MESSAGE",
+    "cancelled_before_start_message",
+    "dataset_delete_start",
+    "dataset_delete_task",
+    "delete_job_execute",
+    "delete_job_settle",
+]
 
 logger = logging.getLogger(__name__)
 
 Status = Job.Status
-ACTIVE = (Status.QUEUED, Status.RUNNING)
 DEFAULT_BATCH_SIZE = 20_000
 DEFAULT_WAIT_SECONDS = 600
 WAIT_POLL_SECONDS = 0.5
@@ -60,15 +81,17 @@ STAGE_WAIT = "waiting for runs and imports to stop"
 STAGE_SAMPLES = "deleting samples"
 STAGE_FILES = "removing files"
 STAGE_DATASET = "deleting the dataset"
-DEAD_WORKER_MESSAGE = (
-    "The worker running this deletion stopped responding; the dataset stays hidden: delete it "
-    "again to finish."
-)
-NEVER_QUEUED_MESSAGE = "This deletion never reached the task queue; the dataset was not changed."
+DEAD_WORKER_MESSAGE = DELETE_DEAD_WORKER_MESSAGE  # the sentences live in ``jobs.finish``
+NEVER_QUEUED_MESSAGE = DELETE_NEVER_QUEUED_MESSAGE
 
 
-def cancelled_before_start_message(who: str) -> str:
-    return f"Cancelled by {who} before it started; the dataset was not changed."
+@task()
+def dataset_delete_task(job_id: int) -> str:
+    """The delete job's task entry point (here, not in ``curation.tasks``: this module starts
+    the job too, and ``curation.tasks`` imports the execute side, so a task module importing
+    this one would be a cycle). Returns the job's final status."""
+    job = delete_job_execute(job_id=job_id)
+    return job.status if job is not None else "skipped"
 
 
 # ----------------------------------------------------------------------------- start
@@ -98,11 +121,9 @@ def dataset_delete_start(
         _stop_dataset_work(locked.pk, locked.name)
         if execute == "enqueue":
             job_id = job.pk
-            transaction.on_commit(lambda: _enqueue(job_id))
+            transaction.on_commit(lambda: job_enqueue(job_id=job_id, task=dataset_delete_task))
     if execute == "inline":
-        from curation.jobs.services import job_execute
-
-        job_execute(job_id=job.pk)
+        delete_job_execute(job_id=job.pk)
     job.refresh_from_db()
     return job
 
@@ -121,7 +142,8 @@ def _stop_dataset_work(dataset_id: int, name: str) -> int:
         )
     imports = Job.objects.filter(dataset_id=dataset_id, kind=Job.Kind.IMPORT)
     for pk in imports.filter(status=Status.QUEUED).values_list("pk", flat=True):
-        _finish(pk, Status.CANCELLED, message=f"{reason}; nothing was imported.", expect="queued")
+        message = f"{reason}; nothing was imported."
+        job_finish(pk, Status.CANCELLED, message=message, expect=Status.QUEUED)
     running_runs = runs.filter(status=SelectionRun.Status.RUNNING)
     running_imports = imports.filter(status=Status.RUNNING)
     running_runs.filter(cancel_requested=False).update(cancel_requested=True)
@@ -156,10 +178,10 @@ class _Progress:
             stage=stage, done=done, total=total, progress=job.progress, heartbeat_at=now
         )
         if not updated:
-            raise _JobLost()
+            raise JobLost()
         job.heartbeat_at = now
         if Job.objects.filter(pk=job.pk, cancel_requested=True).exists():
-            raise _JobCancelled()
+            raise JobCancelled()
         job_progress_push(job)
 
 
@@ -167,7 +189,7 @@ def delete_job_execute(*, job_id: int) -> Job | None:
     """Run a queued delete job to its end (None when it was no longer queued)."""
     now = timezone.now()
     claimed = Job.objects.filter(pk=job_id, status=Status.QUEUED, kind=Job.Kind.DELETE).update(
-        status=Status.RUNNING, started_at=now, heartbeat_at=now, worker_id=_worker_name()
+        status=Status.RUNNING, started_at=now, heartbeat_at=now, worker_id=worker_name()
     )
     if not claimed:
         return None
@@ -177,18 +199,18 @@ def delete_job_execute(*, job_id: int) -> Job | None:
     started = time.monotonic()
     try:
         _run(job, progress, started)
-    except _JobLost:
+    except JobLost:
         logger.warning("Delete job %s was finished elsewhere while it ran", job_id)
-    except _JobCancelled:
-        _finish(job_id, Status.CANCELLED, message=_cancel_message(job_id))
+    except JobCancelled:
+        job_finish(job_id, Status.CANCELLED, message=_cancel_message(job_id))
     except KeyboardInterrupt:
-        _finish(job_id, Status.CANCELLED, message=_cancel_message(job_id, "Interrupted"))
+        job_finish(job_id, Status.CANCELLED, message=_cancel_message(job_id, "Interrupted"))
         raise
     except JobError as exc:
-        _finish(job_id, Status.FAILED, error=f"{exc} {_state_sentence(job_id)}")
+        job_finish(job_id, Status.FAILED, error=f"{exc} {_state_sentence(job_id)}")
     except Exception as exc:
         logger.exception("Delete job %s failed", job_id)
-        _finish(
+        job_finish(
             job_id,
             Status.FAILED,
             error=f"The deletion stopped on an unexpected error ({type(exc).__name__}). "
@@ -221,9 +243,9 @@ def _run(job: Job, progress: _Progress, started: float) -> None:
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.status != Status.RUNNING:
-            raise _JobLost()
+            raise JobLost()
         if locked.cancel_requested:
-            raise _JobCancelled()
+            raise JobCancelled()
         dataset = Dataset.objects.filter(pk=dataset_id).first()
         tags = runs = 0
         if dataset is not None:
@@ -262,9 +284,6 @@ def _run(job: Job, progress: _Progress, started: float) -> None:
 def _wait_for_dataset_work(dataset_id: int, name: str, progress: _Progress) -> None:
     """Stop queued work of the dataset (again: a run may have been queued meanwhile) and wait
     until running runs and imports have stopped (or are recovered as dead)."""
-    from curation.jobs.recover import jobs_recover
-    from curation.runs.services import selection_runs_recover
-
     limit = float(getattr(settings, "CURATION_DELETE_WAIT_SECONDS", DEFAULT_WAIT_SECONDS))
     deadline = time.monotonic() + limit
     last_recover = time.monotonic()
@@ -320,7 +339,7 @@ def _mark_irreversible(job: Job, deleted: int) -> None:
     """Record (in the caller's transaction) that rows or files of the dataset are going."""
     summary = {**job.summary, "irreversible": True, "samples": deleted}
     if not Job.objects.filter(pk=job.pk, status=Status.RUNNING).update(summary=summary):
-        raise _JobLost()
+        raise JobLost()
     job.summary = summary
 
 
@@ -342,17 +361,3 @@ def _state_sentence(job_id: int) -> str:
     if job.summary.get("irreversible"):
         return "The dataset stays hidden: delete it again to finish."
     return "Nothing was deleted."
-
-
-def delete_job_settle(job: Job, *, worker_died: bool) -> None:
-    """After a delete job ended without succeeding (called by ``jobs._cleanup``): a dataset
-    nothing was deleted from is visible again, unless the worker died (state unknown to the
-    user: it stays hidden until deleted again) or another delete job is under way."""
-    dataset_id = job.options.get("dataset_id")
-    if worker_died or job.summary.get("irreversible") or dataset_id is None:
-        return
-    others = Job.objects.filter(
-        dataset_id=dataset_id, kind=Job.Kind.DELETE, status__in=ACTIVE
-    ).exclude(pk=job.pk)
-    if not others.exists():
-        Dataset.objects.filter(pk=dataset_id).update(deleting=False)

@@ -23,6 +23,7 @@ class DatasetSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "description",
+            "image_root",  # the server folder sample file names are relative to (file_path_abs)
             "owner",
             "team",
             "sample_count",

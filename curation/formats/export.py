@@ -1,4 +1,12 @@
-"""Writers of the export formats; ``curation.tags.export`` picks one and gathers the rows."""
+"""The export formats: one registry (``FORMATS``: name -> writer, label, file extension, content
+type, whether it writes a folder) and the writers, with no database access and no Django
+import (the model classes are only type hints), so any client can list the formats.
+
+``curation.tags.export`` gathers the rows a format needs (``ExportRows``) and calls its
+writer; pages, the API and ``manage.py export_tag`` list the formats from here (choices, help
+texts, "unknown format" errors). Adding a format = a writer plus one ``ExportFormat`` entry.
+Every file is written under a temporary name and renamed into place (``atomic_file``).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +15,23 @@ import json
 import os
 import posixpath
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import yaml
 
-from curation.models import Annotation, AnnotationTask, Sample
 from curation.storage.paths import UnsafePathError, safe_join
+
+if TYPE_CHECKING:  # rows come from the models; this module never imports Django itself
+    from curation.models import Annotation, AnnotationTask, Sample
+
+CLASSIFICATION = "classification"  # AnnotationTask.Kind.CLASSIFICATION
 
 
 class ExportError(ValueError):
@@ -77,8 +91,7 @@ def write_csv(
     keys = sorted({key for s in samples for key in s.metadata})
     score_columns = sorted({name for per in scores.values() for name in per})
     task_columns = [
-        f"{t.name}.label" if t.kind == AnnotationTask.Kind.CLASSIFICATION else f"{t.name}.boxes"
-        for t in tasks
+        f"{t.name}.label" if t.kind == CLASSIFICATION else f"{t.name}.boxes" for t in tasks
     ]
     with atomic_file(path) as handle:
         writer = csv.writer(handle)
@@ -89,7 +102,7 @@ def write_csv(
             row += [sample.metadata.get(key) for key in keys]
             for task in tasks:
                 found = annotations.get(task.pk, {}).get(sample.pk, [])
-                if task.kind == AnnotationTask.Kind.CLASSIFICATION:
+                if task.kind == CLASSIFICATION:
                     row.append(";".join(a.label for a in found))
                 else:
                     row.append([[a.label, a.x, a.y, a.w, a.h, a.score] for a in found])
@@ -146,8 +159,6 @@ def write_yolo(
 ) -> None:
     """``labels/<image path without extension>.txt`` (class x_center y_center width height,
     normalised; a 6th confidence column for prediction tasks), ``images.txt`` and ``data.yaml``."""
-    import yaml
-
     index = {name: i for i, name in enumerate(task.categories)}
     labels = folder / "labels"
     label_paths: dict[int, Path] = {}
@@ -227,3 +238,128 @@ def write_lightly_csv(
             handle,
             write_options=pa_csv.WriteOptions(include_header=False, quoting_style=quoting),
         )
+
+
+# ---------------------------------------------------------------------------- the registry
+
+
+@dataclass(frozen=True)
+class LightlyColumns:
+    """The whole embedding space, row by row: file names, vectors, in-tag flags, labels."""
+
+    file_names: list[str]
+    matrix: np.ndarray
+    selected: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass
+class ExportRows:
+    """What a writer gets: the samples (by file name) and what its format asked for."""
+
+    samples: list[Sample]
+    tasks: list[AnnotationTask] = field(default_factory=list)
+    # task pk -> sample pk -> annotations, for ``tasks``
+    annotations: dict[int, dict[int, list[Annotation]]] = field(default_factory=dict)
+    scores: dict[int, dict[str, float]] = field(default_factory=dict)
+    image_root: str = ""
+    embeddings: LightlyColumns | None = None
+
+    @property
+    def task(self) -> AnnotationTask | None:
+        return self.tasks[0] if self.tasks else None
+
+    def task_annotations(self) -> dict[int, list[Annotation]]:
+        task = self.task
+        return self.annotations.get(task.pk, {}) if task else {}
+
+
+Writer = Callable[[Path, ExportRows], None]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    label: str  # what pages show
+    extension: str  # of the download, without the dot ("zip" for folder formats)
+    content_type: str
+    write: Writer
+    folder: bool = False  # writes a folder of files (downloaded as a zip)
+    # which annotation tasks it needs: none, every task, or one (optional or required)
+    tasks: Literal["none", "all", "one", "one-required"] = "none"
+    embeddings: bool = False  # needs the dataset's embedding space
+
+
+def _write_coco(path: Path, rows: ExportRows) -> None:
+    write_json(path, coco_document(rows.samples, rows.task, rows.task_annotations()))
+
+
+def _write_yolo(path: Path, rows: ExportRows) -> None:
+    assert rows.task is not None  # "one-required"
+    write_yolo(path, rows.samples, rows.task, rows.task_annotations(), rows.image_root)
+
+
+def _write_lightly(path: Path, rows: ExportRows) -> None:
+    assert rows.embeddings is not None
+    columns = rows.embeddings
+    write_lightly_csv(path, columns.file_names, columns.matrix, columns.selected, columns.labels)
+
+
+FORMATS: dict[str, ExportFormat] = {
+    spec.name: spec
+    for spec in (
+        ExportFormat(
+            "filenames",
+            "File names (.txt)",
+            "txt",
+            "text/plain",
+            lambda path, rows: write_filenames(path, rows.samples),
+        ),
+        ExportFormat(
+            "csv",
+            "CSV with metadata, annotations and scores",
+            "csv",
+            "text/csv",
+            lambda path, rows: write_csv(
+                path, rows.samples, rows.tasks, rows.annotations, rows.scores
+            ),
+            tasks="all",
+        ),
+        ExportFormat("coco", "COCO JSON", "json", "application/json", _write_coco, tasks="one"),
+        ExportFormat(
+            "yolo",
+            "YOLO labels (.zip)",
+            "zip",
+            "application/zip",
+            _write_yolo,
+            folder=True,
+            tasks="one-required",
+        ),
+        ExportFormat(
+            "lightly-csv",
+            "Lightly embeddings CSV",
+            "csv",
+            "text/csv",
+            _write_lightly,
+            embeddings=True,
+        ),
+    )
+}
+FORMAT_NAMES = tuple(FORMATS)
+
+
+def formats_help() -> str:
+    """``filenames, csv, coco, yolo or lightly-csv``: the names for help texts."""
+    return ", ".join(FORMAT_NAMES[:-1]) + " or " + FORMAT_NAMES[-1]
+
+
+def unknown_format_message(name: object) -> str:
+    return f"Unknown export format {name!r}: use one of {', '.join(FORMAT_NAMES)}."
+
+
+def export_format(name: str) -> ExportFormat:
+    """The format called ``name``; ``ExportError`` names the known ones otherwise."""
+    spec = FORMATS.get(name)
+    if spec is None:
+        raise ExportError(unknown_format_message(name))
+    return spec

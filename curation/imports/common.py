@@ -1,59 +1,30 @@
-"""Shared pieces of the importers: the one error class, path safety and file-name resolution.
+"""Shared pieces of the importer's ORM side: which paths an import may read, and which of the
+dataset's samples a file name written in a side file means.
 
-Every file name read from a side file is checked with ``check_file_name`` (no absolute names, no
-``..``, NUL, backslash or control characters) before it is matched or stored."""
+The readers in ``curation.formats`` return file names as written (each checked with
+``check_file_name``); ``FileNameIndex`` maps them to canonical sample file names. Paths given to
+an import go through ``resolve_import_path`` (import roots, symlinks resolved, no pipes).
+"""
 
 from __future__ import annotations
 
-import codecs
-import csv
-import math
 import os
 import posixpath
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
 
-from curation.storage.paths import UnsafePathError, validate_sample_file_name
+from curation.formats.names import names_sample, normalize_file_name
+from curation.formats.records import IngestError
 from curation.storage.roots import import_root_of, resolve_below_root, settings_import_roots
 
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "FileNameIndex",
+    "IngestError",
+    "resolve_import_path",
+]
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
-FILE_NAME_COLUMNS = ("file_name", "filename", "filenames")
-_SHOWN_NAMES = 5
-
-
-class IngestError(ValueError):
-    """An import that cannot be carried out; the message says what and where, in one sentence."""
-
-
-@dataclass(frozen=True)
-class AnnotationRecord:
-    """One label or box as read from a file; boxes are pixels unless ``normalized``."""
-
-    label: str
-    x: float | None = None
-    y: float | None = None
-    w: float | None = None
-    h: float | None = None
-    score: float | None = None
-    probabilities: list[float] | None = None
-    normalized: bool = False  # YOLO: centre x/y and size relative to the image size
-
-
-@dataclass
-class TaskImport:
-    """Annotations of one task read from one file or folder, keyed by the file name as written."""
-
-    name: str
-    kind: str  # AnnotationTask.Kind value
-    categories: list[str]
-    source: str
-    is_prediction: bool
-    by_name: dict[str, list[AnnotationRecord]] = field(default_factory=dict)
-    described: dict[str, str] = field(default_factory=dict)  # name -> "image id 7 (a.jpg)"
-    match_by_stem: bool = False  # YOLO: label paths lack the image extension
 
 
 def resolve_import_path(
@@ -104,62 +75,6 @@ def _symlink_out(path: str | Path, root: Path) -> IngestError:
         f"{path} leads through a symlink outside the folders imports may read (it leaves "
         f"the import root {root}): import the folder it points to from its own root."
     )
-
-
-def check_file_name(name: str, where: str) -> str:
-    """``name`` normalised (see ``validate_sample_file_name``), or an ``IngestError`` saying
-    ``where`` (e.g. "Line 7 of emb.csv") it was found and why it is refused."""
-    try:
-        return validate_sample_file_name(name)
-    except UnsafePathError as exc:
-        raise IngestError(
-            f"{where}: the file name {exc.name!r} {exc.reason}; file names must be relative "
-            "paths inside the dataset's folder."
-        ) from None
-
-
-def check_file_names(
-    names: Sequence[str], source: str, *, first: int = 1, unit: str = "line"
-) -> None:
-    """``check_file_name`` for every name; row 0 is ``unit`` ``first`` of ``source``."""
-    for row, name in enumerate(names):
-        try:
-            validate_sample_file_name(name)
-        except UnsafePathError:
-            check_file_name(name, f"{unit.capitalize()} {row + first} of {source}")
-
-
-def normalize_file_name(name: str) -> str:
-    """POSIX separators, no leading ``./`` or ``/``; ``a/../b`` collapsed."""
-    first, last = name[:1], name[-1:]
-    if (  # already normal (most names): no backslash, no "." / ".." / empty component, no
-        # surrounding whitespace. Plain string tests: 100k+ names per import.
-        first
-        and first not in "/."
-        and last not in "/."
-        and not first.isspace()
-        and not last.isspace()
-        and "\\" not in name
-        and "//" not in name
-        and "/." not in name
-    ):
-        return name
-    return _normalize_slowly(name)
-
-
-def _normalize_slowly(name: str) -> str:
-    name = name.strip().replace("\\", "/")
-    name = posixpath.normpath(name) if name else name
-    while name.startswith("./"):
-        name = name[2:]
-    return name.lstrip("/")
-
-
-def names_sample(names: Iterable[str]) -> str:
-    names = list(names)
-    shown = ", ".join(names[:_SHOWN_NAMES])
-    more = f" (and {len(names) - _SHOWN_NAMES} more)" if len(names) > _SHOWN_NAMES else ""
-    return f"{shown}{more}"
 
 
 class FileNameIndex:
@@ -219,154 +134,3 @@ class FileNameIndex:
                 f"{names_sample(unknown)}; check the names are relative to the image folder."
             )
         return mapping
-
-
-def check_duplicates(names: list[str], source: str, first_line: int = 2) -> None:
-    """Raise when a file name appears twice; lines count from ``first_line`` for row 0."""
-    seen: dict[str, int] = {}
-    for row, name in enumerate(names):
-        norm = normalize_file_name(name)
-        if norm in seen:
-            raise IngestError(
-                f"{source} lists {name!r} twice (lines {seen[norm] + first_line} and "
-                f"{row + first_line}): each file may appear once."
-            )
-        seen[norm] = row
-
-
-def find_file_name_column(columns: Iterable[str], source: str) -> str:
-    columns = list(columns)
-    for candidate in FILE_NAME_COLUMNS:
-        if candidate in columns:
-            return candidate
-    raise IngestError(
-        f"{source} has no file-name column: name one of its columns "
-        f"{' or '.join(FILE_NAME_COLUMNS)} (found {', '.join(columns[:8]) or 'none'})."
-    )
-
-
-_INT = re.compile(r"[+-]?\d+")
-
-
-def parse_cell(text: str) -> Any:
-    """A CSV cell as a JSON value: ints, floats, true/false; ``None`` for an empty cell."""
-    value = text.strip()
-    if value == "":
-        return None
-    lowered = value.lower()
-    if lowered == "true":
-        return True
-    if lowered == "false":
-        return False
-    if _INT.fullmatch(value):
-        return int(value)
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    if not math.isfinite(number):
-        raise ValueError(f"{value!r} is not a finite number")
-    return number
-
-
-def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"weather": {"description": "sunny"}}`` -> ``{"weather.description": "sunny"}``."""
-    flat: dict[str, Any] = {}
-    for key, item in value.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(item, Mapping):
-            flat.update(flatten(item, f"{dotted}."))
-        elif item is not None:
-            flat[dotted] = item
-    return flat
-
-
-def display(path: Path | str) -> str:
-    return Path(path).name or str(path)
-
-
-# -- reading text side files: every refusal names the file and the line ------------------------
-
-MAX_LINE_BYTES = 16 * 1024 * 1024  # one physical line; a CSV field is capped at 128 KB anyway
-
-
-def text_lines(handle: BinaryIO, source: str) -> Iterator[str]:
-    """The lines of a UTF-8 file opened in binary mode (a leading BOM dropped, line ends kept),
-    refusing with its line number a line that is not UTF-8, holds a NUL or is over 16 MB."""
-    number = 0
-    while True:
-        raw = handle.readline(MAX_LINE_BYTES + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > MAX_LINE_BYTES:
-            raise IngestError(
-                f"{source} line {number} is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB: "
-                "check that it is a text file with one record a line."
-            )
-        if number == 1 and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8) :]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise IngestError(
-                f"{source} line {number} is not valid UTF-8: save the file as UTF-8 text."
-            ) from None
-        if "\x00" in text:
-            raise IngestError(
-                f"{source} line {number} contains a NUL character (\\0): remove it; text "
-                "files may not hold NUL bytes."
-            )
-        yield text
-
-
-def unstorable_text(data: Any) -> str | None:
-    """What in ``data`` (nested dicts, lists, strings) no database can store as text: a NUL
-    (``\\u0000``) or an unpaired surrogate (``\\ud800``), as a noun phrase; None when clean."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return "a NUL character (\\u0000)"
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return "an unpaired surrogate (\\ud800-\\udfff), which is not text"
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return None
-
-
-def refuse_unstorable_text(record: Any, where: str) -> None:
-    """``IngestError`` naming ``where`` when ``record`` holds text no database stores."""
-    problem = unstorable_text(record)
-    if problem is not None:
-        raise IngestError(f"{where} holds {problem}: remove it.")
-
-
-def csv_rows(handle: BinaryIO, source: str) -> Iterator[tuple[int, list[str]]]:
-    """``(line, cells)`` of a UTF-8 CSV file opened in binary mode; a row spanning several
-    lines has the number of its last line. Refusals (see ``text_lines``, a cell over 128 KB,
-    broken quoting) are ``IngestError`` naming the file and the line."""
-    reader = csv.reader(text_lines(handle, source))
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            line = reader.line_num
-            if "field larger than field limit" in str(exc):
-                limit = csv.field_size_limit()
-                raise IngestError(
-                    f"{source} line {line} has a value longer than {limit // 1024} KB, the most "
-                    "a CSV cell may hold: check its quoting."
-                ) from None
-            raise IngestError(
-                f"{source} line {line} is not valid CSV ({str(exc)[:80]}): check its quoting."
-            ) from None
-        yield reader.line_num, row

@@ -17,15 +17,13 @@ from django.utils import timezone
 
 from curation.datasets.services import dataset_create
 from curation.imports.services import ImportSummary, dataset_import
-from curation.jobs.services import (
-    JobError,
-    _finish,
-    _JobCancelled,
-    _JobLost,
-    _mark_succeeded,
-    _Monitor,
-    _worker_name,
-)
+from curation.jobs.execute import JobMonitor as _Monitor
+from curation.jobs.execute import job_mark_succeeded as _mark_succeeded
+from curation.jobs.finish import JobCancelled as _JobCancelled
+from curation.jobs.finish import JobError
+from curation.jobs.finish import JobLost as _JobLost
+from curation.jobs.finish import job_finish as _finish
+from curation.jobs.finish import worker_name as _worker_name
 from curation.models import Dataset, Job
 
 Progress = Any  # Callable[[str, int, int], None] | None

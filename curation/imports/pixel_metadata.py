@@ -1,22 +1,17 @@
 """Built-in image metadata (``lightly.*`` keys, brightness, contrast) computed from pixels.
 
-The functions here are pure (a path or a PIL image in, a dict out) so the ingest service can run
-them in worker processes; ``sample_metadata_recompute`` writes the results back in bulk.
+The functions here are pure (a path or a PIL image in, a dict out) and this module imports no
+Django model, so the ingest service can run them in worker processes (forkserver / spawn
+children that never set Django up); ``imports.metadata_recompute`` writes results back in bulk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
-
-from curation.storage.paths import UnsafePathError, safe_join
-
-if TYPE_CHECKING:  # imported lazily: worker processes import this module without Django set up
-    from curation.models import Sample
 
 BUILTIN_KEYS = (
     "lightly.sizeInBytes",
@@ -132,43 +127,3 @@ def image_file_metadata(path: Path) -> dict[str, Any]:
     with Image.open(path) as image:
         image.load()
         return image_metadata(image, path.stat().st_size)
-
-
-def sample_metadata_recompute(*, samples: Iterable[Sample]) -> tuple[int, list[str]]:
-    """Recompute built-in metadata of ``samples`` from their files; returns (updated, failures).
-
-    Custom metadata keys are kept; built-in keys, width, height and size are replaced. Files
-    are reached through the checked join only: a name or symlink leading outside the dataset's
-    image folder is a failure (with a note), never read.
-    """
-    from curation.models import Dataset, Sample
-
-    updated: list[Sample] = []
-    failures: list[str] = []
-    roots: dict[int, str] = {}
-    for sample in samples:
-        if sample.dataset_id not in roots:  # one query per dataset, not per sample
-            roots[sample.dataset_id] = Dataset.objects.values_list("image_root", flat=True).get(
-                pk=sample.dataset_id
-            )
-        root = roots[sample.dataset_id]
-        try:
-            path = safe_join(root, sample.file_name)
-        except UnsafePathError as exc:
-            failures.append(f"{sample.file_name}: refused, {exc.reason} (not read)")
-            continue
-        try:
-            computed = image_file_metadata(path)
-        except (OSError, ValueError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc).replace(str(path), "the file")
-            failures.append(f"{sample.file_name}: {reason}")
-            continue
-        sample.metadata = {**sample.metadata, **computed}
-        sample.width = computed["lightly.width"]
-        sample.height = computed["lightly.height"]
-        sample.size_bytes = computed["lightly.sizeInBytes"]
-        updated.append(sample)
-    Sample.objects.bulk_update(
-        updated, ["metadata", "width", "height", "size_bytes"], batch_size=1000
-    )
-    return len(updated), failures

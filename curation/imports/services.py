@@ -6,9 +6,10 @@ written in one transaction. When anything fails, nothing is written: no rows, an
 thumbnails and embedding files are removed again. The one exception class is ``IngestError``
 (a ``ValueError`` whose message names the file, line and column where it can).
 
-Formats are read by ``ingest_images`` / ``ingest_embeddings`` / ``ingest_metadata`` /
-``ingest_annotations``; the bulk writes live in ``ingest_write``. After the write commits, the
-tables it wrote are ``ANALYZE``d on PostgreSQL (``tables_analyze``, best effort).
+Side files are read by ``curation.formats`` (pure parsing), images by ``imports.images``; the
+bulk writes live in ``imports.write`` (with ``imports.samples``, ``imports.annotations`` and
+``imports.embeddings``). After the write commits, the tables it wrote are ``ANALYZE``d on
+PostgreSQL (``tables_analyze``, best effort).
 """
 
 from __future__ import annotations
@@ -25,23 +26,23 @@ import numpy as np
 from django.db import DatabaseError, connection, models, transaction
 
 from curation.datasets.services import dataset_create, dataset_delete, dataset_refuse_if_deleting
-from curation.imports.annotations import CLASSIFICATION, read_annotation_source
-from curation.imports.common import (
+from curation.formats.annotations import natural_key, read_annotation_source
+from curation.formats.embeddings import read_embeddings
+from curation.formats.metadata import read_metadata
+from curation.formats.names import check_file_name
+from curation.formats.records import (
+    CLASSIFICATION,
     AnnotationRecord,
+    EmbeddingFile,
     IngestError,
     TaskImport,
-    check_file_name,
-    resolve_import_path,
 )
-from curation.imports.embeddings import EmbeddingFile, read_embeddings
+from curation.imports.common import resolve_import_path
+from curation.imports.embeddings import BUILTIN_SPACE, check_embedding_compatible
 from curation.imports.images import run_image_jobs, scan_image_folder
-from curation.imports.metadata import read_metadata
-from curation.imports.write import (
-    BUILTIN_SPACE,
-    ImportSummary,
-    check_embedding_compatible,
-    validate_and_write,
-)
+from curation.imports.pixel_metadata import BUILTIN_KEYS
+from curation.imports.summary import ImportSummary
+from curation.imports.write import validate_and_write
 from curation.models import (
     Annotation,
     AnnotationTask,
@@ -219,7 +220,11 @@ def _dataset_import(
             normalize_embeddings,
             embedding_file.source,
         )
-    metadata_file = read_metadata(p) if (p := resolve(metadata)) is not None else None
+    metadata_file = (
+        read_metadata(p, reserved_keys=BUILTIN_KEYS)
+        if (p := resolve(metadata)) is not None
+        else None
+    )
     if metadata_file is not None:
         for name, _, line in metadata_file.rows:
             check_file_name(name, f"Line {line} of {metadata_file.source}")
@@ -354,7 +359,7 @@ def _labels_task(embedding_file: EmbeddingFile, summary: ImportSummary) -> TaskI
     task = TaskImport(
         name=AnnotationTask.GROUND_TRUTH,
         kind=CLASSIFICATION,
-        categories=sorted({label for label in labels if label}, key=_natural_key),
+        categories=sorted({label for label in labels if label}, key=natural_key),
         source=embedding_file.source,
         is_prediction=False,
     )
@@ -365,13 +370,6 @@ def _labels_task(embedding_file: EmbeddingFile, summary: ImportSummary) -> TaskI
         if label
     }
     return task
-
-
-def _natural_key(label: str) -> tuple[int, float | str]:
-    try:
-        return (0, float(label))
-    except ValueError:
-        return (1, label)
 
 
 def _check_task_names(tasks: list[TaskImport]) -> None:

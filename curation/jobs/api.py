@@ -10,7 +10,6 @@ from rest_framework.response import Response
 
 from curation.api.serializers_common import errors
 from curation.api.views_base import CurationAPIView
-from curation.jobs.recover import jobs_recover
 from curation.jobs.services import job_cancel, job_get_for_user
 from curation.models import Job
 
@@ -74,7 +73,6 @@ class JobDetailView(CurationAPIView):
         responses={200: JobSerializer, **errors(401, 404)},
     )
     def get(self, request: Request, job_id: int) -> Response:
-        jobs_recover()  # a job whose worker died is shown as failed
         return Response(JobSerializer(job_get_for_user(request.user, job_id)).data)
 
 

@@ -6,7 +6,8 @@ its dataset hidden, to be deleted again (``dataset_delete``).
 A running job is dead when neither it (``heartbeat_at``) nor its process beat for three
 ``CURATION_WORKER_HEARTBEAT_SECONDS``: its worker's ``WorkerHeartbeat`` row is stale and, for
 a process on this machine (a command-line import has no worker row), the process is gone.
-Cheap; called at worker start and whenever a job is viewed.
+Cheap; the worker loop runs it (``jobs.workers.worker_recover``: at its first iteration,
+then once per heartbeat interval); pages only read.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from curation.jobs.services import (
+from curation.jobs.finish import (
     DEAD_WORKER_MESSAGE,
     NEVER_QUEUED_MESSAGE,
     Status,
-    _finish,
+    job_finish,
     kind_message,
 )
 from curation.models import Job, WorkerHeartbeat
@@ -57,7 +58,7 @@ def _worker_alive(worker_id: str, alive: set[tuple[str, int]]) -> bool:
 def jobs_recover() -> list[int]:
     """Fail running jobs whose worker is gone (neither the job nor its worker beat for three
     intervals) and queued jobs that never reached the queue; settle their files and orphaned
-    staging folders. Cheap; called at worker start and when jobs are viewed. Returns ids."""
+    staging folders. Cheap; run by the worker loop (``worker_recover``). Returns ids."""
     horizon = timezone.now() - timedelta(seconds=3 * settings.CURATION_WORKER_HEARTBEAT_SECONDS)
     alive = {
         (host[:150], pid)
@@ -73,12 +74,12 @@ def jobs_recover() -> list[int]:
         if _worker_alive(worker_id, alive):
             continue
         error = kind_message(pk, DEAD_WORKER_MESSAGE, "DEAD_WORKER_MESSAGE")
-        if _finish(pk, Status.FAILED, error=error, settle=True):
+        if job_finish(pk, Status.FAILED, error=error, settle=True):
             recovered.append(pk)
     lost = Job.objects.filter(status=Status.QUEUED, task_id="", created__lt=horizon)
     for pk in lost.values_list("pk", flat=True):
         error = kind_message(pk, NEVER_QUEUED_MESSAGE, "NEVER_QUEUED_MESSAGE")
-        if _finish(pk, Status.FAILED, error=error, expect=Status.QUEUED):
+        if job_finish(pk, Status.FAILED, error=error, expect=Status.QUEUED):
             recovered.append(pk)
     if recovered:
         logger.warning("Marked jobs %s as failed (worker gone)", recovered)

@@ -9,14 +9,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from curation.jobs.recover import jobs_recover
 from curation.jobs.services import JobError, job_cancel, job_get_for_user
 from curation.web.pages import HtmxRequest
 
 
 @login_required
 def job_detail(request: HtmxRequest, job_id: int) -> HttpResponse:
-    jobs_recover()  # a job whose worker died shows as failed
     job = job_get_for_user(request.user, job_id)
     template = "curation/job_detail.html"
     if request.htmx:

@@ -1,13 +1,17 @@
-"""Task workers: the worker loop, its heartbeat (for /healthz and dead-run detection) and the
-in-process worker of the embedded mode.
+"""Task workers: the worker loop, its heartbeat (for /healthz and dead-run detection), the
+recovery of what dead workers left running, and the in-process worker of the embedded mode.
 
 Invariants:
 
 - A worker's heartbeat row is written by its loop and by nothing else: between tasks every
   ``CURATION_WORKER_HEARTBEAT_SECONDS``, and during a task by the task's own progress calls
-  (:func:`worker_task_beat`). No side thread beats, so a loop that died or hangs stops beating
-  and is seen: ``/healthz`` reports no live worker, and the runs it held are failed by recovery,
-  both once the row is older than 3 intervals (90 s with the default 30 s).
+  (``heartbeat.worker_task_beat``). No side thread beats, so a loop that died or hangs stops
+  beating and is seen: ``/healthz`` reports no live worker, and the runs it held are failed by
+  recovery, both once the row is older than 3 intervals (90 s with the default 30 s).
+- Recovery (:func:`worker_recover`: dead selection runs and jobs are failed with a sentence,
+  their files settled) is the worker's job: its loop runs it at its first iteration and then
+  once per heartbeat interval, between tasks. Pages, API reads and websocket connects only read
+  (they show a silent worker from the row's heartbeat: ``worker_silent`` of a run or job).
 - One failed iteration of the loop (SQLite "database is locked", a dropped PostgreSQL
   connection, ...) never ends the loop: it is logged (at most once a minute after the first),
   the thread's connections are closed, and the loop retries after a backoff of 1 s doubling to
@@ -17,75 +21,44 @@ Invariants:
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
 import threading
 import time
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection, connections
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from curation.models import WorkerHeartbeat
+from curation.jobs.heartbeat import (
+    live_workers,
+    new_worker_id,
+    worker_current_set,
+    worker_heartbeat_beat,
+    worker_heartbeat_stop,
+    worker_task_beat,
+)
+from curation.jobs.recover import jobs_recover
+from curation.runs.recover import selection_runs_recover
+
+__all__ = [
+    "CurationWorker",
+    "inprocess_worker_start",
+    "live_workers",
+    "new_worker_id",
+    "worker_heartbeat_beat",
+    "worker_recover",
+    "worker_task_beat",
+]
 
 logger = logging.getLogger(__name__)
 
 
-def new_worker_id(prefix: str = "worker") -> str:
-    """Unique across machines and at most 64 characters (django-tasks-db's limit)."""
-    return f"{prefix}-{socket.gethostname()[:30]}-{os.getpid()}-{get_random_string(6)}"
-
-
-def worker_heartbeat_beat(*, worker_id: str, started_at: datetime | None = None) -> None:
-    now = timezone.now()
-    WorkerHeartbeat.objects.update_or_create(
-        worker_id=worker_id,
-        defaults={"hostname": socket.gethostname()[:200], "pid": os.getpid(), "last_seen": now},
-        create_defaults={
-            "hostname": socket.gethostname()[:200],
-            "pid": os.getpid(),
-            "last_seen": now,
-            "started_at": started_at or now,
-        },
-    )
-
-
-def worker_heartbeat_stop(*, worker_id: str) -> None:
-    WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
-
-
-def live_workers() -> list[WorkerHeartbeat]:
-    """Workers seen within three heartbeat intervals."""
-    horizon = timezone.now() - timedelta(seconds=3 * settings.CURATION_WORKER_HEARTBEAT_SECONDS)
-    return list(WorkerHeartbeat.objects.filter(last_seen__gte=horizon))
-
-
 BACKOFF_MAX_SECONDS = 30.0
 LOG_EVERY_SECONDS = 60.0
-
-_current = threading.local()  # the CurationWorker running in this thread, if any
-
-
-def worker_task_beat() -> None:
-    """Beat the heartbeat of the worker running the current task, if due (cheap otherwise).
-
-    Called by long tasks from their progress calls; a no-op outside a worker (CLI, tests).
-    Never raises: the task's own database writes report a database that is away.
-    """
-    worker: CurationWorker | None = getattr(_current, "worker", None)
-    if worker is None:
-        return
-    try:
-        worker.beat()
-    except Exception as exc:
-        logger.warning("Worker heartbeat from a task failed (%s)", type(exc).__name__)
 
 
 def _close_thread_connections() -> None:
@@ -105,6 +78,7 @@ class CurationWorker(Worker):
         self.started = timezone.now()
         self.beat_interval = float(settings.CURATION_WORKER_HEARTBEAT_SECONDS)
         self.last_beat = -1e18  # monotonic; beat on the first iteration
+        self.last_recover = -1e18  # monotonic; recover on the first iteration
         self.failures = 0
         self._last_logged = -1e18
         self._unlogged = 0
@@ -119,11 +93,19 @@ class CurationWorker(Worker):
         worker_heartbeat_beat(worker_id=self.worker_id, started_at=self.started)
         self.last_beat = now
 
+    def recover(self, *, force: bool = False) -> None:
+        """Run :func:`worker_recover` if an interval has passed since the last (or ``force``)."""
+        now = time.monotonic()
+        if not force and now - self.last_recover < self.beat_interval:
+            return
+        worker_recover()
+        self.last_recover = now
+
     def run(self) -> None:
         logger.info("Starting worker %s on queues %s", self.worker_id, ",".join(self.queue_names))
         if self.startup_delay and self.interval:
             time.sleep(random.random())  # spreads a fleet's first polls
-        _current.worker = self
+        worker_current_set(self)
         try:
             while self.running:
                 try:
@@ -138,7 +120,7 @@ class CurationWorker(Worker):
                 if finished:
                     return
         finally:
-            _current.worker = None
+            worker_current_set(None)
             try:
                 worker_heartbeat_stop(worker_id=self.worker_id)
             except Exception:
@@ -156,6 +138,7 @@ class CurationWorker(Worker):
         """Beat, claim and run at most one task; True when the loop should end (batch mode)."""
         close_old_connections()
         self.beat()
+        self.recover()
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
         if not self.process_all_queues:
             tasks = tasks.filter(queue_name__in=self.queue_names)
@@ -195,19 +178,18 @@ class CurationWorker(Worker):
         self._last_logged, self._unlogged = now, 0
 
 
-def worker_start_recover() -> None:
-    """Fail what workers that died left running (called when a worker starts)."""
-    from curation.jobs.recover import jobs_recover
-    from curation.runs.services import selection_runs_recover
-
-    selection_runs_recover()  # runs left "running" by a worker that died are failed
-    jobs_recover()  # so are imports, and their staged files are removed
+def worker_recover() -> list[int]:
+    """The recovery step of every worker loop (at its first iteration, then once per heartbeat
+    interval): fail the selection runs and jobs whose worker died, settle their files. Returns
+    the ids recovered (runs first, then jobs)."""
+    runs = selection_runs_recover()  # runs left "running" by a worker that died are failed
+    jobs = jobs_recover()  # so are imports and deletions, and their staged files are removed
+    return [*runs, *jobs]
 
 
 def inprocess_worker_start() -> threading.Thread:
     """Start the task worker loop in a daemon thread of this process (embedded mode)."""
     worker_id = new_worker_id("inprocess")
-    worker_start_recover()
     worker = CurationWorker(
         queue_names=["default"],
         interval=0.5,

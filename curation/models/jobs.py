@@ -18,6 +18,7 @@ class Job(ProgressMixin, models.Model):
     class Kind(models.TextChoices):
         IMPORT = "import", "Import"
         DELETE = "delete", "Delete"
+        SCORES = "scores", "Score metadata"  # typicality / similarity (embeddings.score_metadata)
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

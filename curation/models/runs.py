@@ -16,6 +16,7 @@ class ProgressMixin:
     progress: float
     started_at: datetime | None
     finished_at: datetime | None
+    heartbeat_at: datetime | None
 
     @property
     def is_final(self) -> bool:
@@ -36,6 +37,16 @@ class ProgressMixin:
     @property
     def elapsed_display(self) -> str:
         return format_seconds(self.elapsed_seconds)
+
+    @property
+    def worker_silent(self) -> bool:
+        """Running, but its worker stopped beating three heartbeat intervals ago: a worker's
+        recovery will fail it (pages read this; they never recover)."""
+        last = self.heartbeat_at or self.started_at
+        if self.status != "running" or last is None:
+            return False
+        age = (timezone.now() - last).total_seconds()
+        return age > 3 * settings.CURATION_WORKER_HEARTBEAT_SECONDS
 
 
 class SelectionRun(ProgressMixin, models.Model):

@@ -15,9 +15,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from curation.formats.config_text import ConfigTextError, config_from_text, config_worker_form
 from curation.models import StrategyPreset
 from curation.selection import ConfigError, parse_config
-from curation.selection.config_text import ConfigTextError, config_from_text, config_worker_form
 
 VISIBILITIES = tuple(v.value for v in StrategyPreset.Visibility)
 

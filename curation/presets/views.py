@@ -15,15 +15,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from curation.access import get_preset_for_user, presets_visible_to
 from curation.builder.rows import config_json
 from curation.models import StrategyPreset
+from curation.presets.forms import SCOPES, PresetImportForm, PresetSearchForm
 from curation.presets.services import (
     PresetError,
     preset_delete,
     preset_duplicate,
     preset_import,
 )
-from curation.web.pages import HtmxRequest
-
-SCOPES = (("all", "All"), ("mine", "Mine"), ("team", "My teams"), ("public", "Public"))
+from curation.web.pages import HtmxRequest, render_page
 
 
 def _summary(config: dict) -> list[str]:
@@ -40,8 +39,8 @@ def _summary(config: dict) -> list[str]:
 @login_required
 def preset_list(request: HtmxRequest) -> HttpResponse:
     presets = presets_visible_to(request.user).select_related("owner", "team", "last_used_by")
-    query = request.GET.get("q", "").strip()
-    scope = request.GET.get("scope", "all")
+    search = PresetSearchForm(request.GET).values()
+    query, scope = search["q"], search["scope"]
     if query:
         presets = presets.filter(Q(name__icontains=query) | Q(description__icontains=query))
     if scope == "mine":
@@ -50,7 +49,7 @@ def preset_list(request: HtmxRequest) -> HttpResponse:
         presets = presets.filter(visibility=StrategyPreset.Visibility.TEAM)
     elif scope == "public":
         presets = presets.filter(visibility=StrategyPreset.Visibility.PUBLIC)
-    page = Paginator(presets.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
+    page = Paginator(presets.order_by("name", "pk"), 50).get_page(search["page"])
     items = [
         {
             "preset": p,
@@ -60,14 +59,8 @@ def preset_list(request: HtmxRequest) -> HttpResponse:
         }
         for p in page.object_list
     ]
-    template = "curation/presets.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#results"
-    return render(
-        request,
-        template,
-        {"items": items, "page": page, "q": query, "scope": scope, "scopes": SCOPES},
-    )
+    context = {"items": items, "page": page, "q": query, "scope": scope, "scopes": SCOPES}
+    return render_page(request, "curation/presets.html", context, partial="results")
 
 
 @login_required
@@ -100,11 +93,9 @@ def preset_delete_view(request: HtmxRequest, preset_id: int) -> HttpResponse:
 def preset_import_view(request: HtmxRequest) -> HttpResponse:
     """Paste a config as the docs write it (comments, trailing commas, True/False/None) and save
     it as one of your presets; an error is shown next to its field and nothing is saved."""
-    values = {"name": "", "description": "", "visibility": "private", "config_text": ""}
-    error: dict[str, str] = {}
-    status = 200
-    if request.method == "POST":
-        values = {key: request.POST.get(key, default) for key, default in values.items()}
+    form = PresetImportForm(request.POST if request.method == "POST" else None)
+    if form.is_bound:
+        values = form.values()
         try:
             preset = preset_import(
                 owner=request.user,
@@ -114,19 +105,14 @@ def preset_import_view(request: HtmxRequest) -> HttpResponse:
                 visibility=values["visibility"],
             )
         except PresetError as exc:
-            field = exc.field if exc.field in ("name", "visibility", "config_text") else "config"
-            error = {field: str(exc)}
-            status = 400
+            form.add_service_error(exc.field, str(exc))
         else:
             messages.success(request, f"Imported the preset {preset.name!r}.")
             return HttpResponseRedirect(reverse("preset-list"))
-    return render(
-        request,
-        "curation/preset_import.html",
-        {
-            "values": values,
-            "error": error,
-            "visibilities": StrategyPreset.Visibility.choices,
-        },
-        status=status,
-    )
+    context = {
+        "form": form,
+        "values": form.values(),
+        "visibilities": StrategyPreset.Visibility.choices,
+    }
+    status = 400 if form.errors else 200
+    return render(request, "curation/preset_import.html", context, status=status)

@@ -23,7 +23,6 @@ from django.http import Http404
 
 from curation.access import get_run_for_user
 from curation.realtime.run_events import render_run_progress, run_group_name
-from curation.runs.services import selection_runs_recover
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +134,6 @@ class RunProgressConsumer(LayerResilientConsumer):
         user = self.scope.get("user")
         run_id = self.scope["url_route"]["kwargs"]["run_id"]
         try:
-            if getattr(user, "is_authenticated", False):
-                selection_runs_recover()  # a run whose worker died is shown as failed
             run = get_run_for_user(user, run_id)
         except Http404:
             self.refuse()

@@ -8,7 +8,6 @@ from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
 from django.http import Http404
 
-from curation.jobs.recover import jobs_recover
 from curation.jobs.services import job_get_for_user
 from curation.realtime.job_events import job_group_name, render_job_progress
 
@@ -25,8 +24,6 @@ class JobProgressConsumer(WebsocketConsumer):
     def connect(self) -> None:
         user = self.scope.get("user")
         job_id = self.scope["url_route"]["kwargs"]["job_id"]
-        if getattr(user, "is_authenticated", False):
-            jobs_recover()  # a job whose worker died is shown as failed
         try:
             job = job_get_for_user(user, job_id)
         except Http404:

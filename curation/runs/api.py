@@ -27,7 +27,6 @@ from curation.runs.services import (
     selection_run_cancel,
     selection_run_rerun,
     selection_run_start,
-    selection_runs_recover,
 )
 
 TAG = ["runs"]
@@ -98,7 +97,6 @@ class RunDetailView(CurationAPIView):
     )
     def get(self, request: Request, run_id: int) -> Response:
         run = get_run_for_user(request.user, run_id)
-        selection_runs_recover()  # a run whose worker died reads as failed, re-runnable
         return Response(RunSerializer(_run(run.pk)).data)
 
 

@@ -1,10 +1,15 @@
 """Executing a selection run (in a worker's task, or inline for the CLI).
 
-Claim the queued run, load its candidates and inputs, run the engine with throttled progress
-(stored and pushed at most every 0.5 s) and cancel polling (the database flag, at most every
-0.3 s), then write the result tag, pick order, explanation, messages and timings in ONE
-transaction. A cancel, an engine error or a lost run writes nothing but the run's final status
-and a readable message. Two runs racing for one tag name: the unique constraint decides.
+Claim the queued run, prepare its stored snapshot (``runs.prepare``: the same step the start
+ran; an inline run reuses its start's ``PreparedRun``), load its candidates and inputs, run the
+engine with throttled progress (stored and pushed at most every 0.5 s) and cancel polling (the
+database flag, at most every 0.3 s), then write the result tag, pick order, explanation,
+messages and timings in ONE transaction. A cancel, an engine error or a lost run writes nothing
+but the run's final status and a readable message. Two runs racing for one tag name: the unique
+constraint decides.
+The engine gets the parsed config (``PreparedRun.engine_config``), never the dict.
+
+Imports no start service and no task module (``curation.tasks`` imports this one).
 """
 
 from __future__ import annotations
@@ -21,19 +26,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from curation.filters import FilterError, SampleFilter
-from curation.jobs.workers import worker_task_beat
+from curation.jobs.heartbeat import worker_task_beat
 from curation.models import SelectionRun, Tag
 from curation.realtime.run_events import run_progress_push
-from curation.runs.inputs import (
-    SelectionRunError,
-    candidate_queryset,
-    engine_config,
-    option_tag,
-    parse_run_config,
-    resolve_inputs,
-)
+from curation.runs.inputs import SelectionRunError
 from curation.runs.load import LoadedInputs, load_inputs
+from curation.runs.prepare import PreparedRun, selection_run_prepare
 from curation.selection import SelectionCancelled, SelectionError, SelectionResult, select
 from curation.tags.services import TagError, tag_create
 
@@ -116,10 +114,14 @@ def _worker_name() -> str:
 
 
 def selection_run_execute(
-    *, run_id: int, progress: ProgressCallback | None = None
+    *,
+    run_id: int,
+    progress: ProgressCallback | None = None,
+    prepared: PreparedRun | None = None,
 ) -> SelectionRun | None:
     """Run a queued run to its end. Returns None when the run was no longer queued (cancelled
-    before it started, or already taken), else the finished run."""
+    before it started, or already taken), else the finished run. ``prepared``: the start's
+    prepare step of this very run (inline execution); else the stored snapshot is prepared."""
     now = timezone.now()
     claimed = SelectionRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=now, heartbeat_at=now, worker_id=_worker_name()
@@ -130,7 +132,7 @@ def selection_run_execute(
     run_progress_push(run)
     monitor = _Monitor(run, progress)
     try:
-        loaded, result, timings = _compute(run, monitor)
+        loaded, result, timings = _compute(run, monitor, prepared)
         _write_result(run, loaded, result, timings)
     except _RunLost:
         logger.warning("Selection run %s was finished elsewhere while it ran", run_id)
@@ -158,31 +160,34 @@ def selection_run_execute(
     return run
 
 
+def _prepare(run: SelectionRun) -> PreparedRun:
+    """The run's stored snapshot, prepared as its start prepared it (option tags by name)."""
+    options = run.options or {}
+    return selection_run_prepare(
+        dataset=run.dataset,
+        config=run.config,
+        user=run.created_by,
+        candidate_filter=run.candidate_filter,
+        mask_tag=options.get("mask_tag"),
+        preselected_tag=options.get("preselected_tag"),
+    )
+
+
 def _compute(
-    run: SelectionRun, monitor: _Monitor
+    run: SelectionRun, monitor: _Monitor, prepared: PreparedRun | None
 ) -> tuple[LoadedInputs, SelectionResult, dict[str, Any]]:
     t0 = time.perf_counter()
-    dataset = run.dataset
-    parsed = parse_run_config(run.config)
-    try:
-        sample_filter = SampleFilter.parse(run.candidate_filter)
-    except FilterError as exc:
-        raise SelectionRunError(str(exc), path="candidate_filter") from None
-    mask = option_tag(dataset, run.options.get("mask_tag"), "mask_tag")
-    pre = option_tag(dataset, run.options.get("preselected_tag"), "preselected_tag")
-    candidates = candidate_queryset(dataset, sample_filter, pre)
-    resolved = resolve_inputs(
-        dataset=dataset, config=parsed, candidates=candidates, user=run.created_by
-    )
+    if prepared is None or prepared.dataset.pk != run.dataset_id:
+        prepared = _prepare(run)
     monitor.check()
     t_resolved = time.perf_counter()
     loaded = load_inputs(
-        dataset=dataset,
-        config=parsed,
-        resolved=resolved,
-        candidates=candidates,
-        mask_tag=mask,
-        preselected_tag=pre,
+        dataset=prepared.dataset,
+        config=prepared.config,
+        resolved=prepared.resolved,
+        candidates=prepared.candidates,
+        mask_tag=prepared.mask,
+        preselected_tag=prepared.preselected,
         check=monitor.check,
     )
     n = len(loaded.sample_ids)
@@ -195,7 +200,7 @@ def _compute(
     monitor.started(_counts(loaded)["candidates"])
     t_loaded = time.perf_counter()
     result = select(
-        engine_config(run.config, resolved),
+        prepared.engine_config,
         loaded.data,
         progress=monitor.progress,
         cancel=monitor.cancelled,

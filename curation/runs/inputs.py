@@ -8,8 +8,7 @@ leaves it out). Loading them as arrays is ``selection_load``'s job.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -312,12 +311,16 @@ def resolve_inputs(
     return resolved
 
 
-def engine_config(raw: dict[str, Any], resolved: ResolvedInputs) -> dict[str, Any]:
-    """The config with every EMBEDDINGS input naming its resolved space (the stored snapshot
-    keeps what the user wrote)."""
-    out = copy.deepcopy(raw)
-    for entry in out.get("strategies", []):
-        inp = entry.get("input", {})
-        if inp.get("type") == "EMBEDDINGS" and inp.get("embedding") is None:
-            inp["embedding"] = resolved.spaces[None].name
-    return out
+def engine_config(config: SelectionConfig, resolved: ResolvedInputs) -> SelectionConfig:
+    """``config`` with every EMBEDDINGS input naming its resolved space (the stored snapshot
+    keeps what the user wrote); the parsed object, not parsed again."""
+    if None not in resolved.spaces:
+        return config
+    name = resolved.spaces[None].name
+    strategies = tuple(
+        replace(spec, input=replace(spec.input, embedding=name))
+        if spec.input.type == "EMBEDDINGS" and spec.input.embedding is None
+        else spec
+        for spec in config.strategies
+    )
+    return replace(config, strategies=strategies)

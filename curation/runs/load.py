@@ -23,6 +23,7 @@ from django.db.models.fields.json import KeyTransform
 from curation.models import Annotation, AnnotationTask, Dataset, Sample, Score, Tag, TagSample
 from curation.runs.inputs import ResolvedInputs, is_number
 from curation.selection import ArrayData, SelectionConfig
+from curation.selection.kernels_align import RowIndex
 from curation.storage.embeddings import embedding_space_load
 
 Check = Callable[[], None]
@@ -42,26 +43,14 @@ class LoadedInputs:
 
 
 def _align(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``wanted`` (ascending) its row in ``ids`` (any order) and whether found."""
-    order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
-    pos = np.searchsorted(sorted_ids, wanted)
-    pos_clipped = np.minimum(pos, max(len(sorted_ids) - 1, 0))
-    found = (
-        (pos < len(sorted_ids)) & (sorted_ids[pos_clipped] == wanted)
-        if len(sorted_ids)
-        else np.zeros(len(wanted), dtype=bool)
-    )
-    rows = order[pos_clipped] if len(sorted_ids) else np.zeros(len(wanted), dtype=np.int64)
-    return rows.astype(np.int64), found
+    """For each of ``wanted`` its row in ``ids`` (any order) and whether found."""
+    return RowIndex(ids).find(wanted)
 
 
 def _positions(sample_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``ids`` in the ascending ``sample_ids`` and which of ``ids`` are candidates."""
-    pos = np.searchsorted(sample_ids, ids)
-    clipped = np.minimum(pos, max(len(sample_ids) - 1, 0))
-    ok = (pos < len(sample_ids)) & (sample_ids[clipped] == ids)
-    return clipped[ok], ok
+    rows, ok = RowIndex(sample_ids).find(ids)
+    return rows[ok], ok
 
 
 def _numeric_or_object(values: list[Any]) -> np.ndarray:

@@ -1,47 +1,44 @@
-"""Selection runs: start (validate, record, enqueue), cancel, recover, re-run.
+"""Selection runs: start (prepare, record, enqueue), cancel, re-run.
 
-One path for the UI, the API and the CLI. ``selection_run_start`` checks everything it can
-synchronously and raises :class:`SelectionRunError` (one sentence naming the JSON path or the
-parameter) before anything is written. The run then executes in a durable background task
+One path for the UI, the API and the CLI. ``selection_run_start`` runs the prepare step
+(``runs.prepare.selection_run_prepare``: config and filter parsed once, inputs resolved once)
+and raises :class:`SelectionRunError` (one sentence naming the JSON path or the parameter)
+before anything is written. The run then executes in a durable background task
 (``curation.tasks.selection_run_task``, enqueued once the run row commits) or, for the CLI,
-inline; either way through ``selection_run_execute`` (``selection_runs``).
+inline with the same ``PreparedRun``; either way through ``runs.execute.selection_run_execute``,
+which prepares the stored snapshot the same way and hands the parsed config to the engine.
+Dead runs are failed by the worker loop (``runs.recover``), never by a page view.
 
 Pre-selected samples are added to the candidates even when the filter leaves them out (they are
 part of the result); masked samples are invisible to the engine, also when pre-selected. Unless a
-run names its own mask / pre-selection tag (or none), the dataset's defaults apply — here, and
-only here (``selection_defaults.run_option_tags``).
+run names its own mask / pre-selection tag (or none), the dataset's defaults apply — in the
+prepare step, and only there (``runs.defaults.run_option_tags``).
+
+Layering (no import cycle): ``runs.prepare`` <- ``runs.execute`` <- ``curation.tasks`` <- this
+module.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any, Literal
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from curation.filters import FilterError, SampleFilter
-from curation.models import Dataset, SelectionRun, StrategyPreset, Tag
+from curation.models import Dataset, SelectionRun, StrategyPreset
 from curation.presets.services import preset_mark_used
 from curation.realtime.run_events import run_progress_push
-from curation.runs.defaults import (
-    DATASET_DEFAULT,
-    TagChoice,
-    candidate_counts,
-    run_option_tags,
-)
+from curation.runs.defaults import DATASET_DEFAULT, TagChoice
 from curation.runs.execute import ProgressCallback, finish, selection_run_execute
-from curation.runs.inputs import (
-    SelectionRunError,
-    candidate_queryset,
-    option_tag,
-    parse_run_config,
-    resolve_inputs,
+from curation.runs.inputs import SelectionRunError
+from curation.runs.prepare import selection_run_prepare
+from curation.runs.recover import (
+    DEAD_WORKER_MESSAGE,
+    NEVER_QUEUED_MESSAGE,
+    selection_runs_recover,
 )
-from curation.tags.services import TagError, tag_name_clean
+from curation.tasks import selection_run_task
 
 __all__ = [
     "DATASET_DEFAULT",
@@ -58,28 +55,8 @@ logger = logging.getLogger(__name__)
 
 Status = SelectionRun.Status
 
-DEAD_WORKER_MESSAGE = "The worker running this selection stopped responding; re-run it."
-NEVER_QUEUED_MESSAGE = "This selection never reached the task queue; re-run it."
-
 
 # ----------------------------------------------------------------------------- start
-
-
-def _check_tag_name(dataset: Dataset, name: str) -> str:
-    try:
-        name = tag_name_clean(name or "")
-    except TagError as exc:  # the tag-name rules live in the tags service
-        message = str(exc)
-        raise SelectionRunError(
-            f"result_tag_name: {message[0].lower()}{message[1:]}", path="result_tag_name"
-        ) from None
-    if Tag.objects.filter(dataset=dataset, name=name).exists():
-        raise SelectionRunError(
-            f"result_tag_name: a tag named {name!r} already exists in dataset {dataset.name!r}; "
-            "choose another name.",
-            path="result_tag_name",
-        )
-    return name
 
 
 def selection_run_start(
@@ -96,7 +73,7 @@ def selection_run_start(
     progress: ProgressCallback | None = None,
     rerun_of: SelectionRun | None = None,
 ) -> SelectionRun:
-    """Validate, record a queued run, and run it in the background (or inline, for the CLI).
+    """Prepare, record a queued run, and run it in the background (or inline, for the CLI).
 
     Raises :class:`SelectionRunError` before writing anything when the config, the tag names,
     the filter or an input the config refers to is wrong, or when no sample is a candidate.
@@ -111,29 +88,16 @@ def selection_run_start(
             f"Dataset {dataset.name!r} is being deleted: it can no longer be opened or changed.",
             path="dataset",
         )
-    parsed = parse_run_config(config)
-    name = _check_tag_name(dataset, result_tag_name)
-    sample_filter = candidate_filter or SampleFilter()
-    mask_name, pre_name = run_option_tags(
-        dataset=dataset, mask_tag=mask_tag, preselected_tag=preselected_tag
+    prepared = selection_run_prepare(
+        dataset=dataset,
+        config=config,
+        user=user,
+        candidate_filter=candidate_filter,
+        mask_tag=mask_tag,
+        preselected_tag=preselected_tag,
+        result_tag_name=result_tag_name,
     )
-    mask = option_tag(dataset, mask_name, "mask_tag")
-    pre = option_tag(dataset, pre_name, "preselected_tag")
-    candidates = candidate_queryset(dataset, sample_filter, pre)
-    counts = candidate_counts(pool=candidates, mask=mask, preselected=pre)
-    if counts.candidates + counts.masked == 0:
-        raise SelectionRunError(
-            f"candidate_filter: no sample of dataset {dataset.name!r} matches "
-            f"({sample_filter.describe()}); widen the filter.",
-            path="candidate_filter",
-        )
-    if counts.candidates == 0:
-        raise SelectionRunError(
-            f"mask_tag: every matching sample is in the mask tag {mask_name!r}; "
-            "nothing is left to select from.",
-            path="mask_tag",
-        )
-    resolve_inputs(dataset=dataset, config=parsed, candidates=candidates, user=user)
+    mask, pre, counts = prepared.mask, prepared.preselected, prepared.counts
     options: dict[str, Any] = {"mask_tag": mask.name if mask else None}
     options["preselected_tag"] = pre.name if pre else None
     options["defaults"] = [
@@ -144,34 +108,31 @@ def selection_run_start(
     options["counts"] = {"masked": counts.masked, "preselected": counts.preselected}
     if rerun_of is not None:
         options["rerun_of"] = rerun_of.pk
+    author = user if getattr(user, "is_authenticated", False) else None
     with transaction.atomic():
         run = SelectionRun.objects.create(
             dataset=dataset,
             preset=preset,
             config=config,
-            candidate_filter=sample_filter.to_dict(),
+            candidate_filter=prepared.sample_filter.to_dict(),
             options=options,
             candidate_count=counts.candidates,
-            requested_n=parsed.n_samples,
-            result_tag_name=name,
-            created_by=user if getattr(user, "is_authenticated", False) else None,
+            requested_n=prepared.config.n_samples,
+            result_tag_name=prepared.result_tag_name or result_tag_name,
+            created_by=author,
         )
         if preset is not None:
-            preset_mark_used(
-                preset=preset, user=user if getattr(user, "is_authenticated", False) else None
-            )
+            preset_mark_used(preset=preset, user=author)
         if execute == "enqueue":
             run_id = run.pk
             transaction.on_commit(lambda: _enqueue(run_id))
     if execute == "inline":
-        selection_run_execute(run_id=run.pk, progress=progress)
+        selection_run_execute(run_id=run.pk, progress=progress, prepared=prepared)
         run.refresh_from_db()
     return run
 
 
 def _enqueue(run_id: int) -> None:
-    from curation.tasks import selection_run_task
-
     try:
         result = selection_run_task.enqueue(run_id=run_id)
     except Exception:
@@ -181,7 +142,7 @@ def _enqueue(run_id: int) -> None:
     SelectionRun.objects.filter(pk=run_id).update(task_id=str(result.id)[:64])
 
 
-# ----------------------------------------------------------------------------- cancel, recover
+# ----------------------------------------------------------------------------- cancel, re-run
 
 
 def selection_run_cancel(*, run: SelectionRun, user: Any) -> SelectionRun:
@@ -204,24 +165,6 @@ def selection_run_cancel(*, run: SelectionRun, user: Any) -> SelectionRun:
         )
     run_progress_push(run)
     return run
-
-
-def selection_runs_recover() -> list[int]:
-    """Fail runs whose worker died (no heartbeat for 3 intervals) and queued runs that never
-    reached the queue. Cheap; called at worker start and when runs are viewed. Returns ids."""
-    horizon = timezone.now() - timedelta(seconds=3 * settings.CURATION_WORKER_HEARTBEAT_SECONDS)
-    stale = Q(status=Status.RUNNING) & (
-        Q(heartbeat_at__lt=horizon) | Q(heartbeat_at__isnull=True, started_at__lt=horizon)
-    )
-    lost = Q(status=Status.QUEUED, task_id="", created__lt=horizon)
-    recovered = []
-    for pk, status in SelectionRun.objects.filter(stale | lost).values_list("pk", "status"):
-        error = DEAD_WORKER_MESSAGE if status == Status.RUNNING else NEVER_QUEUED_MESSAGE
-        if finish(pk, Status.FAILED, error=error, expect=status):
-            recovered.append(pk)
-    if recovered:
-        logger.warning("Marked selection runs %s as failed (worker gone)", recovered)
-    return recovered
 
 
 def selection_run_rerun(

@@ -15,12 +15,14 @@ from django.db.models.fields.json import KeyTransform
 
 from curation.filters import FilterError, SampleFilter
 from curation.models import Annotation, EmbeddingSpace, Sample, Score, SelectionRun, TagSample
+from curation.runs.inputs import SelectionRunError, candidate_queryset, option_tag
+from curation.selection.kernels_align import RowIndex
+from curation.selection.kernels_knn import knn_distances, min_query_distance
 from curation.storage.embeddings import embedding_space_load
 
 COVERAGE_MAX_CANDIDATES = 20_000
 HISTOGRAM_BINS = 20
 MAX_CLASSES = 30
-CHUNK = 2048
 
 
 @dataclass
@@ -88,12 +90,6 @@ class RunResults:
 
 def run_candidates(run: SelectionRun) -> QuerySet[Sample]:
     """The run's candidates as recorded (filter snapshot + pre-selected, minus masked)."""
-    from curation.runs.inputs import (
-        SelectionRunError,
-        candidate_queryset,
-        option_tag,
-    )
-
     dataset = run.dataset
     try:
         sample_filter = SampleFilter.parse(run.candidate_filter or {})
@@ -218,18 +214,11 @@ def histograms(run: SelectionRun, candidates: QuerySet[Sample]) -> list[Histogra
 
 
 def nearest_distances(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Euclidean distance of every row of ``points`` to its nearest row of ``centers``."""
-    points = np.asarray(points, dtype=np.float64)
-    centers = np.asarray(centers, dtype=np.float64)
-    if centers.shape[0] == 0:
-        return np.full(points.shape[0], np.inf)
-    c_sq = np.einsum("ij,ij->i", centers, centers)
-    out = np.empty(points.shape[0])
-    for start in range(0, points.shape[0], CHUNK):
-        block = points[start : start + CHUNK]
-        d2 = np.einsum("ij,ij->i", block, block)[:, None] + c_sq[None, :] - 2.0 * block @ centers.T
-        out[start : start + CHUNK] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
-    return out
+    """Euclidean distance of every row of ``points`` to its nearest row of ``centers`` (the
+    engine's exact kernel)."""
+    if len(centers) == 0:
+        return np.full(len(points), np.inf)
+    return min_query_distance(np.asarray(points), None, np.asarray(centers))
 
 
 def _space_for(run: SelectionRun) -> EmbeddingSpace | None:
@@ -256,16 +245,7 @@ def coverage(run: SelectionRun, candidates: QuerySet[Sample]) -> tuple[Coverage 
         loaded = embedding_space_load(space)
     except (OSError, ValueError):
         return None, f"The embedding space {space.name!r} could not be read."
-    ids = np.asarray(loaded.sample_ids, dtype=np.int64)
-    order = np.argsort(ids)
-    sorted_ids = ids[order]
-
-    def rows_of(wanted: np.ndarray) -> np.ndarray:
-        pos = np.searchsorted(sorted_ids, wanted)
-        pos = np.clip(pos, 0, max(len(sorted_ids) - 1, 0))
-        hit = sorted_ids[pos] == wanted if len(sorted_ids) else np.zeros(len(wanted), bool)
-        return order[pos[hit]]
-
+    rows_of = RowIndex(loaded.sample_ids).rows
     cand_ids = np.fromiter(candidates.values_list("pk", flat=True), dtype=np.int64)
     picked = np.asarray(run.pick_order or [], dtype=np.int64)
     cand_rows = rows_of(np.sort(cand_ids))
@@ -300,18 +280,7 @@ def coverage(run: SelectionRun, candidates: QuerySet[Sample]) -> tuple[Coverage 
     min_pairwise = None
     if 1 < pick_rows.size <= 5000:
         chosen = np.asarray(matrix[pick_rows], dtype=np.float64)
-        best = math.inf
-        for i in range(0, chosen.shape[0], CHUNK):
-            block = chosen[i : i + CHUNK]
-            d2 = (
-                np.einsum("ij,ij->i", block, block)[:, None]
-                + np.einsum("ij,ij->i", chosen, chosen)[None, :]
-                - 2.0 * block @ chosen.T
-            )
-            for k in range(block.shape[0]):
-                d2[k, i + k] = np.inf
-            best = min(best, float(d2.min()))
-        min_pairwise = math.sqrt(max(best, 0.0))
+        min_pairwise = float(knn_distances(chosen, None, 1)[:, 0].min())
     hist = _histogram(
         "distance to the nearest selected sample",
         rnd,

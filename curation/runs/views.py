@@ -15,19 +15,15 @@ from curation.runs.services import (
     SelectionRunError,
     selection_run_cancel,
     selection_run_rerun,
-    selection_runs_recover,
 )
-from curation.web.pages import HtmxRequest
+from curation.web.pages import HtmxRequest, render_page
 
 
 @login_required
 def run_detail(request: HtmxRequest, run_id: int) -> HttpResponse:
-    selection_runs_recover()  # a run whose worker died shows as failed, re-runnable
     run = get_run_for_user(request.user, run_id)
-    template = "curation/run_detail.html"
-    if request.htmx:
-        template += "#progress"
-    return render(request, template, {"run": run, "dataset": run.dataset})
+    context = {"run": run, "dataset": run.dataset}
+    return render_page(request, "curation/run_detail.html", context, partial="progress")
 
 
 @login_required

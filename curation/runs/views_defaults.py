@@ -6,9 +6,6 @@ changes them. Team members may change them (like tags and runs); outsiders get 4
 
 from __future__ import annotations
 
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
@@ -17,33 +14,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from curation.access import get_dataset_for_user
-from curation.models import Dataset, Tag
+from curation.models import Dataset
 from curation.runs.defaults import DefaultsError, dataset_defaults_update
+from curation.runs.forms import SelectionDefaultsForm
 from curation.web.pages import HtmxRequest
-
-NONE_LABEL = "— none —"
-
-
-class SelectionDefaultsForm(forms.Form):
-    default_mask_tag = forms.ChoiceField(
-        label="Default mask tag", required=False, help_text="Never selected, invisible."
-    )
-    default_preselected_tag = forms.ChoiceField(
-        label="Default pre-selected tag",
-        required=False,
-        help_text="Selected first; counts toward n.",
-    )
-
-    def __init__(self, *args: Any, dataset: Dataset, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        names = list(
-            Tag.objects.filter(dataset=dataset).order_by("name").values_list("name", "name")
-        )
-        for field in self.fields.values():
-            field.choices = [("", NONE_LABEL), *names]  # type: ignore[attr-defined]
-            field.error_messages["invalid_choice"] = (
-                f"Choose a tag of dataset {dataset.name!r} (or none)."
-            )
 
 
 def _initial(dataset: Dataset) -> dict[str, str]:

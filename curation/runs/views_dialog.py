@@ -19,20 +19,25 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from curation.access import get_dataset_for_user, presets_visible_to
-from curation.builder.choices import builder_choices
-from curation.builder.rows import field_for_path, state_from_config, validate_state
-from curation.builder.views import BuilderForm, builder_context, builder_form
+from curation.builder.choices import BuilderChoices, builder_choices
+from curation.builder.editor import (
+    BuilderForm,
+    builder_context,
+    builder_form,
+    builder_form_for_config,
+)
 from curation.filters import FilterError, SampleFilter, filter_samples
-from curation.models import Dataset, StrategyPreset, Tag
+from curation.models import Dataset, SelectionRun, Tag
 from curation.runs.defaults import (
     DATASET_DEFAULT,
     CandidateCounts,
     candidate_counts,
     run_option_tags,
 )
+from curation.runs.forms import SelectionDialogForm, preset_from
 from curation.runs.inputs import candidate_queryset
 from curation.runs.services import SelectionRunError, selection_run_start
-from curation.web.pages import HtmxRequest
+from curation.web.pages import HtmxRequest, render_page
 
 TEMPLATE = "curation/selection_dialog.html"
 
@@ -54,15 +59,6 @@ def _browser_url(dataset: Dataset, query: str) -> str:
     except NoReverseMatch:
         return reverse("dataset-list")
     return f"{url}?{query}" if query else url
-
-
-def _preset(request: HtmxRequest, raw: str) -> StrategyPreset | None:
-    if not raw:
-        return None
-    try:
-        return presets_visible_to(request.user).get(pk=int(raw))
-    except (StrategyPreset.DoesNotExist, ValueError):
-        return None
 
 
 def _suggested_tag_name(dataset: Dataset) -> str:
@@ -98,21 +94,57 @@ def _defaults(dataset: Dataset) -> dict[str, str]:
     return {"mask_tag": mask or "", "preselected_tag": pre or ""}
 
 
-def _start_error(
-    exc: SelectionRunError, form: BuilderForm, errors: dict[str, str]
-) -> dict[str, str]:
-    """Put a run error next to the field it names."""
-    path = exc.path or ""
-    message = str(exc)
-    if path in ("result_tag_name", "mask_tag", "preselected_tag", "candidate_filter"):
-        errors[path] = message.split(": ", 1)[1] if message.startswith(path + ":") else message
-        return errors
-    if path.startswith(("strategies", "n_samples", "proportion_samples")):
-        row, name = field_for_path(path, None)
-        key = name if row is None else f"{row}.{name}"
-        form.errors[key] = message.split(": ", 1)[1] if ": " in message else message
-    errors["form"] = message
-    return errors
+def _forms(
+    request: HtmxRequest, dataset: Dataset, choices: BuilderChoices
+) -> tuple[BuilderForm, SelectionDialogForm]:
+    """The builder and the dialog's own form: bound to the post, or pre-filled on a GET (the
+    dataset's default tags, ``?preset=``, a free tag name)."""
+    presets = presets_visible_to(request.user)
+    if request.method != "POST":
+        preset = preset_from(presets, request.GET.get("preset"))
+        initial = {
+            **_defaults(dataset),  # the mask and pre-selection are pre-filled with the defaults
+            "preset": str(preset.pk) if preset else "",
+            "result_tag_name": _suggested_tag_name(dataset),
+        }
+        builder = builder_form(None, choices, initial=preset.config if preset else None)
+        return builder, SelectionDialogForm(initial=initial, presets=presets)
+    dialog = SelectionDialogForm(request.POST, presets=presets)
+    builder = builder_form(request.POST, choices)
+    preset = dialog.chosen_preset()
+    if preset is not None and (dialog.preset_changed() or builder.action == "load_preset"):
+        builder = builder_form_for_config(preset.config, action="load")
+    return builder, dialog
+
+
+def _start(
+    request: HtmxRequest,
+    dataset: Dataset,
+    sample_filter: SampleFilter,
+    builder: BuilderForm,
+    dialog: SelectionDialogForm,
+) -> SelectionRun | None:
+    """Start the run, or add the reason it cannot start to the forms."""
+    if not builder.valid:
+        dialog.add_error(None, "Fix the errors in the strategies first.")
+        return None
+    linked = dialog.chosen_preset()
+    if linked is not None and linked.config.get("strategies") != builder.config.get("strategies"):
+        linked = None  # changed after loading: a custom config
+    try:
+        return selection_run_start(
+            dataset=dataset,
+            config=builder.config,
+            result_tag_name=dialog.value("result_tag_name"),
+            user=request.user,
+            candidate_filter=sample_filter,
+            mask_tag=dialog.value("mask_tag") or None,  # the dialog is explicit: "" = none
+            preselected_tag=dialog.value("preselected_tag") or None,
+            preset=linked,
+        )
+    except SelectionRunError as exc:
+        dialog.add_start_error(exc, builder)
+        return None
 
 
 @login_required
@@ -133,62 +165,18 @@ def selection_dialog(request: HtmxRequest, dataset_id: int) -> HttpResponse:
     action_url = reverse("selection-dialog", args=[dataset.pk]) + (f"?{query}" if query else "")
 
     choices = builder_choices(dataset)
-    presets = list(presets_visible_to(request.user).select_related("owner").order_by("name"))
-    errors: dict[str, str] = {}
-    post = request.POST if request.method == "POST" else None
-    if post is None:
-        preset = _preset(request, request.GET.get("preset", ""))
-        form = builder_form(None, choices, initial=preset.config if preset else None)
-        mask_default, pre_default = run_option_tags(
-            dataset=dataset, mask_tag=DATASET_DEFAULT, preselected_tag=DATASET_DEFAULT
-        )
-        values = {
-            "preset": str(preset.pk) if preset else "",
-            "mask_tag": mask_default or "",  # pre-filled with the dataset's defaults
-            "preselected_tag": pre_default or "",
-            "result_tag_name": _suggested_tag_name(dataset),
-        }
-    else:
-        preset = _preset(request, post.get("preset", ""))
-        values = {k: post.get(k, "").strip() for k in ("preset", "mask_tag", "preselected_tag")}
-        values["result_tag_name"] = post.get("result_tag_name", "").strip()
-        form = builder_form(post, choices)
-        preset_changed = values["preset"] != post.get("loaded_preset", "")
-        if preset is not None and (preset_changed or form.action == "load_preset"):
-            state = state_from_config(preset.config)
-            config, builder_errors = validate_state(state)
-            form = BuilderForm(state=state, config=config, errors=builder_errors, action="load")
-        if form.action == "start":
-            if filter_error:
-                errors["candidate_filter"] = filter_error
-            elif not form.valid:
-                errors["form"] = "Fix the errors in the strategies first."
-            else:
-                linked = preset
-                if linked is not None and linked.config.get("strategies") != form.config.get(
-                    "strategies"
-                ):
-                    linked = None  # changed after loading: a custom config
-                try:
-                    run = selection_run_start(
-                        dataset=dataset,
-                        config=form.config,
-                        result_tag_name=values["result_tag_name"],
-                        user=request.user,
-                        candidate_filter=sample_filter,
-                        mask_tag=values["mask_tag"] or None,  # the dialog is explicit: "" = none
-                        preselected_tag=values["preselected_tag"] or None,
-                        preset=linked,
-                    )
-                except SelectionRunError as exc:
-                    errors = _start_error(exc, form, errors)
-                else:
-                    url = reverse("run-detail", args=[run.pk])
-                    if request.htmx:
-                        return HttpResponseClientRedirect(url)
-                    return HttpResponseRedirect(url)
+    builder, dialog = _forms(request, dataset, choices)
+    if request.method == "POST" and builder.action == "start":
+        if filter_error:
+            dialog.add_error(None, filter_error)
+        elif (run := _start(request, dataset, sample_filter, builder, dialog)) is not None:
+            url = reverse("run-detail", args=[run.pk])
+            if request.htmx:
+                return HttpResponseClientRedirect(url)
+            return HttpResponseRedirect(url)
 
-    context: dict[str, Any] = builder_context(form, choices)
+    values = {name: dialog.value(name) for name in dialog.fields}
+    context: dict[str, Any] = builder_context(builder, choices)
     context.update(
         dataset=dataset,
         sample_filter=sample_filter,
@@ -199,14 +187,11 @@ def selection_dialog(request: HtmxRequest, dataset_id: int) -> HttpResponse:
         browser_url=_browser_url(dataset, query),
         action_url=action_url,
         check_url=reverse("selection-dialog", args=[dataset.pk]) + "?check_tag=1",
-        presets=presets,
+        presets=list(presets_visible_to(request.user).select_related("owner").order_by("name")),
         tags=list(Tag.objects.filter(dataset=dataset).order_by("name")),
+        dialog=dialog,
         values=values,
-        loaded_preset=values["preset"] if preset is not None else "",
-        errors=errors,
+        loaded_preset=values["preset"] if dialog.chosen_preset() is not None else "",
         tag_status=tag_name_status(dataset, values["result_tag_name"]),
     )
-    template = TEMPLATE
-    if request.htmx and not request.htmx.boosted:
-        template += "#form"
-    return render(request, template, context)
+    return render_page(request, TEMPLATE, context, partial="form")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
 from curation.access import get_dataset_for_user
 from curation.builder.rows import config_json
 from curation.models import SelectionRun
-from curation.web.pages import HtmxRequest
+from curation.web.pages import HtmxRequest, render_page
 
 
 @login_required
@@ -44,12 +43,9 @@ def run_history(request: HtmxRequest, dataset_id: int) -> HttpResponse:
         for run in page.object_list
     ]
     active = any(not run.is_final for run in page.object_list)
-    template = "curation/run_history.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#runs"
-    return render(
+    return render_page(
         request,
-        template,
+        "curation/run_history.html",
         {
             "dataset": dataset,
             "items": items,
@@ -59,4 +55,5 @@ def run_history(request: HtmxRequest, dataset_id: int) -> HttpResponse:
             "statuses": SelectionRun.Status.choices,
             "browser_url": browser,
         },
+        partial="runs",
     )

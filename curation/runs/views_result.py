@@ -3,9 +3,6 @@ only the first k" and downloads of the result tag."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
@@ -16,18 +13,13 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from curation.access import get_run_for_user
+from curation.formats.export import FORMATS, unknown_format_message
 from curation.models import SelectionRun, Tag
+from curation.runs.forms import ExportFormatForm, KeepFirstForm
 from curation.runs.stats import run_results
-from curation.tags.export import ExportError, tag_export
+from curation.tags.export import ExportError, tag_export_download
 from curation.tags.services import TagError, tag_create
 from curation.web.pages import HtmxRequest
-
-EXPORT_FORMATS = (
-    ("filenames", "File names (.txt)", "txt"),
-    ("csv", "CSV with metadata and labels", "csv"),
-    ("coco", "COCO JSON", "json"),
-    ("lightly-csv", "Lightly embeddings CSV", "csv"),
-)
 
 
 def _succeeded(request: HtmxRequest, run_id: int) -> SelectionRun:
@@ -44,7 +36,7 @@ def run_results_view(request: HtmxRequest, run_id: int) -> HttpResponse:
         "run": run,
         "dataset": run.dataset,
         "results": run_results(run),
-        "export_formats": EXPORT_FORMATS,
+        "export_formats": FORMATS.values(),
         "keep_default": max(1, min(len(run.pick_order or []) // 2, 1000)),
     }
     if request.htmx and not request.htmx.boosted:
@@ -59,14 +51,12 @@ def run_keep_first(request: HtmxRequest, run_id: int) -> HttpResponse:
     run = _succeeded(request, run_id)
     order = list(run.pick_order or [])
     url = reverse("run-detail", args=[run.pk]) + "#keep-first"
-    try:
-        k = int(request.POST.get("k", ""))
-    except ValueError:
-        k = 0
-    if not 1 <= k <= len(order):
-        messages.error(request, f"Choose how many to keep: a whole number from 1 to {len(order)}.")
+    form = KeepFirstForm(request.POST, picks=len(order))
+    if not form.is_valid():
+        messages.error(request, form.range_message)
         return HttpResponseRedirect(url)
-    name = request.POST.get("name", "").strip() or f"{run.result_tag_name}-first-{k}"
+    k = form.cleaned_data["k"]
+    name = form.cleaned_data["name"] or f"{run.result_tag_name}-first-{k}"
     try:
         tag = tag_create(
             dataset=run.dataset,
@@ -85,22 +75,26 @@ def run_keep_first(request: HtmxRequest, run_id: int) -> HttpResponse:
 
 @login_required
 def run_export(request: HtmxRequest, run_id: int) -> HttpResponseBase:
-    """Download the result tag in one of ``EXPORT_FORMATS``."""
+    """Download the result tag in one of the export formats (the one export helper)."""
     run = _succeeded(request, run_id)
-    formats = {value: ext for value, _, ext in EXPORT_FORMATS}
-    fmt = request.GET.get("format", "filenames")
-    if fmt not in formats:
-        raise Http404("Unknown export format.")
+    fmt = ExportFormatForm(request.GET).chosen()
+    if fmt not in FORMATS:
+        raise Http404(unknown_format_message(fmt))
     if run.result_tag is None:
         raise Http404("The result tag of this run was deleted.")
-    folder = Path(tempfile.mkdtemp(prefix="curation-export-"))
-    output = folder / f"{slugify(run.result_tag.name) or 'selection'}.{formats[fmt]}"
     try:
-        tag_export(dataset=run.dataset, tag=run.result_tag, format=fmt, output=output)
+        download = tag_export_download(
+            dataset=run.dataset,
+            tag=run.result_tag,
+            format=fmt,
+            filename_stem=slugify(run.result_tag.name) or "selection",
+        )
     except ExportError as exc:
         messages.error(request, f"Could not export: {exc}")
         return HttpResponseRedirect(reverse("run-detail", args=[run.pk]))
-    handle = open(output, "rb")  # noqa: SIM115 - FileResponse closes it
-    output.unlink()  # the open handle keeps the data until the response is sent
-    folder.rmdir()
-    return FileResponse(handle, as_attachment=True, filename=output.name)
+    return FileResponse(
+        download.handle,
+        as_attachment=True,
+        filename=download.filename,
+        content_type=download.content_type,
+    )

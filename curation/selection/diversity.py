@@ -26,6 +26,9 @@ How it stays at least as fast as a plain loop (one GEMV per pick over the whole 
   upper bound: the exact distance to the pick that last lowered them, remembered in ``arg``);
   ``A(S)`` is needed only on a rounding tie. The nearest-neighbour sums ``A(S)`` and the
   picks' deltas (the explanation) are computed later in vectorised blocks (``_nn_block``).
+- Modules: this one holds the state, the clustering and the cost model; ``diversity_passes``
+  the full and pruned passes; ``diversity_frontier`` the lazy frontier and ``near_max``;
+  ``diversity_exact`` the selected set and its exact float64 distances.
 - The matrix is never copied when it is float32 and contiguous (extra memory stays O(N));
   eager mode (several terms) adds one float32 copy in cluster order once clusters exist, so
   that its per-pick pruned updates read contiguous runs.
@@ -38,14 +41,12 @@ import math
 import numpy as np
 
 from .diversity_exact import SelectionSet
+from .diversity_frontier import LazyFrontier
+from .diversity_passes import BatchedPasses
 from .kernels import F64, I64, Check, _noop, _projected_clusters, pca_basis, row_sq_norms
-from .kernels_blas import all_blas_threads
 
 _U32 = 2.0**-24
-# A pass over at least this many matrix elements gets every BLAS thread (see kernels_blas).
-BIG_PASS = 4_000_000
 MAX_PENDING = 256
-BLOCK = 8192
 # cost model (arbitrary units ~ one float32 multiply-add): reading one element, one call
 _READ = 16.0
 # cluster once the projection bound rules out this share of point updates on the probe sample
@@ -58,7 +59,7 @@ def _frontier_size(n: int) -> int:
     return int(min(n, max(256, min(4096, 4 * round(math.sqrt(n))))))
 
 
-class DiversityState(SelectionSet):
+class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
     """Min squared distance of every universe point to the selected set.
 
     ``X`` is the caller's matrix (float32 or float64, possibly memory-mapped); ``rows`` maps
@@ -235,15 +236,6 @@ class DiversityState(SelectionSet):
                 self.check()
                 self.Mc[a : a + 16384] = self._rows32(self.perm[a : a + 16384])
 
-    # ------------------------------------------------------------------ views
-    def _rows32(self, idx: I64 | slice) -> np.ndarray:
-        """float32 rows of universe positions ``idx`` (a view for slices of ``M``)."""
-        if self.M is not None:
-            return self.M[idx] if isinstance(idx, slice) else np.take(self.M, idx, axis=0)
-        src = idx if self.rows is None else self.rows[idx]
-        blk = self.X[src] if isinstance(src, slice) else np.take(self.X, src, axis=0)
-        return blk if blk.dtype == np.float32 else blk.astype(np.float32)
-
     def add(self, pos: int, check: Check = _noop) -> None:
         """Add universe position ``pos`` to the selection (updates ``d``, lazily if lazy)."""
         s64 = self.vector(pos)
@@ -298,37 +290,6 @@ class DiversityState(SelectionSet):
         lb *= 1.0 - 1e-9
         return np.asarray(lb * lb)
 
-    def _update_frontier(self, s64: F64, s32: np.ndarray, ss: float) -> None:
-        """Lower the frontier's ``d`` with one pick; rows its cluster bound rules out are
-        skipped when that leaves less than half of them."""
-        rows = None
-        m = len(self.selected)
-        if self.k > 1 and m >= self._fb_next:
-            need = self._lower_bounds(s64[None, :])[0][self.cF] <= self.dF + self.err
-            if need.sum() * 2 < len(need):
-                rows = np.flatnonzero(need)
-                self._fb_rest = 1
-            else:  # the bound rules out too little here: rest a while before trying again
-                self._fb_rest = min(64, 2 * self._fb_rest)
-                self._fb_next = m + self._fb_rest
-        if rows is None:
-            dist = self.XF @ s32
-            dist *= -2.0
-            dist += self.xxF
-            dist += ss
-            self.aF[dist < self.dF] = m - 1
-            np.minimum(self.dF, dist, out=self.dF)
-            self.touched += len(self.dF)
-            self._spent += len(self.dF) * self.dim
-        elif len(rows):
-            dist = np.take(self.XF, rows, axis=0) @ s32
-            dist *= -2.0
-            dist += self.xxF[rows]
-            dist += ss
-            self.aF[rows[dist < self.dF[rows]]] = m - 1
-            self.dF[rows] = np.minimum(self.dF[rows], dist)
-            self.touched += len(rows)
-
     # ------------------------------------------------------------------ batched updates
     def _flush(self, check: Check) -> None:
         p = len(self.pending)
@@ -371,138 +332,3 @@ class DiversityState(SelectionSet):
                 return
         self._spent += full_cost
         self._apply_full(P32, pss, check)
-
-    def _block_min(self, blk: np.ndarray, P32: np.ndarray, pss: F64, xx: F64) -> F64:
-        return self._block_nearest(blk, P32, pss, xx, False)[0]
-
-    def _block_nearest(
-        self, blk: np.ndarray, P32: np.ndarray, pss: F64, xx: F64, want: bool
-    ) -> tuple[F64, I64 | None]:
-        """Min over the picks ``P32`` of each row's squared distance (and, with ``want``, the
-        index in ``P32`` of the first pick that attains it)."""
-        G = blk @ P32.T
-        G *= -2.0
-        G += pss.astype(np.float32)
-        if G.shape[1] == 1:
-            near = np.zeros(len(G), dtype=np.int64) if want else None
-            return G[:, 0].astype(np.float64) + xx, near
-        if not want:
-            return G.min(axis=1).astype(np.float64) + xx, None
-        a = G.argmin(axis=1)
-        best = np.take_along_axis(G, a[:, None], axis=1)[:, 0]
-        return best.astype(np.float64) + xx, a.astype(np.int64)
-
-    def _apply_full(self, P32: np.ndarray, pss: F64, check: Check) -> None:
-        n = self.n
-        block = max(BLOCK, 4_000_000 // max(1, self.dim))
-        big = block * self.dim >= BIG_PASS
-        d = self.d
-        first = len(self.selected) - len(P32)  # selection index of P32[0]
-        for a in range(0, n, block):
-            check()
-            b = min(n, a + block)
-            blk = self._rows32(slice(a, b))
-            if big:
-                with all_blas_threads():
-                    dist, near = self._block_nearest(blk, P32, pss, self.xx[a:b], self.lazy)
-            else:
-                dist, near = self._block_nearest(blk, P32, pss, self.xx[a:b], self.lazy)
-            if near is not None:  # lazy: remember the pick that lowered each row
-                low = dist < d[a:b]
-                self.arg[a:b][low] = near[low] + first
-            np.minimum(d[a:b], dist, out=d[a:b])
-        self.touched += n * len(P32)
-        if self.k > 1:
-            self.cmax = np.maximum.reduceat(d[self.perm], self.starts[:-1])
-        else:
-            self.cmax[0] = d.max() if n else -np.inf
-        self.stats["full_passes"] += 1
-
-    def _apply_pruned(
-        self, P32: np.ndarray, pss: F64, need: np.ndarray, per: I64, check: Check
-    ) -> None:
-        d = self.d
-        p = len(P32)
-        todo = np.flatnonzero(per)
-        if self.Mc is not None and p == 1:  # merge adjacent clusters into contiguous runs
-            lo, hi = self.starts[todo], self.starts[todo + 1]
-            breaks = np.flatnonzero(lo[1:] != hi[:-1]) + 1
-            firsts = np.concatenate([[0], breaks]).tolist()
-            lasts = np.concatenate([breaks, [len(todo)]]).tolist()
-            for f, last in zip(firsts, lasts, strict=True):
-                check()
-                a, b = int(lo[f]), int(hi[last - 1])
-                idx = self.perm[a:b]
-                cur = np.minimum(d[idx], self._block_min(self.Mc[a:b], P32, pss, self.xx[idx]))
-                d[idx] = cur
-                self.cmax[todo[f:last]] = np.maximum.reduceat(cur, lo[f:last] - a)
-                self.touched += b - a
-            self.stats["pruned_passes"] += 1
-            return
-        first = len(self.selected) - p  # selection index of P32[0]
-        for g in todo.tolist():
-            check()
-            a, b = int(self.starts[g]), int(self.starts[g + 1])
-            idx = self.perm[a:b]
-            sel = None
-            if per[g] == p:
-                Pg, sg = P32, pss
-            else:
-                sel = np.flatnonzero(need[:, g])
-                Pg, sg = P32[sel], pss[sel]
-            rows = self.Mc[a:b] if self.Mc is not None else self._rows32(idx)
-            dist, near = self._block_nearest(rows, Pg, sg, self.xx[idx], self.lazy)
-            if near is not None:  # lazy: remember the pick that lowered each row
-                low = dist < d[idx]
-                self.arg[idx[low]] = first + (near[low] if sel is None else sel[near[low]])
-            cur = np.minimum(d[idx], dist)
-            d[idx] = cur
-            self.cmax[g] = cur.max()
-            self.touched += len(idx) * len(Pg)
-        self.stats["pruned_passes"] += 1
-
-    # ------------------------------------------------------------------ argmax
-    def _build_frontier(self) -> None:
-        d = self.d
-        n = self.n
-        L = self.L
-        if n <= L:
-            F = np.arange(n, dtype=np.int64)
-            self.tau = -np.inf
-        else:
-            part = np.argpartition(d, n - L - 1)
-            F = np.sort(part[n - L :]).astype(np.int64)
-            self.tau = float(d[part[n - L - 1]])
-        self.F = F
-        self.XF = self._rows32(F)
-        self.xxF = self.xx[F]
-        self.dF = d[F]
-        self.aF = self.arg[F]
-        self.cF = self.cluster_of[F]
-        self._served = 0
-
-    def near_max(self) -> I64:
-        """Sorted unselected universe positions whose exact ``delta`` may be the maximum."""
-        if not self.lazy:
-            self._flush(self.check)
-            d = self.d
-            best = float(d.max()) if self.n else -np.inf
-            if best == -np.inf:
-                return np.zeros(0, dtype=np.int64)
-            return np.flatnonzero(d >= best - 2.0 * self.err).astype(np.int64)
-        while True:
-            if self.F is None:
-                if self.pending:
-                    self._refresh(self.check)
-                self._build_frontier()
-            assert self.F is not None
-            best = float(self.dF.max()) if len(self.dF) else -np.inf
-            cut = best - 2.0 * self.err
-            if best > -np.inf and self.tau < cut:
-                return self.F[self.dF >= cut]
-            if best == -np.inf and self.tau == -np.inf:
-                return np.zeros(0, dtype=np.int64)
-            # the frontier cannot decide: widen it when it served few picks, then rebuild
-            if self._served < 16 or not self.pending:
-                self.L = min(self.n, 2 * self.L)
-            self._refresh(self.check)

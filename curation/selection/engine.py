@@ -79,6 +79,9 @@ def select(
 ) -> SelectionResult:
     """Run a selection; see :class:`ArrayData` and :class:`SelectionResult`.
 
+    ``config``: the config dict (parsed here) or an already-parsed :class:`SelectionConfig`
+    (used as is, not parsed again: the web app's prepare step hands the engine its parse).
+
     Raises :class:`ConfigError` / :class:`DataError` before any work when the config or the
     data is unusable, and :class:`SelectionCancelled` when ``cancel()`` returns True.
     ``progress(done, total)`` is called at most every 0.2 s and once at the end.

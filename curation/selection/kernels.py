@@ -1,6 +1,9 @@
 """Shared numeric helpers of the selection kernels: row gathers, norms, k-means, PCA bases and
 the projected clusters whose radii make triangle-inequality pruning exact (see ``diversity``
-and ``kernels_knn``)."""
+and ``kernels_knn``), and ``pca_project``, the one PCA projection of the app (the 2D maps).
+
+The other kernels: ``kernels_knn`` (k-NN distances, distances to a query set, the nearest
+rows of one row), ``kernels_align`` (sample-id alignment), ``kernels_blas`` (BLAS threads)."""
 
 from __future__ import annotations
 
@@ -35,6 +38,16 @@ def row_sq_norms(X: np.ndarray, rows: I64 | None, block: int = 1024, check: Chec
         check()
         g = gather_rows(X, rows, slice(a, min(n, a + block)), np.float64)
         out[a : a + len(g)] = np.einsum("ij,ij->i", g, g)
+    return out
+
+
+def _sqdist(P: np.ndarray, pp: np.ndarray, Q: np.ndarray, qq: np.ndarray) -> np.ndarray:
+    """Squared distances ``pp + qq - 2 P Q^T`` of every row pair, clipped at 0."""
+    out = P @ Q.T
+    out *= -2.0
+    out += pp[:, None]
+    out += qq[None, :]
+    np.maximum(out, 0.0, out=out)
     return out
 
 
@@ -110,6 +123,34 @@ def pca_basis(
     # one more QR in float64 so that ||P v|| <= ||v|| holds to rounding
     q, _ = np.linalg.qr(q)
     return mean, np.ascontiguousarray(q.T)
+
+
+def pca_project(
+    matrix: np.ndarray, dims: int = 2, *, fit_rows: int = 50_000, chunk: int = 65_536
+) -> np.ndarray:
+    """The rows of ``matrix`` on their first ``dims`` principal components, (N, dims) float32.
+
+    The axes come from an exact SVD of an even subsample of at most about ``fit_rows`` rows
+    (every ``N // fit_rows``-th row); all rows are then projected in chunks of ``chunk``, so a
+    memory-mapped matrix is never read whole. Signs are those of the SVD (deterministic for
+    given data). Fewer rows or columns than ``dims`` give identity axes or zero columns.
+    """
+    n = matrix.shape[0]
+    step = max(1, n // fit_rows)
+    fit = np.asarray(matrix[::step], dtype=np.float64)
+    mean = fit.mean(axis=0)
+    if fit.shape[0] < 2 or fit.shape[1] < dims:
+        axes = np.eye(fit.shape[1], dims)
+    else:
+        _, _, vt = np.linalg.svd(fit - mean, full_matrices=False)
+        axes = vt[:dims].T
+        if axes.shape[1] < dims:
+            axes = np.pad(axes, ((0, 0), (0, dims - axes.shape[1])))
+    out = np.empty((n, dims), dtype=np.float32)
+    for start in range(0, n, chunk):
+        block = np.asarray(matrix[start : start + chunk], dtype=np.float64)
+        out[start : start + chunk] = (block - mean) @ axes
+    return out
 
 
 def _projected_clusters(

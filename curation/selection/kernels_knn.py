@@ -1,4 +1,5 @@
-"""Exact k-nearest-neighbour distances (typicality) and distances to a query set (similarity).
+"""Exact k-nearest-neighbour distances (typicality), distances to a query set (similarity) and
+the nearest rows of one row (the sample page's neighbours, ``nearest_to_row``).
 
 Both work block by block with float32 GEMM on mean-centred vectors (centering removes most of
 the cancellation in ``||x||^2 + ||y||^2 - 2 x.y``); nothing of size N x N is ever allocated.
@@ -14,8 +15,9 @@ import math
 
 import numpy as np
 
-from .kernels import F64, I64, Check, _noop, gather_rows, kmeans
+from .kernels import F64, I64, Check, _noop, _sqdist, gather_rows, kmeans
 from .kernels_blas import single_threaded_blas
+from .kernels_knn_clustered import knn_clustered
 from .kernels_knn_symmetric import _cluster_share, _knn_symmetric, _projection
 
 
@@ -38,15 +40,6 @@ def _centered32(X: np.ndarray, rows: I64 | None, check: Check, extra: int = 0) -
     for a in range(0, n, block):
         out[a : a + block] -= mean32
     return full
-
-
-def _sqdist(P: np.ndarray, pp: np.ndarray, Q: np.ndarray, qq: np.ndarray) -> np.ndarray:
-    out = P @ Q.T
-    out *= -2.0
-    out += pp[:, None]
-    out += qq[None, :]
-    np.maximum(out, 0.0, out=out)
-    return out
 
 
 def knn_distances(
@@ -104,8 +97,6 @@ def _knn_distances(
         Y = _projection(Z, check)
         _, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
         if _cluster_share(Y, labels, Z, kk) >= 0.5:
-            from .kernels_knn_clustered import knn_clustered
-
             approx, nbr = knn_clustered(Z, zz, kk, Y, labels, err, check)
         else:
             order = np.argsort(labels, kind="stable").astype(np.int64)
@@ -247,4 +238,41 @@ def min_query_distance(
             dq = Q64[close[r]] - X64[r]
             res[r] = (dq * dq).sum(axis=1).min()
         out[a : a + len(P)] = np.sqrt(res)
+    return out
+
+
+def nearest_to_row(
+    X: np.ndarray, row: int, k: int, *, cosine: bool, chunk: int = 262_144
+) -> tuple[I64, F64]:
+    """The ``k`` rows of ``X`` nearest to row ``row`` (itself excluded), nearest first (ties
+    by row), and their distances: ``1 - x.q`` with ``cosine`` (unit-length rows), else
+    Euclidean. One float32 matrix-vector pass in chunks of ``chunk`` rows, so a memory-mapped
+    matrix is never read whole; values carry float32 rounding."""
+    query = np.asarray(X[row], dtype=np.float32)
+    if cosine:
+        distance = 1.0 - _chunked_matvec(X, query, chunk)
+    else:
+        dots = _chunked_matvec(X, query, chunk)
+        distance = np.sqrt(np.maximum(_chunked_sq_norms(X, chunk) - 2 * dots + query @ query, 0))
+    distance[row] = np.inf
+    count = min(k, len(distance) - 1)
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    top = np.argpartition(distance, count - 1)[:count]
+    top = top[np.argsort(distance[top], kind="stable")]
+    return top.astype(np.int64), distance[top].astype(np.float64)
+
+
+def _chunked_matvec(X: np.ndarray, query: np.ndarray, chunk: int) -> np.ndarray:
+    out = np.empty(X.shape[0], dtype=np.float32)
+    for start in range(0, X.shape[0], chunk):
+        out[start : start + chunk] = X[start : start + chunk] @ query
+    return out
+
+
+def _chunked_sq_norms(X: np.ndarray, chunk: int) -> np.ndarray:
+    out = np.empty(X.shape[0], dtype=np.float32)
+    for start in range(0, X.shape[0], chunk):
+        block = np.asarray(X[start : start + chunk])
+        out[start : start + chunk] = np.einsum("ij,ij->i", block, block)
     return out

@@ -15,8 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .kernels import F64, I64, Check
-from .kernels_knn import _sqdist
+from .kernels import F64, I64, Check, _sqdist
 from .kernels_knn_symmetric import _workers
 
 

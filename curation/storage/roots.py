@@ -19,6 +19,8 @@ from typing import Any
 
 from django.conf import settings
 
+from curation.models import ImportRoot
+
 
 def settings_import_roots() -> list[Path]:
     return [Path(os.path.abspath(root)) for root in getattr(settings, "CURATION_IMPORT_ROOTS", [])]
@@ -26,8 +28,6 @@ def settings_import_roots() -> list[Path]:
 
 def import_roots_for_user(user: Any) -> list[Path]:
     """The folders ``user`` may import from, as absolute paths (no duplicates, settings first)."""
-    from curation.models import ImportRoot
-
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
         return []
     rows = ImportRoot.objects.all()
@@ -42,8 +42,6 @@ def import_roots_for_user(user: Any) -> list[Path]:
 
 def any_import_roots() -> bool:
     """Whether the server has any import root at all (settings or admin)."""
-    from curation.models import ImportRoot
-
     return bool(settings_import_roots()) or ImportRoot.objects.exists()
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from django.conf import settings
 
 from curation.imports.images import process_alive
+from curation.models import Sample
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +108,6 @@ def staging_settle(staging: Path) -> tuple[int, int]:
     Used when it is not known whether the import committed (a dead worker, a killed CLI).
     Returns (promoted, removed).
     """
-    from curation.models import Sample
-
     by_dataset: dict[int, dict[str, str]] = defaultdict(dict)
     for full, relpath in _staged_files(staging):
         parts = relpath.split("/")

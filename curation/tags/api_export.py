@@ -1,11 +1,8 @@
-"""``/api/datasets/{id}/tags/{tag_id}/export/``: a tag in any export format, as a file download
-(written by the export service into a private temporary folder, streamed, then removed)."""
+"""``/api/datasets/{id}/tags/{tag_id}/export/``: a tag in any export format of the registry
+(``curation.formats.export.FORMATS``) as a file download, through ``tag_export_download``."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django.http import FileResponse
@@ -18,22 +15,22 @@ from rest_framework.request import Request
 from curation.access import get_dataset_for_user
 from curation.api.serializers_common import StrictSerializer, errors
 from curation.api.views_base import CurationAPIView
+from curation.formats.export import FORMAT_NAMES, FORMATS, formats_help
 from curation.tags.api import get_tag
-from curation.tags.export import FORMATS, tag_export
+from curation.tags.export import tag_export_download
 
 TAG = ["export"]
-# format -> (file suffix, content type)
-DOWNLOADS = {
-    "filenames": (".txt", "text/plain"),
-    "csv": (".csv", "text/csv"),
-    "coco": (".json", "application/json"),
-    "yolo": (".zip", "application/zip"),
-    "lightly-csv": (".csv", "text/csv"),
-}
 
 
 class ExportQuerySerializer(StrictSerializer):
-    format = serializers.ChoiceField(choices=list(FORMATS))
+    format = serializers.ChoiceField(
+        choices=list(FORMAT_NAMES),
+        error_messages={
+            "invalid_choice": '"{input}" is not a valid choice. Use one of '
+            + ", ".join(FORMAT_NAMES)
+            + "."
+        },
+    )
     task = serializers.CharField(required=False, max_length=200)
     embedding = serializers.CharField(required=False, max_length=100)
 
@@ -48,17 +45,22 @@ class TagExportView(CurationAPIView):
     @extend_schema(
         tags=TAG,
         operation_id="tags_export",
-        summary="Download the samples of a tag: filenames, csv, coco, yolo (zip) or lightly-csv",
+        summary=f"Download the samples of a tag: {formats_help()}",
         parameters=[
-            OpenApiParameter("format", str, enum=list(FORMATS), required=True),
+            OpenApiParameter("format", str, enum=list(FORMAT_NAMES), required=True),
             OpenApiParameter("task", str, description="coco/yolo: annotation task (default GT)."),
             OpenApiParameter("embedding", str, description="lightly-csv: the embedding space."),
         ],
         responses={
-            (200, "text/plain"): OpenApiResponse(OpenApiTypes.BINARY, description="filenames"),
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="csv"),
-            (200, "application/json"): OpenApiResponse(OpenApiTypes.BINARY, description="coco"),
-            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="yolo"),
+            **{
+                (200, content_type): OpenApiResponse(
+                    OpenApiTypes.BINARY,
+                    description=" or ".join(
+                        f.name for f in FORMATS.values() if f.content_type == content_type
+                    ),
+                )
+                for content_type in dict.fromkeys(f.content_type for f in FORMATS.values())
+            },
             **errors(400, 401, 404),
         },
     )
@@ -67,28 +69,17 @@ class TagExportView(CurationAPIView):
         tag = get_tag(dataset, tag_id)
         query = ExportQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        fmt = query.validated_data["format"]
-        suffix, content_type = DOWNLOADS[fmt]
-        folder = Path(tempfile.mkdtemp(prefix="curation-export-"))
-        try:
-            output = folder / "yolo"
-            tag_export(
-                dataset=dataset,
-                tag=tag,
-                format=fmt,
-                output=output if fmt == "yolo" else output.with_name("export" + suffix),
-                task=query.validated_data.get("task"),
-                embedding_name=query.validated_data.get("embedding"),
-            )
-            if fmt == "yolo":
-                archive = shutil.make_archive(str(folder / "export"), "zip", root_dir=output)
-                path = Path(archive)
-            else:
-                path = folder / ("export" + suffix)
-            handle = open(path, "rb")  # noqa: SIM115 (closed by FileResponse)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)  # the open handle keeps the bytes readable
-        filename = f"{dataset.name}-{tag.name}{suffix}"
+        download = tag_export_download(
+            dataset=dataset,
+            tag=tag,
+            format=query.validated_data["format"],
+            filename_stem=f"{dataset.name}-{tag.name}",
+            task=query.validated_data.get("task"),
+            embedding_name=query.validated_data.get("embedding"),
+        )
         return FileResponse(
-            handle, as_attachment=True, filename=filename, content_type=content_type
+            download.handle,
+            as_attachment=True,
+            filename=download.filename,
+            content_type=download.content_type,
         )

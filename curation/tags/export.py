@@ -1,4 +1,8 @@
-"""Export the samples of a tag in the format the next tool wants, optionally with the files.
+"""Export the samples of a tag in the format the next tool wants, optionally with the files:
+the one export helper of the app. ``tag_export`` writes to a path (``manage.py export_tag``);
+``tag_export_download`` writes into a private temporary folder and returns an open file for
+the tag page, the run result page and the API. The formats are the registry of
+``curation.formats.export`` (``FORMATS``); this module gathers the rows each one needs.
 
 Formats: ``filenames`` (one a line), ``csv`` (metadata, annotations, scores), ``coco``
 (images and annotations of a task; category id = 1 + index in the task's categories, image id =
@@ -14,27 +18,34 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from curation.formats.export import (
+    FORMAT_NAMES,
     ExportError,
-    coco_document,
-    write_csv,
-    write_filenames,
-    write_json,
-    write_lightly_csv,
-    write_yolo,
+    ExportFormat,
+    ExportRows,
+    LightlyColumns,
+    export_format,
 )
 from curation.models import Annotation, AnnotationTask, Dataset, Sample, Score, Tag
+from curation.selection.kernels_align import RowIndex
 from curation.storage.embeddings import embedding_space_load
 from curation.storage.paths import UnsafePathError, safe_join
 
-__all__ = ["FORMATS", "ExportError", "ExportSummary", "tag_export"]
-
-FORMATS = ("filenames", "csv", "coco", "yolo", "lightly-csv")
+__all__ = [
+    "FORMAT_NAMES",
+    "ExportDownload",
+    "ExportError",
+    "ExportSummary",
+    "tag_export",
+    "tag_export_download",
+]
 
 
 @dataclass
@@ -44,6 +55,17 @@ class ExportSummary:
     annotations: int = 0
     files_copied: int = 0
     files_missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExportDownload:
+    """An export ready to send: an open file (its folder already removed), the name to offer
+    and the content type. The caller hands ``handle`` to the response, which closes it."""
+
+    handle: IO[bytes]
+    filename: str
+    content_type: str
+    summary: ExportSummary
 
 
 def tag_export(
@@ -58,8 +80,7 @@ def tag_export(
     symlink_to: str | Path | None = None,
 ) -> ExportSummary:
     """Write the samples of ``tag`` to ``output`` (a file, or a folder for ``yolo``)."""
-    if format not in FORMATS:
-        raise ExportError(f"Unknown export format {format!r}: use one of {', '.join(FORMATS)}.")
+    spec = export_format(format)
     if tag.dataset_id != dataset.pk:
         raise ExportError(f"Tag {tag.name!r} belongs to another dataset.")
     if copy_to and symlink_to:
@@ -70,31 +91,72 @@ def tag_export(
     plan = None
     if copy_to or symlink_to:  # checked before anything is written
         plan = _copy_plan(dataset, samples, Path(copy_to or symlink_to or ""), summary)
-    if format == "filenames":
-        write_filenames(output, samples)
-    elif format == "csv":
-        tasks = list(AnnotationTask.objects.filter(dataset=dataset).order_by("name"))
-        by_task = _annotations(tag, tasks)
-        summary.annotations = sum(len(v) for per in by_task.values() for v in per.values())
-        write_csv(output, samples, tasks, by_task, _scores(tag))
-    elif format in ("coco", "yolo"):
-        annotation_task = _task(dataset, task, required=format == "yolo")
-        by_sample = (
-            _annotations(tag, [annotation_task]).get(annotation_task.pk, {})
-            if annotation_task
-            else {}
-        )
-        summary.annotations = sum(len(v) for v in by_sample.values())
-        if format == "coco":
-            write_json(output, coco_document(samples, annotation_task, by_sample))
-        else:
-            assert annotation_task is not None
-            write_yolo(output, samples, annotation_task, by_sample, dataset.image_root)
-    else:
-        _export_lightly_csv(dataset, tag, output, embedding_name)
+    rows = _rows(spec, dataset, tag, samples, task, embedding_name)
+    summary.annotations = sum(len(v) for per in rows.annotations.values() for v in per.values())
+    spec.write(output, rows)
     if plan is not None:
         _copy_files(plan, bool(symlink_to), summary)
     return summary
+
+
+def tag_export_download(
+    *,
+    dataset: Dataset,
+    tag: Tag,
+    format: str,
+    filename_stem: str,
+    task: str | None = None,
+    embedding_name: str | None = None,
+) -> ExportDownload:
+    """``tag_export`` into a private temporary folder, as one file to download (a folder
+    format as a zip); the folder is removed before this returns (the open handle keeps the
+    bytes readable). The download is called ``<filename_stem>.<extension>``."""
+    spec = export_format(format)
+    folder = Path(tempfile.mkdtemp(prefix="curation-export-"))
+    try:  # server paths never hold names that come from data
+        output = folder / ("export" if spec.folder else f"export.{spec.extension}")
+        summary = tag_export(
+            dataset=dataset,
+            tag=tag,
+            format=format,
+            output=output,
+            task=task,
+            embedding_name=embedding_name,
+        )
+        if spec.folder:
+            output = Path(shutil.make_archive(str(folder / "archive"), "zip", root_dir=output))
+        handle = open(output, "rb")  # noqa: SIM115 (the response closes it)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return ExportDownload(
+        handle=handle,
+        filename=f"{filename_stem}.{spec.extension}",
+        content_type=spec.content_type,
+        summary=summary,
+    )
+
+
+def _rows(
+    spec: ExportFormat,
+    dataset: Dataset,
+    tag: Tag,
+    samples: list[Sample],
+    task: str | None,
+    embedding_name: str | None,
+) -> ExportRows:
+    """What the format's writer needs, in a few bulk queries."""
+    rows = ExportRows(samples=samples, image_root=dataset.image_root)
+    if spec.tasks == "all":
+        rows.tasks = list(AnnotationTask.objects.filter(dataset=dataset).order_by("name"))
+        rows.scores = _scores(tag)
+    elif spec.tasks != "none":
+        chosen = _task(dataset, task, required=spec.tasks == "one-required")
+        rows.tasks = [chosen] if chosen else []
+    if rows.tasks:
+        rows.annotations = _annotations(tag, rows.tasks)
+    if spec.embeddings:
+        rows.embeddings = _lightly_columns(dataset, tag, embedding_name)
+    return rows
 
 
 def _task(dataset: Dataset, name: str | None, *, required: bool) -> AnnotationTask | None:
@@ -133,7 +195,7 @@ def _scores(tag: Tag) -> dict[int, dict[str, float]]:
     return scores
 
 
-def _export_lightly_csv(dataset: Dataset, tag: Tag, output: Path, name: str | None) -> None:
+def _lightly_columns(dataset: Dataset, tag: Tag, name: str | None) -> LightlyColumns:
     spaces = {s.name: s for s in dataset.embedding_spaces.all()}
     if not spaces:
         raise ExportError(f"{dataset.name} has no embeddings: the Lightly CSV needs them.")
@@ -150,8 +212,9 @@ def _export_lightly_csv(dataset: Dataset, tag: Tag, output: Path, name: str | No
         raise ExportError(f"{dataset.name} has no embedding space {name!r}.")
     loaded = embedding_space_load(space)
     ids = loaded.sample_ids
+    index = RowIndex(ids)
     names = dict(Sample.objects.filter(dataset=dataset).values_list("id", "file_name"))
-    members = set(tag.memberships.values_list("sample_id", flat=True))
+    members = np.fromiter(tag.memberships.values_list("sample_id", flat=True), dtype=np.int64)
     labels = np.zeros(len(ids), dtype=np.int64)
     ground_truth = AnnotationTask.objects.filter(
         dataset=dataset,
@@ -159,15 +222,14 @@ def _export_lightly_csv(dataset: Dataset, tag: Tag, output: Path, name: str | No
         kind=AnnotationTask.Kind.CLASSIFICATION,
     ).first()
     if ground_truth is not None:
-        index = {c: i for i, c in enumerate(ground_truth.categories)}
+        index_of = {c: i for i, c in enumerate(ground_truth.categories)}
         by_sample = dict(ground_truth.annotations.values_list("sample_id", "label"))
-        labels = np.array([index.get(by_sample.get(int(i), ""), 0) for i in ids], dtype=np.int64)
-    write_lightly_csv(
-        output,
-        [names[int(i)] for i in ids],
-        np.asarray(loaded.matrix),
-        np.array([int(i) in members for i in ids]),
-        labels,
+        labels = np.array([index_of.get(by_sample.get(int(i), ""), 0) for i in ids], np.int64)
+    return LightlyColumns(
+        file_names=[names[int(i)] for i in ids],
+        matrix=np.asarray(loaded.matrix),
+        selected=index.mask(members),
+        labels=labels,
     )
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from curation.models import ApiToken
+from curation.tokens.forms import TokenCreateForm
 from curation.tokens.services import TokenError, api_token_create, api_token_revoke
 
 
@@ -19,20 +20,18 @@ from curation.tokens.services import TokenError, api_token_create, api_token_rev
 @require_http_methods(["GET", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
     new_key = ""
-    error = ""
-    name = ""
-    if request.method == "POST":
-        name = request.POST.get("name", "")
+    form = TokenCreateForm(request.POST if request.method == "POST" else None)
+    if form.is_bound:
         try:
-            token, new_key = api_token_create(user=request.user, name=name)
+            token, new_key = api_token_create(user=request.user, name=form.typed_name())
         except TokenError as exc:
-            error = str(exc)
+            form.add_error("name", str(exc))
         else:
-            name = ""
+            form = TokenCreateForm()  # an empty form for the next token
             messages.success(request, f"Token {token.name!r} created. Copy its key now.")
     tokens = ApiToken.objects.filter(user=_owner(request))
-    context = {"tokens": tokens, "new_key": new_key, "error": error, "name": name}
-    status = 400 if error else 200
+    context = {"tokens": tokens, "new_key": new_key, "form": form, "name": form.typed_name()}
+    status = 400 if form.errors else 200
     return render(request, "curation/tokens.html", context, status=status)
 
 

@@ -70,10 +70,8 @@ def test_form_without_javascript_is_redirected_to_the_canonical_url(
     assert response["Location"] == url(dataset, "q=dog")
 
 
-def test_keyset_pages_and_infinite_scroll_fragment(client, alice, dataset, samples, monkeypatch):
-    import curation.browse.selectors as browse
-
-    monkeypatch.setattr(browse.result_page, "__kwdefaults__", {"after": 0, "size": 5})
+def test_keyset_pages_and_infinite_scroll_fragment(client, alice, dataset, samples, settings):
+    settings.CURATION_BROWSE_PAGE_SIZE = 5
     client.force_login(alice)
     ids = sorted(s.pk for s in samples)
     from curation.browse.selectors import result_page
@@ -91,10 +89,8 @@ def test_keyset_pages_and_infinite_scroll_fragment(client, alice, dataset, sampl
     assert f'value="{ids[10]}"' in text and f'value="{ids[9]}"' not in text
 
 
-def test_full_page_link_to_the_next_samples(client, alice, dataset, samples, monkeypatch):
-    import curation.browse.selectors as browse
-
-    monkeypatch.setattr(browse.result_page, "__kwdefaults__", {"after": 0, "size": 5})
+def test_full_page_link_to_the_next_samples(client, alice, dataset, samples, settings):
+    settings.CURATION_BROWSE_PAGE_SIZE = 5
     client.force_login(alice)
     ids = sorted(s.pk for s in samples)
     text = client.get(url(dataset)).content.decode()

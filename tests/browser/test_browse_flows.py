@@ -74,7 +74,7 @@ def test_export_a_tag(page, demo_dataset, screenshot):
     screenshot(page, "tags")
     page.get_by_role("link", name="threes").click()
     screenshot(page, "tag-detail")
-    page.get_by_label("CSV with annotations and scores").check()
+    page.get_by_label("CSV with metadata, annotations and scores").check()
     with page.expect_download() as info:
         page.get_by_role("button", name="Download").click()
     download = info.value

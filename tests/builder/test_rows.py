@@ -6,17 +6,9 @@ import json
 
 import pytest
 
-from curation.builder.rows import (
-    BuilderState,
-    Row,
-    config_from_state,
-    errors_by_row,
-    field_for_path,
-    parse_pasted_json,
-    state_from_config,
-    state_from_form,
-    validate_state,
-)
+from curation.builder.forms import parse_pasted_json, state_from_form
+from curation.builder.rows import BuilderState, Row, config_from_state, state_from_config
+from curation.builder.validation import errors_by_row, field_for_path, validate_state
 from curation.selection import parse_config
 
 SEED_CONFIGS = [

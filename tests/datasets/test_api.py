@@ -15,6 +15,7 @@ def dataset_json(dataset, *, samples=0, tags=0, can_delete=False):
         "id": dataset.pk,
         "name": dataset.name,
         "description": dataset.description,
+        "image_root": dataset.image_root,
         "owner": dataset.owner.username,
         "team": dataset.team.name if dataset.team else None,
         "sample_count": samples,

@@ -14,8 +14,8 @@ from curation.realtime import run_events
 from curation.realtime.run_events import push_health, run_progress_push
 from curation.runs import execute as runs_service
 from curation.runs.services import selection_run_start, selection_runs_recover
-from tests.faults.conftest import run_worker_batch
 from tests.support.selection import diversity, engine_picks, populate, tag_ids
+from tests.support.workers import run_worker_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = SelectionRun.Status

@@ -26,8 +26,8 @@ from curation.runs.services import (
     selection_run_start,
     selection_runs_recover,
 )
-from tests.faults.conftest import run_worker_batch
 from tests.support.selection import diversity, engine_picks, populate, tag_ids
+from tests.support.workers import run_worker_batch
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 Status = SelectionRun.Status

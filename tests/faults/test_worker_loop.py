@@ -7,16 +7,18 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from django.db import OperationalError, connection
 from django.urls import reverse
+from django.utils import timezone
 
 from curation.jobs import workers
 from curation.jobs.workers import CurationWorker, live_workers
 from curation.models import SelectionRun, WorkerHeartbeat
 from curation.runs import execute as runs_service
-from curation.runs.services import selection_run_start
+from curation.runs.services import DEAD_WORKER_MESSAGE, selection_run_start
 from tests.support.selection import diversity, engine_picks, populate, tag_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -198,3 +200,37 @@ def test_healthz_turns_unhealthy_when_the_loop_stops_beating(
         thread.join(timeout=30)
         connection.close()
     assert not thread.is_alive()
+
+
+def test_the_loop_recovers_dead_runs_and_jobs_at_start_and_once_per_heartbeat(
+    dataset, alice, settings, monkeypatch
+):
+    """Recovery is the worker's job (pages only read): the loop's first iteration fails a run
+    whose worker died; later iterations recover again only once a heartbeat interval passed."""
+    settings.CURATION_WORKER_HEARTBEAT_SECONDS = 30
+    populate(dataset, n=20)
+    dead = selection_run_start(
+        dataset=dataset, config=diversity(3), result_tag_name="d", user=alice
+    )
+    old = timezone.now() - timedelta(seconds=200)
+    SelectionRun.objects.filter(pk=dead.pk).update(
+        status=Status.RUNNING, started_at=old, heartbeat_at=old
+    )
+    recovered: list[list[int]] = []
+    real = workers.worker_recover
+
+    def spy():
+        recovered.append(real())
+        return recovered[-1]
+
+    monkeypatch.setattr(workers, "worker_recover", spy)
+    worker = RecordingWorker()
+    worker.run()
+
+    dead.refresh_from_db()
+    assert dead.status == Status.FAILED and dead.error == DEAD_WORKER_MESSAGE
+    assert recovered == [[dead.pk]]  # once: the batch ended within one heartbeat interval
+    worker.recover()  # within the interval: not due
+    assert len(recovered) == 1
+    worker.recover(force=True)
+    assert recovered[-1] == []

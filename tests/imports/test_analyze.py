@@ -81,7 +81,7 @@ def test_sqlite_skips_analyze(dataset, tmp_path):
 
 
 def test_written_models_name_the_tables_an_import_wrote(db):
-    from curation.imports.write import ImportSummary
+    from curation.imports.summary import ImportSummary
 
     summary = ImportSummary(dataset=None)  # type: ignore[arg-type]
     assert written_models(summary) == []

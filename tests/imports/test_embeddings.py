@@ -321,7 +321,7 @@ def test_a_space_of_another_dimension_is_a_mismatch_and_nothing_changes(dataset,
 def test_a_failure_after_the_vectors_were_stored_removes_their_files(
     dataset, folder, tmp_path, monkeypatch
 ):
-    from curation.imports import write as ingest
+    from curation.imports import embeddings as ingest
 
     original = ingest.embedding_space_store
     calls = []
@@ -340,22 +340,6 @@ def test_a_failure_after_the_vectors_were_stored_removes_their_files(
         )
     assert len(calls) == 1  # the CSV space was stored, then the built-in one failed
     assert_nothing_written(dataset)
-
-
-def test_the_csv_matrix_is_assembled_row_major_across_parser_blocks():
-    from curation.imports.embeddings import _row_major
-
-    matrix = np.arange(5 * 3, dtype=np.float32).reshape(5, 3)
-    columns = [f"embedding_{i}" for i in range(3)]
-    table = pa.Table.from_batches(
-        [
-            pa.record_batch([pa.array(matrix[rows, i]) for i in range(3)], names=columns)
-            for rows in (slice(0, 2), slice(2, 3), slice(3, 5))
-        ]
-    )
-    result = _row_major(table)
-    assert result.flags.c_contiguous and result.dtype == np.float32
-    assert (result == matrix).all()
 
 
 def test_a_bad_cell_deep_in_a_big_csv_still_names_its_line_and_column(dataset, folder, tmp_path):

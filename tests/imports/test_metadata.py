@@ -136,17 +136,3 @@ def test_jsonl_errors_name_the_line(dataset, folder, tmp_path, text, message):
         dataset_import(dataset=dataset, images=folder, metadata=path)
     assert message in str(error.value)
     assert_nothing_written(dataset)
-
-
-def test_the_fast_path_of_file_name_normalisation_changes_nothing():
-    import itertools
-
-    from curation.imports.common import _normalize_slowly, normalize_file_name
-
-    alphabet = ["a", ".", "/", "\\", " ", "\t", "\u00a0"]
-    for length in range(6):
-        for letters in itertools.product(alphabet, repeat=length):
-            name = "".join(letters)
-            assert normalize_file_name(name) == _normalize_slowly(name), repr(name)
-    assert normalize_file_name("seq_001/frame_0000001.jpg") == "seq_001/frame_0000001.jpg"
-    assert normalize_file_name(" ./a\\b/../c.jpg ") == "a/c.jpg"

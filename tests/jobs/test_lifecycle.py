@@ -16,7 +16,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from curation.imports.inline import dataset_import_inline
-from curation.jobs import services as jobs_service
+from curation.jobs import execute as jobs_execute
+from curation.jobs import finish as jobs_finish
 from curation.jobs.recover import jobs_recover
 from curation.jobs.services import (
     DEAD_WORKER_MESSAGE,
@@ -27,8 +28,8 @@ from curation.jobs.services import (
 )
 from curation.models import Dataset, Job, Sample, WorkerHeartbeat
 from curation.storage.thumbnails import thumbnail_relpath
-from tests.runs.test_lifecycle import run_db_worker
 from tests.support.uploads import media_files, png, png_bytes
+from tests.support.workers import run_db_worker
 
 Status = Job.Status
 
@@ -37,13 +38,16 @@ Status = Job.Status
 def pushed(monkeypatch):
     """(status, stage) of every progress fragment pushed to watching browsers."""
     seen: list[tuple[str, str]] = []
-    real_push = jobs_service.job_progress_push
+    real_push = jobs_execute.job_progress_push
 
     def spy(job):
         seen.append((job.status, job.stage))
         real_push(job)
 
-    monkeypatch.setattr(jobs_service, "job_progress_push", spy)
+    # the worker pushes progress (jobs.execute) and the end of a job that did not succeed
+    # (jobs.finish)
+    monkeypatch.setattr(jobs_execute, "job_progress_push", spy)
+    monkeypatch.setattr(jobs_finish, "job_progress_push", spy)
     return seen
 
 
@@ -82,14 +86,14 @@ def test_a_web_import_runs_through_the_durable_queue(alice, web_import, pushed):
 def test_cancel_mid_import_leaves_nothing(alice, web_import, monkeypatch):
     images = [png(f"img_{i:03d}.png", i) for i in range(200)]
     _, job = web_import(alice, "cancelled", images)
-    real_progress = jobs_service._Monitor.progress
+    real_progress = jobs_execute.JobMonitor.progress
 
     def cancel_on_first_chunk(self, stage, done, total):
         if stage == "images" and done > 0 and not self.job.cancel_requested:
             job_cancel(job=Job.objects.get(pk=self.job.pk), user=alice)  # another request
         real_progress(self, stage, done, total)
 
-    monkeypatch.setattr(jobs_service._Monitor, "progress", cancel_on_first_chunk)
+    monkeypatch.setattr(jobs_execute.JobMonitor, "progress", cancel_on_first_chunk)
     run_db_worker()
 
     job.refresh_from_db()

@@ -12,8 +12,8 @@ from curation.models import SelectionRun
 from curation.realtime.run_events import run_progress_push
 from curation.routing import websocket_urlpatterns
 from curation.runs.services import selection_run_cancel, selection_run_start
-from tests.runs.test_lifecycle import run_db_worker
 from tests.support.selection import diversity, populate
+from tests.support.workers import run_db_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

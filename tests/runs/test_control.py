@@ -25,7 +25,6 @@ from curation.runs.services import (
     selection_runs_recover,
 )
 from curation.selection import SelectionCancelled
-from tests.runs.test_lifecycle import run_db_worker
 from tests.support.selection import (
     diversity,
     engine_picks,
@@ -33,6 +32,7 @@ from tests.support.selection import (
     tag_ids,
     tag_named,
 )
+from tests.support.workers import run_db_worker
 
 Status = SelectionRun.Status
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from curation.filters import SampleFilter
@@ -20,22 +19,9 @@ from tests.support.selection import (
     tag_ids,
     tag_named,
 )
+from tests.support.workers import run_db_worker
 
 Status = SelectionRun.Status
-
-
-def run_db_worker() -> None:
-    """django-tasks-db's worker, synchronously: process every queued task, then return."""
-    Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    ).run()
 
 
 @pytest.fixture

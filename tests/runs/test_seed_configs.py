@@ -11,11 +11,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from curation.builder.rows import state_from_config, validate_state
+from curation.builder.rows import state_from_config
+from curation.builder.validation import validate_state
+from curation.formats.config_text import config_from_text
 from curation.models import Annotation, AnnotationTask, Sample, SelectionRun, Tag
 from curation.runs.services import SelectionRunError, selection_run_start
 from curation.selection import ConfigError, parse_config
-from curation.selection.config_text import config_from_text
 from tests.support.seeds import is_object_level, pasteable, seed_blocks
 from tests.support.selection import populate, runs_and_tags, tag_ids, tag_named
 

@@ -1,4 +1,5 @@
-"""The run page: progress fragment, cancel and re-run buttons, lazy dead-worker recovery."""
+"""The run page: progress fragment, cancel and re-run buttons; a dead worker is shown (read from
+the heartbeat) and failed by a worker's recovery step, never by the page."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from curation.jobs.workers import worker_recover
 from curation.models import SelectionRun, Tag
 from curation.runs.services import DEAD_WORKER_MESSAGE, selection_run_start
 from tests.support.selection import diversity, populate
@@ -110,7 +112,46 @@ def test_cancel_and_rerun_need_post(client, alice, queued):
     assert client.get(reverse("run-rerun", args=[queued.pk])).status_code == 405
 
 
-def test_viewing_a_run_whose_worker_died_fails_it_and_offers_a_rerun(
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_viewing_a_run_whose_worker_died_says_so_and_writes_nothing(
+    client, request, who, queued, settings
+):
+    settings.CURATION_WORKER_HEARTBEAT_SECONDS = 30
+    _running(queued, started_seconds_ago=600)
+    SelectionRun.objects.filter(pk=queued.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=120)
+    )
+    client.force_login(request.getfixturevalue(who))
+    text = client.get(reverse("run-detail", args=[queued.pk])).content.decode()
+    assert "The worker running this selection is not responding" in text
+    queued.refresh_from_db()
+    assert queued.status == Status.RUNNING and queued.error == ""  # a GET writes nothing
+    assert client.get(reverse("api-run-detail", args=[queued.pk])).json()["status"] == "running"
+    queued.refresh_from_db()
+    assert queued.status == Status.RUNNING
+
+
+def test_a_live_worker_is_not_reported_silent(client, alice, queued, settings):
+    settings.CURATION_WORKER_HEARTBEAT_SECONDS = 30
+    _running(queued, started_seconds_ago=600)  # beat just now
+    client.force_login(alice)
+    text = client.get(reverse("run-detail", args=[queued.pk])).content.decode()
+    assert "not responding" not in text
+
+
+def test_outsiders_do_not_see_a_dead_run(client, charlie, queued, settings):
+    settings.CURATION_WORKER_HEARTBEAT_SECONDS = 30
+    _running(queued, started_seconds_ago=600)
+    SelectionRun.objects.filter(pk=queued.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=120)
+    )
+    client.force_login(charlie)
+    assert client.get(reverse("run-detail", args=[queued.pk])).status_code == 404
+    queued.refresh_from_db()
+    assert queued.status == Status.RUNNING
+
+
+def test_a_run_whose_worker_died_is_failed_by_recovery_and_offers_a_rerun(
     client, bob, queued, settings, django_capture_on_commit_callbacks
 ):
     settings.CURATION_WORKER_HEARTBEAT_SECONDS = 30
@@ -119,9 +160,11 @@ def test_viewing_a_run_whose_worker_died_fails_it_and_offers_a_rerun(
     SelectionRun.objects.filter(pk=queued.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=120)
     )
+    assert worker_recover() == [queued.pk]  # the worker loop's recovery step
     client.force_login(bob)
     text = client.get(reverse("run-detail", args=[queued.pk])).content.decode()
     assert DEAD_WORKER_MESSAGE in text
+    assert "not responding" not in text
     assert reverse("run-rerun", args=[queued.pk]) in text
 
     with django_capture_on_commit_callbacks(execute=True):

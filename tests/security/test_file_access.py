@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from curation.datasets.services import dataset_delete
-from curation.imports.pixel_metadata import sample_metadata_recompute
+from curation.imports.metadata_recompute import sample_metadata_recompute
 from curation.models import AnnotationTask, Dataset, Sample, Tag, TagSample
 from curation.storage.embeddings import embedding_files_sweep
 from curation.tags.export import ExportError, tag_export

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from curation.selection import ArrayData, DataError, select
-from tests.selection.reference import reference_select
+from tests.support.selection_reference import reference_select
 
 STRENGTHS = st.sampled_from([1.0, 0.5, 2.0, 3.0, -1.0, -0.5, 0.0])
 CLASSES = ["a", "b", "c"]

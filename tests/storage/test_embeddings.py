@@ -1,5 +1,4 @@
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from curation.storage.embeddings import (
     embedding_space_load,
     embedding_space_store,
 )
+from tests.support.db_faults import refusing_writes
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_vectors_are_unit_normalised_by_default(dataset, samples):
 def test_a_failure_between_file_write_and_db_commit_leaves_neither(dataset, samples):
     ids = [s.pk for s in samples]
     with (
-        mock.patch.object(EmbeddingSpace, "save", side_effect=DatabaseError("disk full")),
+        refusing_writes(EmbeddingSpace, "disk full"),
         pytest.raises(DatabaseError),
     ):
         embedding_space_store(

@@ -1,4 +1,6 @@
-"""Fixtures shared by the browsing view tests (import them into a test module)."""
+"""Fixtures shared by the browsing view tests (a pytest plugin loaded by ``tests/conftest.py``):
+images on disk (``image_root``), ``samples`` with metadata and annotations, a ``train_tag``, an
+embedding ``space`` and charlie's ``outsider_dataset``."""
 
 from __future__ import annotations
 

@@ -90,7 +90,11 @@ def test_errors_are_json_whatever_the_accept_header(api, picked):
         HTTP_ACCEPT="text/csv",
     )
     assert response.status_code == 400
-    assert response.json() == {"detail": 'format: "pdf" is not a valid choice.', "path": "format"}
+    assert response.json() == {
+        "detail": 'format: "pdf" is not a valid choice. '
+        "Use one of filenames, csv, coco, yolo, lightly-csv.",
+        "path": "format",
+    }
 
 
 @pytest.mark.parametrize("who,code", [("charlie", 404), ("anonymous", 401)])

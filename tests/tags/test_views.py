@@ -166,3 +166,37 @@ def test_remove_checked_and_a_nameless_new_tag(client, bob, dataset, samples, tr
     )
     assert "A tag needs a name." in response.content.decode()
     assert Tag.objects.filter(dataset=dataset).count() == 1
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_a_refused_rename_keeps_the_tag_and_shows_the_typed_name(
+    client, request, who, dataset, train_tag
+):
+    Tag.objects.create(dataset=dataset, name="taken")
+    client.force_login(request.getfixturevalue(who))
+    url = reverse("tag-detail", args=[dataset.pk, train_tag.pk])
+    response = client.post(url, {"name": "taken"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "already exists" in html
+    assert 'value="taken"' in html  # what was typed stays in the field
+    train_tag.refresh_from_db()
+    assert train_tag.name == "train"
+
+
+def test_outsiders_cannot_rename(client, charlie, dataset, train_tag):
+    client.force_login(charlie)
+    url = reverse("tag-detail", args=[dataset.pk, train_tag.pk])
+    assert client.post(url, {"name": "mine"}).status_code == 404
+    train_tag.refresh_from_db()
+    assert train_tag.name == "train"
+
+
+def test_an_unknown_action_is_a_message_and_changes_nothing(client, bob, dataset, train_tag):
+    client.force_login(bob)
+    before = Tag.objects.count()
+    response = client.post(
+        reverse("tag-list", args=[dataset.pk]), {"action": "drop", "name": "x"}, follow=True
+    )
+    assert "Unknown tag action" in response.content.decode()
+    assert Tag.objects.count() == before

@@ -112,3 +112,15 @@ def test_admin_cannot_add_tokens(client, django_user_model, token_admin):
     root = django_user_model.objects.create_superuser("root", password="root-password")
     client.force_login(root)
     assert client.get(reverse("admin:curation_apitoken_add")).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["alice", "bob", "charlie"])
+def test_a_nameless_token_is_refused_next_to_the_field(client, request, who):
+    user = request.getfixturevalue(who)
+    client.force_login(user)
+    response = client.post(reverse("token-list"), {"name": "   "})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "A token needs a name" in html
+    assert html.index("A token needs a name") > html.index('id="token-name"')  # by the field
+    assert not ApiToken.objects.filter(user=user).exists()

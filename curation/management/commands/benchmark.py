@@ -17,6 +17,10 @@ import time
 from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from curation.benchmarks.engine import main as engine_main
 
 SUITES = {
     "ingest": ("curation.benchmarks.ingest", "run_ingest_benchmark"),
@@ -24,6 +28,7 @@ SUITES = {
     "pages": ("curation.benchmarks.pages", "run_pages_benchmark"),
     "load": ("curation.benchmarks.load", "run_load_benchmark"),
     "scale": ("curation.benchmarks.scale", "run_scale_benchmark"),
+    "client": ("curation.benchmarks.client", "run_client_benchmark"),  # --suite client
 }
 
 
@@ -67,10 +72,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.MIGRATE_HEADING(f"== {name} =="))
             started = time.perf_counter()
             if name == "engine":
-                from curation.benchmarks.engine import main
-
                 argv = shlex.split(options["engine_args"]) + (["--quick"] if quick else [])
-                if main(argv, stdout=cast(TextIO, self.stdout)):
+                if engine_main(argv, stdout=cast(TextIO, self.stdout)):
                     failures.append(name)
             else:
                 module_name, function = SUITES[name]
@@ -85,9 +88,6 @@ class Command(BaseCommand):
 
 
 def _require_migrated() -> None:
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
         raise CommandError(

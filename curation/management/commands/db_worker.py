@@ -1,5 +1,6 @@
 """``manage.py db_worker``: django-tasks-db's worker loop, made robust (see
-``curation.jobs.workers``): it survives a failed poll and beats its heartbeat from the loop.
+``curation.jobs.workers``): it survives a failed poll, beats its heartbeat from the loop and
+runs the recovery of dead runs and jobs (at its first iteration, then once per heartbeat).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from curation.jobs.workers import CurationWorker, worker_start_recover
+from curation.jobs.workers import CurationWorker
 
 logger = logging.getLogger("django_tasks_db")
 
@@ -31,7 +32,6 @@ class Command(DbWorkerCommand):
         excluded = exclude.split(",") if exclude else []
         if excluded and "*" not in queue_names:
             raise CommandError("--exclude-queues can only be used with --queue-name=*")
-        worker_start_recover()  # what a worker that died left running is failed
         worker = CurationWorker(
             queue_names=queue_names,
             interval=options["interval"],

@@ -6,25 +6,32 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from curation.formats.export import FORMAT_NAMES, FORMATS, formats_help
 from curation.models import Dataset, Tag
 from curation.storage.embeddings import EmbeddingError
 from curation.storage.paths import UnsafePathError
-from curation.tags.export import FORMATS, ExportError, tag_export
+from curation.tags.export import ExportError, tag_export
 
 
 class Command(BaseCommand):
     help = (
-        "Export the samples of tag TAG of dataset NAME as a file-name list, a CSV, COCO, YOLO "
-        "or the Lightly embeddings CSV (selected = in the tag); optionally copy or symlink the "
-        "image files into a folder."
+        f"Export the samples of tag TAG of dataset NAME as {formats_help()} "
+        "(lightly-csv: selected = in the tag); optionally copy or symlink the image files into "
+        "a folder."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="Dataset name.")
         parser.add_argument("tag", help="Tag name.")
-        parser.add_argument("--format", choices=FORMATS, default="filenames")
         parser.add_argument(
-            "--output", required=True, help="Output file (a folder for --format yolo)."
+            "--format",
+            choices=FORMAT_NAMES,
+            default="filenames",
+            help="; ".join(f"{f.name}: {f.label}" for f in FORMATS.values()),
+        )
+        folders = " or ".join(f.name for f in FORMATS.values() if f.folder)
+        parser.add_argument(
+            "--output", required=True, help=f"Output file (a folder for --format {folders})."
         )
         parser.add_argument("--task", help="Annotation task for coco/yolo (default ground_truth).")
         parser.add_argument("--embedding-name", help="Embedding space for lightly-csv.")

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from curation.access import datasets_visible_to
 from curation.filters import FilterError, SampleFilter
+from curation.formats.config_text import ConfigTextError, config_from_text
 from curation.models import Dataset, SelectionRun
 from curation.runs.defaults import DATASET_DEFAULT, TagChoice, run_counts
 from curation.runs.services import (
@@ -29,7 +30,6 @@ from curation.runs.services import (
     selection_run_rerun,
     selection_run_start,
 )
-from curation.selection.config_text import ConfigTextError, config_from_text
 
 BAR_WIDTH = 30
 

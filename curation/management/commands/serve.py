@@ -25,6 +25,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, host: str, port: int, no_worker: bool, **options: Any) -> None:
+        # Lazy on purpose: importing daphne's server installs Twisted's asyncio reactor, which
+        # every other management command (and the test run) must not get as a side effect.
         from daphne.cli import CommandLineInterface
 
         settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curation.selection import ConfigError, parse_config
-from curation.selection.config_text import (
+from curation.formats.config_text import (
     ConfigTextError,
     config_from_text,
     config_worker_form,
     normalize_config_text,
 )
+from curation.selection import ConfigError, parse_config
 
 DOCS_TEXT = """{
     "n_samples": 100, # set to the number of samples you want to select

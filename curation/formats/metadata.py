@@ -2,42 +2,37 @@
 
 Values keep their type: CSV cells become ints, floats, booleans (true/false) or strings, an empty
 cell is a missing value; JSON values are taken as they are. Nested JSON objects flatten to dotted
-keys (``{"weather": {"description": "sunny"}}`` -> ``weather.description``).
+keys (``{"weather": {"description": "sunny"}}`` -> ``weather.description``). Keys starting with
+``lightly.`` (and the caller's ``reserved_keys``) are computed from the pixels and refused. A file
+name appears once. Errors name the file and the line. Pure parsing: no Django, no ORM.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from curation.imports.common import (
-    FILE_NAME_COLUMNS,
-    IngestError,
+from curation.formats.names import FILE_NAME_COLUMNS, find_file_name_column, normalize_file_name
+from curation.formats.records import IngestError, MetadataFile
+from curation.formats.text import (
     csv_rows,
     display,
-    find_file_name_column,
     flatten,
-    normalize_file_name,
     parse_cell,
     refuse_unstorable_text,
     text_lines,
 )
-from curation.imports.pixel_metadata import BUILTIN_KEYS
 
 _RESERVED_PREFIX = "lightly."
 _UNPARSED = object()
 _PARSED_CACHE = 1024
 
 
-@dataclass
-class MetadataFile:
-    source: str
-    rows: list[tuple[str, dict[str, Any], int]]  # (file name, values, line)
-
-
-def read_metadata(path: Path) -> MetadataFile:
+def read_metadata(path: Path, *, reserved_keys: Collection[str] = ()) -> MetadataFile:
+    """The rows of a .csv or .jsonl metadata file; refused when a file name appears twice or a
+    key starts with ``lightly.`` or is one of ``reserved_keys``."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         parsed = _read_csv(path)
@@ -63,7 +58,7 @@ def read_metadata(path: Path) -> MetadataFile:
             if key in allowed:
                 continue
             allowed.add(key)
-            if key.startswith(_RESERVED_PREFIX) or key in BUILTIN_KEYS:
+            if key.startswith(_RESERVED_PREFIX) or key in reserved_keys:
                 raise IngestError(
                     f"Line {line} of {parsed.source} sets {key!r}: keys starting with 'lightly.' "
                     "are computed from the pixels; rename the column."

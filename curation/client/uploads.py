@@ -1,0 +1,117 @@
+"""``add_images_from_path``: import a folder in place when the server may read it, else
+upload it in resumable batches and commit it all or nothing.
+
+In place: ``import/check/`` says whether the folder lies below an import root the account may
+use (on the server's disk: embedded mode, or ``CURATION_IMPORT_ROOTS`` / the teams' roots);
+then ``import/`` imports it there. Otherwise the images are uploaded to a session whose key is
+derived from the folder's absolute path and the dataset, so calling again after an
+interruption sends only the files the server does not hold yet (same name and size), then one
+commit imports them in one background job: a failed job leaves the dataset unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from curation.client.errors import BadRequestError
+from curation.client.progress import ProgressBar, progress_enabled
+from curation.client.runs import Job
+
+if TYPE_CHECKING:
+    from curation.client.datasets import ImageDataset
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+BATCH_FILES = 100
+BATCH_BYTES = 64 << 20
+
+
+def scan_images(root: Path) -> dict[str, Path]:
+    """Relative name (``/``-separated) -> path of every image below ``root``, sorted."""
+    if root.is_file():
+        return {root.name: root}
+    found: dict[str, Path] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith(".") or not name.lower().endswith(IMAGE_SUFFIXES):
+                continue
+            full = Path(folder) / name
+            found[full.relative_to(root).as_posix()] = full
+    return found
+
+
+def session_key(dataset_id: int, root: Path) -> str:
+    digest = hashlib.sha256(f"{dataset_id}:{root.resolve()}".encode()).hexdigest()
+    return f"c{digest[:40]}"
+
+
+def _batches(todo: list[tuple[str, Path]]) -> Iterator[list[tuple[str, Path]]]:
+    batch: list[tuple[str, Path]] = []
+    size = 0
+    for name, path in todo:
+        length = path.stat().st_size
+        if batch and (len(batch) >= BATCH_FILES or size + length > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append((name, path))
+        size += length
+    if batch:
+        yield batch
+
+
+def add_images(
+    dataset: ImageDataset,
+    path: str | Path,
+    *,
+    embed: bool | str = True,
+    show_progress: bool | None = None,
+    upload: bool | None = None,
+) -> dict[str, Any]:
+    """Import the images of ``path`` (a folder, searched recursively, or one image) into
+    ``dataset``; returns the import summary. ``upload``: force (True) or forbid (False) the
+    upload instead of the in-place import; default: in place when the server may read it."""
+    root = Path(path).expanduser().absolute()
+    if not root.exists():
+        raise BadRequestError(f"{path} does not exist: check the path.")
+    mode = ("auto" if embed else "never") if isinstance(embed, bool) else embed
+    connection = dataset.connection
+    base = f"datasets/{dataset.id}/"
+    if upload is not True and root.is_dir():
+        check = connection.post(f"{base}import/check/", json={"images": str(root)})
+        if check["in_place"]:
+            accepted = connection.post(f"{base}import/", json={"images": str(root)})
+            return Job(connection, accepted["job"], "Importing").wait(show_progress=show_progress)
+        if upload is False:
+            raise BadRequestError(str(check["detail"]))
+    images = scan_images(root)
+    if not images:
+        raise BadRequestError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
+    key = session_key(dataset.id, root)
+    held = connection.post(f"{base}uploads/", json={"key": key})["files"]
+    todo = [(n, p) for n, p in images.items() if held.get(n) != p.stat().st_size]
+    enabled = progress_enabled(show_progress)
+    with ProgressBar("Uploading", len(images), enabled=enabled) as bar:
+        done = len(images) - len(todo)
+        bar.update(done)
+        for batch in _batches(todo):
+            with ExitStack() as stack:
+                files = [
+                    ("file", (Path(name).name, stack.enter_context(open(p, "rb"))))
+                    for name, p in batch
+                ]
+                connection.request(
+                    "POST",
+                    f"{base}uploads/{key}/files/",
+                    files=files,
+                    data={"names": json.dumps([name for name, _ in batch])},
+                )
+            done += len(batch)
+            bar.update(done)
+    accepted = connection.post(f"{base}uploads/{key}/commit/", json={"embed": mode})
+    return Job(connection, accepted["job"], "Importing").wait(show_progress=show_progress)

@@ -1,0 +1,133 @@
+"""The lazy frontier of ``DiversityState`` (diversity alone): only the ``L`` points with the
+largest ``d`` are updated at every pick; ``near_max`` answers from them while the frontier's
+best value exceeds ``tau + 2 err`` (``tau``: the largest ``d`` outside it, which only
+decreases), and otherwise applies the pending picks to everyone and rebuilds it, wider when it
+served too few picks.
+
+Invariant: the frontier's ``dF`` is exact (float32-accurate) for every pick so far, so a point
+returned by ``near_max`` is never missing one that could be (or tie with) the maximum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import F64, I64, Check
+
+
+class LazyFrontier:
+    """Mixin: the frontier of ``DiversityState`` (which sets every attribute)."""
+
+    n: int
+    dim: int
+    k: int
+    d: F64
+    arg: I64
+    xx: F64
+    err: float
+    lazy: bool
+    L: int
+    F: I64 | None
+    XF: np.ndarray
+    xxF: F64
+    dF: F64
+    aF: I64
+    cF: I64
+    tau: float
+    cluster_of: I64
+    pending: list[int]
+    selected: list[int]
+    check: Check
+    touched: int
+    _served: int
+    _spent: float
+    _fb_rest: int
+    _fb_next: int
+
+    def _rows32(self, idx: I64 | slice) -> np.ndarray:
+        raise NotImplementedError
+
+    def _lower_bounds(self, S: F64) -> F64:
+        raise NotImplementedError
+
+    def _flush(self, check: Check) -> None:
+        raise NotImplementedError
+
+    def _refresh(self, check: Check) -> None:
+        raise NotImplementedError
+
+    def _update_frontier(self, s64: F64, s32: np.ndarray, ss: float) -> None:
+        """Lower the frontier's ``d`` with one pick; rows its cluster bound rules out are
+        skipped when that leaves less than half of them."""
+        rows = None
+        m = len(self.selected)
+        if self.k > 1 and m >= self._fb_next:
+            need = self._lower_bounds(s64[None, :])[0][self.cF] <= self.dF + self.err
+            if need.sum() * 2 < len(need):
+                rows = np.flatnonzero(need)
+                self._fb_rest = 1
+            else:  # the bound rules out too little here: rest a while before trying again
+                self._fb_rest = min(64, 2 * self._fb_rest)
+                self._fb_next = m + self._fb_rest
+        if rows is None:
+            dist = self.XF @ s32
+            dist *= -2.0
+            dist += self.xxF
+            dist += ss
+            self.aF[dist < self.dF] = m - 1
+            np.minimum(self.dF, dist, out=self.dF)
+            self.touched += len(self.dF)
+            self._spent += len(self.dF) * self.dim
+        elif len(rows):
+            dist = np.take(self.XF, rows, axis=0) @ s32
+            dist *= -2.0
+            dist += self.xxF[rows]
+            dist += ss
+            self.aF[rows[dist < self.dF[rows]]] = m - 1
+            self.dF[rows] = np.minimum(self.dF[rows], dist)
+            self.touched += len(rows)
+
+    def _build_frontier(self) -> None:
+        d = self.d
+        n = self.n
+        L = self.L
+        if n <= L:
+            F = np.arange(n, dtype=np.int64)
+            self.tau = -np.inf
+        else:
+            part = np.argpartition(d, n - L - 1)
+            F = np.sort(part[n - L :]).astype(np.int64)
+            self.tau = float(d[part[n - L - 1]])
+        self.F = F
+        self.XF = self._rows32(F)
+        self.xxF = self.xx[F]
+        self.dF = d[F]
+        self.aF = self.arg[F]
+        self.cF = self.cluster_of[F]
+        self._served = 0
+
+    def near_max(self) -> I64:
+        """Sorted unselected universe positions whose exact ``delta`` may be the maximum."""
+        if not self.lazy:
+            self._flush(self.check)
+            d = self.d
+            best = float(d.max()) if self.n else -np.inf
+            if best == -np.inf:
+                return np.zeros(0, dtype=np.int64)
+            return np.flatnonzero(d >= best - 2.0 * self.err).astype(np.int64)
+        while True:
+            if self.F is None:
+                if self.pending:
+                    self._refresh(self.check)
+                self._build_frontier()
+            assert self.F is not None
+            best = float(self.dF.max()) if len(self.dF) else -np.inf
+            cut = best - 2.0 * self.err
+            if best > -np.inf and self.tau < cut:
+                return self.F[self.dF >= cut]
+            if best == -np.inf and self.tau == -np.inf:
+                return np.zeros(0, dtype=np.int64)
+            # the frontier cannot decide: widen it when it served few picks, then rebuild
+            if self._served < 16 or not self.pending:
+                self.L = min(self.n, 2 * self.L)
+            self._refresh(self.check)
