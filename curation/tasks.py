@@ -1,19 +1,18 @@
 """Django Tasks entry points (thin: each calls one execute function; the row holds the rest).
 
-Enqueued on commit by the start services (``runs.services``, ``jobs.services``) and by the map
-(``browse.maps``); executed by ``manage.py db_worker`` processes or the in-process worker of
+Enqueued on commit by the start services (``runs.services``, ``jobs.services``); executed by
+``manage.py db_worker`` processes or the in-process worker of
 ``manage.py serve``. This module imports only execute functions (never a start service), so
 the start services can import it without an import cycle. A dataset deletion's task lives with
-its start and execute code in ``datasets.delete`` (``dataset_delete_task``).
+its start and execute code in ``datasets.delete`` (``dataset_delete_task``), the map's in
+``browse.tasks``.
 """
 
 from __future__ import annotations
 
 from django.tasks import task
 
-from curation.browse.projections import projection_compute
 from curation.jobs.execute import job_execute
-from curation.models import EmbeddingSpace
 from curation.runs.execute import selection_run_execute
 
 
@@ -29,11 +28,3 @@ def job_task(job_id: int) -> str:
     """Execute one job (an import); returns its final status."""
     job = job_execute(job_id=job_id)
     return job.status if job is not None else "skipped"
-
-
-@task()
-def projection_compute_task(space_id: int) -> None:
-    """Compute the 2D map of an embedding space (``browse.maps`` queues it for large spaces)."""
-    space = EmbeddingSpace.objects.filter(pk=space_id).first()
-    if space is not None:
-        projection_compute(space=space)

@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern] = [
     path("datasets/<int:dataset_id>/map/", views_map.embedding_map, name="embedding-map"),
     path("datasets/<int:dataset_id>/map/points/", views_map.map_points, name="map-points"),
     path("datasets/<int:dataset_id>/map/mask/", views_map.map_mask, name="map-mask"),
+    path("datasets/<int:dataset_id>/map/compute/", views_map.map_compute, name="map-compute"),
     path("media/samples/<int:sample_id>/image/", views_media.sample_image, name="sample-image"),
     path(
         "media/samples/<int:sample_id>/thumbnail/",

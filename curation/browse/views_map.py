@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from curation.access import get_dataset_for_user
-from curation.browse.maps import projection_binary
+from curation.browse.maps import projection_binary, projection_schedule, projection_status
 from curation.browse.projections import projection_binary_cached
 from curation.browse.selectors import map_masks
 from curation.filters import FilterError, SampleFilter
@@ -53,8 +56,36 @@ def embedding_map(request: HtmxRequest, dataset_id: int) -> HttpResponse:
         "tags": list(Tag.objects.filter(dataset=dataset).order_by("name")),
         "highlight": request.GET.get("highlight", ""),
         "error": error,
+        "map_status": projection_status(space) if space is not None else "",
     }
     return render(request, "curation/embedding_map.html", context)
+
+
+@login_required
+@require_POST
+def map_compute(request: HtmxRequest, dataset_id: int) -> HttpResponse:
+    """ "Compute the map" for a space stored before maps were scheduled (anyone who may see the
+    dataset: the map is derived data). Back to the map page, which then polls."""
+    dataset = get_dataset_for_user(request.user, dataset_id)
+    name = request.POST.get("space", "")
+    space = _space(dataset, name)
+    if space is None:
+        return redirect("embedding-map", dataset.pk)
+    projection_schedule(space=space)
+    return redirect(f"{reverse('embedding-map', args=[dataset.pk])}?space={quote(space.name)}")
+
+
+def _not_ready(space: EmbeddingSpace) -> JsonResponse:
+    """What the points and mask endpoints answer while a space has no map (nothing written)."""
+    if projection_status(space) == "missing":
+        return JsonResponse(
+            {
+                "ready": False,
+                "missing": True,
+                "message": "This space has no map yet: press Compute the map.",
+            }
+        )
+    return JsonResponse({"ready": False, "message": "Computing the map…"})
 
 
 def _without(request: HtmxRequest, *keys: str) -> list[tuple[str, str]]:
@@ -83,7 +114,7 @@ def map_points(request: HtmxRequest, dataset_id: int) -> HttpResponse:
     else:
         binary = cached or projection_binary(space=space)
         if binary is None:
-            return JsonResponse({"ready": False, "message": "Computing the map…"})
+            return _not_ready(space)
         response = HttpResponse(binary.data, content_type="application/octet-stream")
         cached = binary
     response["ETag"] = cached.etag
@@ -102,7 +133,7 @@ def map_mask(request: HtmxRequest, dataset_id: int) -> JsonResponse:
         return JsonResponse({"ready": False, "error": "This dataset has no embedding space."})
     binary = projection_binary(space=space)
     if binary is None:
-        return JsonResponse({"ready": False, "message": "Computing the map…"})
+        return _not_ready(space)
     raw_ids = binary.arrays()[0]
     payload: dict[str, Any] = {"ready": True, "count": len(raw_ids), "etag": binary.etag}
     highlight = request.GET.get("highlight", "")

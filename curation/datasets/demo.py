@@ -13,6 +13,7 @@ import numpy as np
 from django.db import transaction
 from PIL import Image
 
+from curation.browse.maps import projection_schedule
 from curation.datasets.services import dataset_create, dataset_media_dir
 from curation.imports.pixel_metadata import image_metadata
 from curation.imports.scores import classification_scores
@@ -115,11 +116,12 @@ def demo_dataset_create(*, owner: Any, name: str = DEMO_NAME) -> Dataset | None:
             )
         Annotation.objects.bulk_create(annotations, batch_size=2000)
         Score.objects.bulk_create(score_rows, batch_size=2000)
-        embedding_space_store(
+        space = embedding_space_store(
             dataset=dataset,
             name="default",
             matrix=embedding.astype(np.float32),
             sample_ids=np.array([s.pk for s in samples], dtype=np.int64),
             normalize=True,
         )
+    projection_schedule(space=space)  # after the commit: the map is ready on the first visit
     return dataset

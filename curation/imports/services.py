@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from django.db import DatabaseError, connection, models, transaction
 
+from curation.browse.maps import projection_schedule
 from curation.datasets.services import dataset_create, dataset_delete, dataset_refuse_if_deleting
 from curation.formats.annotations import natural_key, read_annotation_source
 from curation.formats.embeddings import read_embeddings
@@ -345,6 +346,8 @@ def _dataset_import(
             for path in embedding_paths(space):
                 path.unlink(missing_ok=True)
         raise
+    for space in stored:  # committed: every new or changed space gets its 2D map
+        projection_schedule(space=space)
     summary.seconds = time.monotonic() - started
     return summary
 

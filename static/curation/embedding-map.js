@@ -136,7 +136,7 @@
 
   function notReady(payload) {
     status.textContent = payload.error || payload.message || "Computing the map…";
-    if (!payload.error) setTimeout(load, 2000);
+    if (!payload.error && !payload.missing) setTimeout(load, 2000);
   }
 
   function loadMasks() {

@@ -9,8 +9,13 @@ import struct
 import numpy as np
 import pytest
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
+from curation.browse.maps import projection_schedule
+from curation.imports.services import dataset_import
 from curation.models import EmbeddingSpace
+from curation.storage.embeddings import embedding_space_store
+from tests.support.ingest import make_images
 
 
 def unpack(b64: str, n: int) -> np.ndarray:
@@ -99,20 +104,72 @@ def test_binary_and_mask_access_levels(
         assert b"CMAP" not in points.content and b"tag_mask" not in mask.content
 
 
-def test_large_spaces_are_queued_not_computed_in_the_request(
-    client, alice, dataset, space, monkeypatch
+def _store(dataset, samples):
+    """Vectors stored without a map (as spaces stored before maps were scheduled)."""
+    matrix = np.random.default_rng(1).normal(size=(len(samples), 4)).astype(np.float32)
+    return embedding_space_store(
+        dataset=dataset, name="default", matrix=matrix, sample_ids=[s.pk for s in samples]
+    )
+
+
+def test_large_spaces_are_queued_once_by_the_write_and_pages_only_read(
+    client, alice, dataset, samples, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr("curation.browse.projections.INLINE_LIMIT", 5)
-    from django_tasks_db.models import DBTaskResult
+    space = _store(dataset, samples)
+    with django_capture_on_commit_callbacks(execute=True):
+        projection_schedule(space=space)
+        projection_schedule(space=EmbeddingSpace.objects.get(pk=space.pk))
+    queued = DBTaskResult.objects.filter(task_path__endswith="projection_compute_task")
+    assert [row.args_kwargs["args"] for row in queued] == [[space.pk]]  # queued only once
 
     client.force_login(alice)
     url = reverse("map-points", args=[dataset.pk])
     assert client.get(url).json() == {"ready": False, "message": "Computing the map…"}
-    assert client.get(url).json()["ready"] is False
     mask = client.get(reverse("map-mask", args=[dataset.pk])).json()
     assert mask == {"ready": False, "message": "Computing the map…"}
-    queued = DBTaskResult.objects.filter(task_path__endswith="projection_compute_task")
-    assert [row.args_kwargs["args"] for row in queued] == [[space.pk]]  # queued only once
+    assert DBTaskResult.objects.count() == 1
+    assert EmbeddingSpace.objects.get(pk=space.pk).projection == {"pending": True}
+
+
+def test_a_space_without_a_map_says_so_and_a_get_writes_nothing(client, alice, dataset, samples):
+    space = _store(dataset, samples)
+    client.force_login(alice)
+    page = client.get(reverse("embedding-map", args=[dataset.pk])).content.decode()
+    assert "Compute the map" in page
+    missing = {
+        "ready": False,
+        "missing": True,
+        "message": "This space has no map yet: press Compute the map.",
+    }
+    assert client.get(reverse("map-points", args=[dataset.pk])).json() == missing
+    assert client.get(reverse("map-mask", args=[dataset.pk])).json() == missing
+    assert EmbeddingSpace.objects.get(pk=space.pk).projection is None
+    assert not DBTaskResult.objects.exists()
+
+
+@pytest.mark.parametrize(("who", "status"), [("alice", 302), ("bob", 302), ("charlie", 404)])
+def test_compute_the_map_is_a_post(client, request, dataset, samples, who, status):
+    space = _store(dataset, samples)
+    client.force_login(request.getfixturevalue(who))
+    url = reverse("map-compute", args=[dataset.pk])
+    assert client.get(url).status_code == 405
+    response = client.post(url, {"space": "default"})
+    assert response.status_code == status
+    projection = EmbeddingSpace.objects.get(pk=space.pk).projection
+    if status == 302:
+        assert response["Location"].endswith("/map/?space=default")
+        assert projection is not None and len(projection["ids"]) == len(samples)
+    else:
+        assert projection is None
+
+
+def test_imports_map_the_spaces_they_store(client, alice, dataset, tmp_path):
+    names = [f"img{i}.png" for i in range(6)]
+    folder = make_images(tmp_path / "images", names)
+    dataset_import(dataset=dataset, images=folder, workers=0)
+    spaces = list(EmbeddingSpace.objects.filter(dataset=dataset))
+    assert spaces and all(len(s.projection["ids"]) == 6 for s in spaces)
 
 
 def test_no_space_says_so(client, alice, dataset):

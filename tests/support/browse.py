@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
+from curation.browse.maps import projection_schedule
 from curation.models import Annotation, AnnotationTask, Dataset, Sample, Tag, TagSample
 from curation.storage.embeddings import embedding_space_store
 
@@ -79,15 +80,18 @@ def train_tag(dataset: Dataset, samples: list[Sample], alice) -> Tag:
 
 @pytest.fixture
 def space(dataset: Dataset, samples: list[Sample]):
+    """A "default" space over ``samples`` with its map, as an import leaves it."""
     rng = np.random.default_rng(0)
     matrix = rng.normal(size=(len(samples), 8)).astype(np.float32)
     matrix[1] = matrix[0] + 0.01  # sample 1 is sample 0's nearest neighbour
-    return embedding_space_store(
+    stored = embedding_space_store(
         dataset=dataset,
         name="default",
         matrix=matrix,
         sample_ids=np.array([s.pk for s in samples]),
     )
+    projection_schedule(space=stored)
+    return stored
 
 
 @pytest.fixture
