@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from curation.access import can_delete_dataset, get_dataset_for_user
+from curation.browse.forms import SampleTagForm
 from curation.browse.selectors import (
     PAGE_SIZE,
     adjacent_ids,
@@ -31,7 +32,6 @@ from curation.browse.selectors import (
 from curation.filters import FilterError, SampleFilter
 from curation.models import Annotation, Dataset, Sample, Score, Tag
 from curation.tags.services import TagError, tag_add_samples, tag_create, tag_remove_samples
-from curation.web.errors import parse_id
 from curation.web.pages import HtmxRequest, page_partial, render_page
 
 TEMPLATE = "curation/browser.html"
@@ -185,27 +185,29 @@ def sample_tags(request: HtmxRequest, dataset_id: int, sample_id: int) -> HttpRe
     """Add the sample to a tag (an existing one, or a new one by name) or remove it."""
     dataset = get_dataset_for_user(request.user, dataset_id)
     sample = get_object_or_404(Sample, pk=sample_id, dataset=dataset)
-    action = request.POST.get("action", "add")
-    name = request.POST.get("name", "").strip()
+    form = SampleTagForm(request.POST)
     error = ""
-    try:
-        if action == "remove":
-            tag_id = parse_id(request.POST.get("tag"), "tag")
-            removed = get_object_or_404(Tag, pk=tag_id, dataset=dataset)
-            tag_remove_samples(tag=removed, sample_ids=[sample.pk])
-        else:
-            tag = Tag.objects.filter(dataset=dataset, name=name).first() if name else None
-            if tag is None and request.POST.get("tag"):
-                tag_id = parse_id(request.POST.get("tag"), "tag")
-                tag = get_object_or_404(Tag, pk=tag_id, dataset=dataset)
-            if tag is None:
-                tag_create(
-                    dataset=dataset, name=name, sample_ids=[sample.pk], created_by=request.user
-                )
+    if not form.is_valid():
+        error = form.first_error()
+    else:
+        data = form.cleaned_data
+        try:
+            if data["action"] == "remove":
+                removed = get_object_or_404(Tag, pk=data["tag"], dataset=dataset)
+                tag_remove_samples(tag=removed, sample_ids=[sample.pk])
             else:
-                tag_add_samples(tag=tag, sample_ids=[sample.pk])
-    except (TagError, ValueError) as exc:
-        error = str(exc)
+                name = data["name"]
+                tag = Tag.objects.filter(dataset=dataset, name=name).first() if name else None
+                if tag is None and data["tag"] is not None:
+                    tag = get_object_or_404(Tag, pk=data["tag"], dataset=dataset)
+                if tag is None:
+                    tag_create(
+                        dataset=dataset, name=name, sample_ids=[sample.pk], created_by=request.user
+                    )
+                else:
+                    tag_add_samples(tag=tag, sample_ids=[sample.pk])
+        except TagError as exc:
+            error = str(exc)
     if request.htmx:
         context = {"dataset": dataset, "sample": sample, "tag_error": error}
         context.update(_sample_tags_context(dataset, sample))
@@ -213,5 +215,5 @@ def sample_tags(request: HtmxRequest, dataset_id: int, sample_id: int) -> HttpRe
     if error:
         messages.error(request, error)
     url = reverse("sample-detail", args=[dataset.pk, sample.pk])
-    query = request.POST.get("filter", "")
+    query = form.cleaned_data.get("filter", "") if form.is_valid() else ""
     return redirect(f"{url}?{query}" if query else url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from curation.models import Tag
+from curation.models import Tag, TagSample
 
 
 def detail(dataset, sample, query=""):
@@ -59,6 +59,36 @@ def test_adding_and_removing_a_tag(client, bob, dataset, samples, train_tag):
     text = response.content.decode()
     assert "<html" not in text and 'id="sample-tags"' in text and 'class="tag">hard' in text
     assert not train_tag.samples.filter(pk=samples[9].pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"action": "add", "name": "  "}, "A tag needs a name."),
+        ({"action": "remove"}, "Choose the tag to remove the sample from."),
+    ],
+)
+def test_the_tag_form_shows_its_error_and_changes_nothing(
+    client, alice, dataset, samples, train_tag, data, message
+):
+    client.force_login(alice)
+    before = list(TagSample.objects.values_list("tag_id", "sample_id"))
+    response = client.post(
+        reverse("sample-tags", args=[dataset.pk, samples[0].pk]),
+        data,
+        headers={"HX-Request": "true", "HX-Target": "sample-tags"},
+    )
+    assert message in response.content.decode()
+    assert list(TagSample.objects.values_list("tag_id", "sample_id")) == before
+    assert Tag.objects.filter(dataset=dataset).count() == 1
+
+
+def test_a_tag_id_no_page_sends_is_a_400(client, alice, dataset, samples):
+    client.force_login(alice)
+    url = reverse("sample-tags", args=[dataset.pk, samples[0].pk])
+    response = client.post(url, {"action": "remove", "tag": "1; DROP"})
+    assert response.status_code == 400
+    assert "The tag id &#x27;1; DROP&#x27; is not a number" in response.content.decode()
 
 
 def test_htmx_get_of_the_tags_fragment(client, alice, dataset, samples, train_tag):
