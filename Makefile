@@ -15,8 +15,9 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3.12 python3 \
 
 # Two installs: `make run` needs only embedded mode (SQLite, in-memory channel layer, in-process
 # worker), plus the `team` extra when DATABASE_URL or REDIS_URL is set; tests, lint and CI get the
-# dev tools and the `team` extra (PostgreSQL and Redis drivers) as well.
-TEST_EXTRAS := [dev,team]
+# dev tools, the `team` extra (PostgreSQL and Redis drivers) and the `client` extra (httpx, for
+# the Python client's tests against a live server) as well.
+TEST_EXTRAS := [dev,team,client]
 RUN_EXTRAS := $(if $(DATABASE_URL)$(REDIS_URL),[team],)
 
 define install
