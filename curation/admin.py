@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from curation.datasets.delete import dataset_delete_start
-from curation.filters import rows_per_dataset, stored_sample_count
+from curation.datasets.selectors import rows_per_dataset, stored_sample_count
 from curation.imports.metadata_recompute import sample_metadata_recompute
 from curation.jobs.services import JobError
 from curation.models import (
@@ -260,6 +260,7 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
 
 import curation.tokens.admin  # noqa: E402,F401  (registers ApiToken; revoke = delete)
+from curation.embeddings import admin as embeddings_admin  # noqa: E402,F401  (EmbeddingModel)
 from curation.models import Job  # noqa: E402
 
 

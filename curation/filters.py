@@ -14,6 +14,9 @@ the same text works for ``manage.py select --where`` and the API's ``/samples/``
 ``meta:KEY=VALUE``         string/boolean metadata KEY equals one of the listed values
 ``box:SPACE=x0,y0,x1,y1``  inside this rectangle of the embedding map of SPACE
 ``lasso:SPACE=x0,y0,...``  inside this polygon (at least 3 points) of the map of SPACE
+``text=QUERY``             best match first: cosine similarity to the encoded QUERY
+``space=NAME``             … in this embedding space (when several have a text model)
+``text_top=N``             … keeping only the N best matches
 =========================  ===========================================================
 
 Map coordinates are those of the cached 2D projection of the embedding space, scaled to
@@ -21,6 +24,10 @@ Map coordinates are those of the cached 2D projection of the embedding space, sc
 not computed yet is a ``FilterError``. Several regions intersect.
 
 Example: ``tag=train&exclude_tag=masked&label=cat&task=ground_truth&min:lightly.sharpness=50``.
+
+Metadata predicates are typed (a range matches stored numbers only; ``meta:`` compares strings,
+booleans and numbers by type) and written so PostgreSQL can estimate and index them
+(``curation.filter_metadata``; GIN index of migration 0012).
 """
 
 from __future__ import annotations
@@ -34,11 +41,12 @@ from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 
 from curation.browse.projections import projection_binary_cached, projection_ready
+from curation.embeddings.text_search import TextSearchError, text_filter_ids
+from curation.filter_metadata import range_condition, values_condition
 from curation.models import (
     Annotation,
     AnnotationTask,
@@ -54,6 +62,7 @@ _LIST_KEYS = ("tag", "exclude_tag", "label")
 _SINGLE_KEYS = ("task", "q")
 _IGNORED_KEYS = ("page", "after", "before", "partial", "view", "sort", "cursor", "page_size")
 _REGION_KINDS = ("box", "lasso")
+_TEXT_KEYS = ("text", "space", "text_top")  # text search: curation.embeddings.text_search
 
 
 class FilterError(ValueError):
@@ -71,6 +80,9 @@ class SampleFilter:
     ranges: tuple[tuple[str, float | None, float | None], ...] = ()
     values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     regions: tuple[tuple[str, str, tuple[float, ...]], ...] = ()  # (kind, space, coordinates)
+    text: str = ""  # order by similarity to this text (``text_search``), best first
+    space: str = ""
+    text_top: int = 0
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     # ---- parsing -------------------------------------------------------------------------
@@ -85,6 +97,7 @@ class SampleFilter:
         maxs: dict[str, float] = {}
         values: dict[str, list[str]] = {}
         regions: list[tuple[str, str, tuple[float, ...]]] = []
+        text: dict[str, str] = {}
         for key, raw in pairs:
             value = raw.strip()
             if value == "" or key in _IGNORED_KEYS:
@@ -93,6 +106,8 @@ class SampleFilter:
                 lists[key].append(value)
             elif key in _SINGLE_KEYS:
                 single[key] = value
+            elif key in _TEXT_KEYS:
+                text[key] = value
             elif key in _SIZE_KEYS:
                 sizes[key] = _as_int(key, value)
             elif key.startswith(("min:", "max:")):
@@ -105,8 +120,11 @@ class SampleFilter:
             else:
                 raise FilterError(
                     f"Unknown filter parameter {key!r}: use tag, exclude_tag, label, task, q, "
-                    "width_min/width_max/height_min/height_max, min:KEY, max:KEY or meta:KEY."
+                    "width_min/width_max/height_min/height_max, min:KEY, max:KEY, meta:KEY or text."
                 )
+        top = _as_int("text_top", text["text_top"]) if "text_top" in text else 0  # no text: unused
+        if top < 0:
+            raise FilterError(f"Filter parameter text_top={top} must be 1 or more.")
         range_keys = sorted(set(mins) | set(maxs))
         return cls(
             tags=tuple(dict.fromkeys(lists["tag"])),
@@ -118,6 +136,9 @@ class SampleFilter:
             ranges=tuple((k, mins.get(k), maxs.get(k)) for k in range_keys),
             values=tuple((k, tuple(dict.fromkeys(v))) for k, v in sorted(values.items())),
             regions=tuple(dict.fromkeys(regions)),
+            text=text.get("text", ""),
+            space=text.get("space", "") if "text" in text else "",
+            text_top=top if "text" in text else 0,
         )
 
     # ---- output --------------------------------------------------------------------------
@@ -140,6 +161,10 @@ class SampleFilter:
             pairs += [(f"meta:{key}", v) for v in vals]
         for kind, space, coords in self.regions:
             pairs.append((f"{kind}:{space}", ",".join(_fmt(c) for c in coords)))
+        if self.text:
+            pairs.append(("text", self.text))
+            pairs += [("space", self.space)] if self.space else []
+            pairs += [("text_top", str(self.text_top))] if self.text_top else []
         return pairs
 
     def to_querystring(self) -> str:
@@ -180,6 +205,9 @@ class SampleFilter:
                 parts.append(f"{key} <= {_fmt(high)}")
         parts += [f"{key} = {' or '.join(vals)}" for key, vals in self.values]
         parts += [f"{kind} selection on the {space} map" for kind, space, _ in self.regions]
+        if self.text:
+            best = f"the {self.text_top} best matches" if self.text_top else "best match first"
+            parts.append(f"{best} for {self.text!r}" + (f" in {self.space}" if self.space else ""))
         return ", ".join(parts) if parts else "all samples"
 
 
@@ -218,19 +246,18 @@ def filter_samples(dataset: Dataset, sample_filter: SampleFilter) -> QuerySet[Sa
     for key, bound in f.sizes:
         field_name, op = key.split("_")
         qs = qs.filter(**{f"{field_name}__{'gte' if op == 'min' else 'lte'}": bound})
+    for key, vals in f.values:  # indexed containment first (see curation.filter_metadata)
+        qs = qs.filter(values_condition(key, vals))
     for key, low, high in f.ranges:
-        if low is not None:
-            qs = qs.filter(**{f"metadata__{key}__gte": low})
-        if high is not None:
-            qs = qs.filter(**{f"metadata__{key}__lte": high})
-    for key, vals in f.values:
-        condition = Q()
-        for value in vals:
-            for typed in _typed(value):
-                condition |= Q(**{f"metadata__{key}": typed})
-        qs = qs.filter(condition)
+        qs = qs.filter(range_condition(key, low, high))
     for kind, space, coords in f.regions:
         qs = qs.filter(ids_condition(_region_sample_ids(dataset, kind, space, coords)))
+    if f.text:  # checks the space; text_top keeps the N best (curation.embeddings.text_search)
+        try:
+            best = text_filter_ids(dataset, f.text, f.space, f.text_top, qs)
+        except TextSearchError as exc:
+            raise FilterError(str(exc)) from None
+        qs = qs if best is None else qs.filter(ids_condition(best))
     return qs
 
 
@@ -362,40 +389,7 @@ def _as_float(param: str, value: str) -> float:
     return number
 
 
-def _typed(value: str) -> list[Any]:
-    """What a ``meta:KEY`` value may equal: the string itself, and the boolean or number the
-    text spells (metadata keeps its JSON types)."""
-    lowered = value.lower()
-    if lowered in {"true", "false"}:
-        return [value, lowered == "true"]
-    try:
-        number = float(value)
-    except ValueError:
-        return [value]
-    if not math.isfinite(number):
-        return [value]
-    return [value, int(number) if number.is_integer() else number]
-
-
 def _fmt(number: float | None) -> str:
     if number is None:
         return ""
     return str(int(number)) if float(number).is_integer() else repr(float(number))
-
-
-def rows_per_dataset(model: Any) -> Coalesce:
-    """Rows of ``model`` of the outer dataset, as a correlated ``COUNT(*)`` subquery (for the
-    few rows a dataset has of tags or runs; never a join that multiplies them)."""
-    rows = (
-        model.objects.filter(dataset=OuterRef("pk"))
-        .order_by()
-        .values("dataset")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
-
-
-def stored_sample_count() -> Coalesce:
-    """The dataset's sample count kept exact by the database triggers of ``DatasetCounts``."""
-    return Coalesce(F("counts__samples"), 0)

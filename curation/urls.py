@@ -8,6 +8,8 @@ from curation.web import health
 urlpatterns = [
     path("", include("curation.datasets.urls")),
     path("", include("curation.browse.urls")),
+    path("", include("curation.objects.urls")),
+    path("", include("curation.embeddings.urls")),
     path("", include("curation.tags.urls")),
     path("", include("curation.builder.urls")),
     path("", include("curation.presets.urls")),

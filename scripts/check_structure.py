@@ -47,6 +47,8 @@ LAZY_ALLOWED = frozenset(
     # reduction and benchmarks; daphne: importing it installs Twisted's reactor as a side
     # effect, so only ``serve`` and ``daphne_patches.install()`` (when Daphne runs) touch it.
     | {"sklearn", "daphne"}
+    # tokenizers: the text encoder's tokenizer.json for text search (the optional onnx extra).
+    | {"tokenizers", "onnx"}  # onnx: builds the ingest benchmark's CNN (dev extra)
 )
 
 # What the engine may import besides the standard library and itself.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 
 from curation.models import Dataset
 
@@ -54,6 +55,15 @@ def dataset(alice, team) -> Dataset:
 @pytest.fixture
 def private_dataset(alice) -> Dataset:
     return Dataset.objects.create(name="alice-private", owner=alice)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: SQLite reuses ids between tests, and cached reads
+    keyed by a dataset id (the browser's metadata facets, map binaries) must not leak across."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,11 @@ from curation.browse import api as views_samples
 from curation.browse import api_count as views_count
 from curation.datasets import api as views_datasets
 from curation.embeddings import api as views_embeddings
+from curation.embeddings import api_compute as views_compute
 from curation.embeddings import api_metadata as views_scores
 from curation.imports import api as views_uploads
 from curation.imports import api_images as views_images
+from curation.imports import api_objects as views_objects
 from curation.jobs import api as views_jobs
 from curation.presets import api as views_presets
 from curation.runs import api as views_runs
@@ -56,6 +58,16 @@ urlpatterns = [
         f"{D}embeddings/", views_embeddings.EmbeddingListView.as_view(), name="api-embedding-list"
     ),
     path(
+        f"{D}embeddings/compute/",
+        views_compute.ComputeEmbeddingsView.as_view(),
+        name="api-embeddings-compute",
+    ),
+    path(
+        "embedding-models/",
+        views_compute.EmbeddingModelListView.as_view(),
+        name="api-embedding-model-list",
+    ),
+    path(
         f"{D}embeddings/<int:space_id>/",
         views_embeddings.EmbeddingDetailView.as_view(),
         name="api-embedding-detail",
@@ -72,6 +84,11 @@ urlpatterns = [
         name="api-upload-predictions",
     ),
     path(f"{D}import/", views_uploads.ServerImportView.as_view(), name="api-server-import"),
+    path(
+        f"{D}object-embeddings/",
+        views_objects.ObjectEmbeddingsUploadView.as_view(),
+        name="api-upload-object-embeddings",
+    ),
     path(f"{D}import/check/", views_images.ImportPathCheckView.as_view(), name="api-import-check"),
     path(f"{D}uploads/", views_images.UploadSessionListView.as_view(), name="api-upload-sessions"),
     path(f"{U}", views_images.UploadSessionDetailView.as_view(), name="api-upload-session"),

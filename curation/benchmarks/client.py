@@ -4,6 +4,10 @@ process's database), timing what a notebook does with large data:
 
 - ``to_list()`` of a dataset of ``CURATION_BENCH_CLIENT_SAMPLES`` samples (default 20,000;
   100,000 is the issue's size), and ``len()`` of it;
+- ``sample.tags`` and ``sample.annotations`` of every listed sample (read a page at a time:
+  one more request per 500 samples), and for reference the same for the first
+  ``DETAIL_REFERENCE`` samples read one detail request per sample (what each sample costs
+  when it does not come from a page);
 - ``add_images_from_path`` of ``CURATION_BENCH_CLIENT_FILES`` small PNG files (default 2,000;
   10,000 is the issue's size) through the upload path (batches, commit, import job).
 
@@ -34,10 +38,12 @@ import curation.client as cur
 from curation.benchmarks.load import _free_port
 from curation.datasets.services import dataset_delete
 from curation.models import Dataset, Sample
+from curation.tags.services import tag_create
 from curation.tokens.services import api_token_create
 
 USERNAME = "bench-client"
 START_TIMEOUT_S = 60.0
+DETAIL_REFERENCE = 2_000
 
 
 def _sizes(quick: bool) -> tuple[int, int]:
@@ -92,6 +98,10 @@ def _line(stdout: Any, what: str, count: int, seconds: float) -> None:
     stdout.write(f"  {what:<44} {count:>8,}  {seconds:8.2f} s  {per_1k:7.3f} s / 1k\n")
 
 
+def _since(started: float) -> float:
+    return time.perf_counter() - started
+
+
 def run_client_benchmark(stdout: Any, quick: bool) -> None:
     n_samples, n_files = _sizes(quick)
     user, _ = get_user_model().objects.get_or_create(username=USERNAME)
@@ -111,6 +121,8 @@ def run_client_benchmark(stdout: Any, quick: bool) -> None:
         ),
         batch_size=5000,
     )
+    ids = list(Sample.objects.filter(dataset=listed).order_by("pk").values_list("pk", flat=True))
+    tag_create(dataset=listed, name="every-tenth", sample_ids=ids[::10])
     folder = Path(tempfile.mkdtemp(prefix="bench-client-"))
     for i in range(n_files):
         Image.new("RGB", (32, 24), (i % 255, 80, 160)).save(folder / f"f_{i:06d}.png")
@@ -124,6 +136,20 @@ def run_client_benchmark(stdout: Any, quick: bool) -> None:
         started = time.perf_counter()
         samples = dataset.query().to_list()
         _line(stdout, "to_list() (500 per request)", len(samples), time.perf_counter() - started)
+        started = time.perf_counter()
+        tagged = 0
+        for sample in samples:
+            tagged += bool(sample.tags)
+            _ = sample.annotations
+        _line(stdout, "tags + annotations, a page per request", len(samples), _since(started))
+        if tagged != len(ids[::10]):
+            raise CommandError(f"{tagged} samples tagged, expected {len(ids[::10])}.")
+        reference = dataset.query()[:DETAIL_REFERENCE].to_list()
+        started = time.perf_counter()
+        for sample in reference:
+            sample.refresh()  # forgets its page: one detail request
+            _ = sample.tags, sample.annotations
+        _line(stdout, "tags + annotations, a request per sample", len(reference), _since(started))
         started = time.perf_counter()
         count = len(dataset.match(cur.SampleField.metadata["weather.description"] == "sunny"))
         _line(stdout, "len(query) (one COUNT)", count, time.perf_counter() - started)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import math
 import os
 import platform
 import sys
@@ -33,11 +32,14 @@ from typing import Any, TextIO
 import numpy as np
 
 from curation.benchmarks import engine_data as bench_data
+from curation.benchmarks.engine_knn import case_typicality_approx
 from curation.benchmarks.engine_measure import (
     Case,
     Outcome,
     _agreement,
     _alternate,
+    _combined_objective,
+    _div_objective,
     _loadavg,
     _mundig,
     _peak,
@@ -47,22 +49,6 @@ from curation.selection.data import ArrayData
 from curation.selection.engine import select
 from curation.selection.kernels_blas import blas_threads
 from curation.selection.kernels_knn import knn_distances, typicality_scores
-
-
-def _div_objective(X: np.ndarray) -> Callable[[list[int], int], float]:
-    """Phi = A(S) + delta(c), the quantity both solvers compare (mundig in float32)."""
-
-    def obj(prefix: list[int], c: int) -> float:
-        P = X[prefix].astype(np.float64)
-        sq = (P * P).sum(axis=1)
-        D2 = np.maximum(sq[:, None] + sq[None, :] - 2 * P @ P.T, 0)
-        np.fill_diagonal(D2, np.inf)
-        A = float(D2.min(axis=1).sum()) if len(prefix) > 1 else 0.0
-        diff = P - X[c].astype(np.float64)
-        return A + float((diff * diff).sum(axis=1).min())
-
-    return obj
-
 
 DIV = {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}
 DataFn = Callable[[], np.ndarray]
@@ -203,25 +189,6 @@ def case_combined(
     return run
 
 
-def _combined_objective(X: np.ndarray, w: np.ndarray, C: np.ndarray):
-    t = np.full(C.shape[1], 1.0 / C.shape[1])
-
-    def obj(prefix: list[int], c: int) -> float:
-        P = X[prefix].astype(np.float64)
-        sq = (P * P).sum(axis=1)
-        D2 = np.maximum(sq[:, None] + sq[None, :] - 2 * P @ P.T, 0)
-        np.fill_diagonal(D2, np.inf)
-        A = float(D2.min(axis=1).sum()) if len(prefix) > 1 else 0.0
-        diff = P - X[c].astype(np.float64)
-        delta = float((diff * diff).sum(axis=1).min())
-        p = C[prefix].sum(axis=0) + C[c]
-        p = p / p.sum()
-        ce = -(t * np.log(p + 1e-10)).sum()
-        return math.log(A + delta) + math.log(w[prefix].sum() + w[c]) + math.log(1 / ce)
-
-    return obj
-
-
 _TEXT = bench_data.text
 _SPHERE = functools.partial(bench_data.sphere, 13_000, 384)
 _LOWRANK = functools.partial(bench_data.low_rank, 13_000, 384)
@@ -275,6 +242,11 @@ CASES: list[Case] = [
         3.0,
     ),
     Case(
+        "typicality_approx",
+        "TYPICALITY K=20 N=100k D=128, clustered: approximate (IVF) vs exact k-NN",
+        case_typicality_approx(100_000, 128),
+    ),
+    Case(
         "diversity_1m",
         "DIVERSITY N=1M D=384 n=10,000, clustered (ours only)",
         case_diversity(_mixture_data(1_000_000, 384), 10_000, plain=False),
@@ -284,6 +256,12 @@ CASES: list[Case] = [
         "typicality_200k",
         "TYPICALITY K=20 N=200k D=384, clustered (ours only)",
         case_typicality(_mixture_data(200_000, 384, seed=1), 20, plain=False),
+        heavy=True,
+    ),
+    Case(
+        "typicality_1m",
+        "TYPICALITY K=20 N=1M D=128, clustered, approximate k-NN (ours only)",
+        case_typicality_approx(1_000_000, 128, with_exact=False),
         heavy=True,
     ),
 ]
@@ -298,8 +276,10 @@ QUICK: dict[str, Callable[[bool, int], Outcome]] = {
     "combined": case_combined(20_000, 128, 200),
     "diversity_1m": case_diversity(_mixture_data(100_000, 64), 200, plain=False),
     "typicality_200k": case_typicality(_mixture_data(20_000, 64, seed=1), 20, plain=False),
+    "typicality_approx": case_typicality_approx(10_000, 32),
+    "typicality_1m": case_typicality_approx(50_000, 32, with_exact=False),
 }
-NO_REFERENCE = {"diversity_1m", "typicality_200k"}
+NO_REFERENCE = {"diversity_1m", "typicality_200k", "typicality_approx", "typicality_1m"}
 
 
 def _report(case: Case, res: Outcome, quick: bool) -> tuple[str, bool]:

@@ -9,6 +9,7 @@ in ``_traced``, used only where a case is too long to run twice.
 from __future__ import annotations
 
 import gc
+import math
 import os
 import statistics
 import time
@@ -134,3 +135,37 @@ def _agreement(
         verdict = "float32 tie" if rel <= 2e-6 else "NOT a tie"
         text += f" (objective ours {a:.9g} vs ref {b:.9g}, rel {rel:.1e}: {verdict})"
     return text
+
+
+def _div_objective(X: np.ndarray) -> Callable[[list[int], int], float]:
+    """Phi = A(S) + delta(c), the quantity both solvers compare (mundig in float32)."""
+
+    def obj(prefix: list[int], c: int) -> float:
+        P = X[prefix].astype(np.float64)
+        sq = (P * P).sum(axis=1)
+        D2 = np.maximum(sq[:, None] + sq[None, :] - 2 * P @ P.T, 0)
+        np.fill_diagonal(D2, np.inf)
+        A = float(D2.min(axis=1).sum()) if len(prefix) > 1 else 0.0
+        diff = P - X[c].astype(np.float64)
+        return A + float((diff * diff).sum(axis=1).min())
+
+    return obj
+
+
+def _combined_objective(X: np.ndarray, w: np.ndarray, C: np.ndarray):
+    t = np.full(C.shape[1], 1.0 / C.shape[1])
+
+    def obj(prefix: list[int], c: int) -> float:
+        P = X[prefix].astype(np.float64)
+        sq = (P * P).sum(axis=1)
+        D2 = np.maximum(sq[:, None] + sq[None, :] - 2 * P @ P.T, 0)
+        np.fill_diagonal(D2, np.inf)
+        A = float(D2.min(axis=1).sum()) if len(prefix) > 1 else 0.0
+        diff = P - X[c].astype(np.float64)
+        delta = float((diff * diff).sum(axis=1).min())
+        p = C[prefix].sum(axis=0) + C[c]
+        p = p / p.sum()
+        ce = -(t * np.log(p + 1e-10)).sum()
+        return math.log(A + delta) + math.log(w[prefix].sum() + w[c]) + math.log(1 / ce)
+
+    return obj

@@ -9,7 +9,8 @@ client (routing, views, queries, templates): the median of ``REPEATS`` after one
 
 Rows of the table:
 - admin dataset list (staff), browser filtered by label + string + numeric range (htmx
-  results), the selection dialog with the same filter;
+  results), the selection dialog with the same filter, the API's sample list and exact count
+  with that filter;
 - the count the browser shows for that filter against the true count (exact, or an honest
   bound);
 - map points: the binary's bytes and ms (warm, and a 304 revalidation), the filter's mask;
@@ -152,6 +153,7 @@ def _import_peak_mib(n: int, stdout: Any) -> float | None:
             "--embeddings", str(base / "emb.npy"),
             "--embedding-filenames", str(base / "names.txt"),
             "--samples-from-embeddings", "--metadata", str(base / "meta.csv"),
+            "--owner", OWNER,
         ]  # fmt: skip
         with open(base / "log.txt", "wb") as log:
             child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
@@ -218,6 +220,10 @@ def _measure(n: int, owner: Any, staff: Any, stdout: Any, *, memory: bool) -> di
     row["count shown for that filter (true)"] = f"{shown} ({true:,})"
     ms, _ = _page(client, reverse("selection-dialog", args=[dataset.pk]) + f"?{FILTER}")
     row["selection dialog, filtered"] = f"{ms:.0f} ms"
+    ms, _ = _page(client, reverse("api-sample-list", args=[dataset.pk]) + f"?{FILTER}")
+    row["API sample list, filtered"] = f"{ms:.0f} ms"
+    ms, _ = _page(client, reverse("api-sample-count", args=[dataset.pk]) + f"?{FILTER}")
+    row["API exact count, filtered"] = f"{ms:.0f} ms"
     points = reverse("map-points", args=[dataset.pk]) + "?space=default"
     ms, response = _median_ms(lambda: client.get(points))
     etag = response["ETag"]

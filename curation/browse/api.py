@@ -1,4 +1,9 @@
-"""``/api/datasets/{id}/samples/``: the browser's filter language, cursor-paginated by id."""
+"""``/api/datasets/{id}/samples/``: the browser's filter language, cursor-paginated by id.
+
+``?expand=tags,annotations,scores`` adds those lists to every sample of the page (prefetched:
+a constant number of queries per page), so the Python client reads a page's tags and
+annotations in one request.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,12 @@ from curation.access import get_dataset_for_user
 from curation.api.pagination import IdCursorPagination, paginate
 from curation.api.serializers_common import errors
 from curation.api.views_base import CurationAPIView
-from curation.datasets.serializers import SampleDetailSerializer, SampleSerializer
+from curation.datasets.serializers import (
+    SampleDetailSerializer,
+    SampleListItemSerializer,
+    sample_expand_parse,
+)
+from curation.embeddings.api_search import text_paginate
 from curation.filters import SampleFilter, filter_samples
 from curation.models import Annotation, Sample, Score
 
@@ -23,7 +33,10 @@ MAX_PIXELS = 2**31 - 1
 FILTER_DESCRIPTION = (
     "The same filter parameters as the sample browser's URL (and `manage.py select --where`). "
     "Besides the parameters listed, numeric metadata ranges `min:KEY=X` / `max:KEY=Y` (e.g. "
-    "`min:lightly.sharpness=50`) and metadata values `meta:KEY=VALUE` (repeatable) are accepted."
+    "`min:lightly.sharpness=50`) and metadata values `meta:KEY=VALUE` (repeatable) are accepted. "
+    "Text search: `text=QUERY` (with `space=NAME` when several spaces have a text model, "
+    "`text_top=N` to keep the N best) lists the samples best match first, each with its "
+    "`text_similarity`, paginated by rank."
 )
 FILTER_PARAMETERS = [
     OpenApiParameter("tag", str, many=True, explode=True, description="In any of these tags."),
@@ -47,10 +60,35 @@ class _SizeBounds(serializers.Serializer):
     height_max = serializers.IntegerField(min_value=0, max_value=MAX_PIXELS, required=False)
 
 
+EXPAND_PARAMETER = OpenApiParameter(
+    "expand",
+    str,
+    description="Comma-separated: tags, annotations, scores — add these lists to every sample.",
+)
+NOT_FILTERS = frozenset({"expand"})
+
+
 def parse_filter(request: Request) -> SampleFilter:
     params = {k: v for k, v in request.query_params.items() if k in _SizeBounds().fields and v}
     _SizeBounds(data=params).is_valid(raise_exception=True)
-    return SampleFilter.parse(request.query_params)
+    pairs = [
+        (key, value)
+        for key, values in request.query_params.lists()
+        if key not in NOT_FILTERS
+        for value in values
+    ]
+    return SampleFilter.parse(pairs)
+
+
+def annotations_prefetch() -> Prefetch:
+    return Prefetch(
+        "annotations",
+        queryset=Annotation.objects.select_related("task").order_by("task__name", "id"),
+    )
+
+
+def scores_prefetch() -> Prefetch:
+    return Prefetch("scores", queryset=Score.objects.order_by("task", "name"))
 
 
 class SampleListView(CurationAPIView):
@@ -61,13 +99,23 @@ class SampleListView(CurationAPIView):
         operation_id="samples_list",
         summary="Samples of a dataset matching a filter, in id order",
         description=FILTER_DESCRIPTION,
-        parameters=FILTER_PARAMETERS,
-        responses={200: SampleSerializer(many=True), **errors(400, 401, 404)},
+        parameters=[*FILTER_PARAMETERS, EXPAND_PARAMETER],
+        responses={200: SampleListItemSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request: Request, dataset_id: int) -> Response:
         dataset = get_dataset_for_user(request.user, dataset_id)
-        samples = filter_samples(dataset, parse_filter(request))
-        return paginate(self, request, samples, SampleSerializer)
+        expand = sample_expand_parse(request.query_params.get("expand"))
+        sample_filter = parse_filter(request)
+        samples = filter_samples(dataset, sample_filter)
+        if "tags" in expand:
+            samples = samples.prefetch_related("tags")
+        if "annotations" in expand:
+            samples = samples.prefetch_related(annotations_prefetch())
+        if "scores" in expand:
+            samples = samples.prefetch_related(scores_prefetch())
+        if sample_filter.text:  # best match first, by rank (curation.embeddings.api_search)
+            return text_paginate(request, dataset, sample_filter, samples)
+        return paginate(self, request, samples, SampleListItemSerializer)
 
 
 class SampleDetailView(CurationAPIView):
@@ -81,14 +129,7 @@ class SampleDetailView(CurationAPIView):
         dataset = get_dataset_for_user(request.user, dataset_id)
         sample = (
             Sample.objects.filter(dataset=dataset, pk=sample_id)
-            .prefetch_related(
-                Prefetch(
-                    "annotations",
-                    queryset=Annotation.objects.select_related("task").order_by("task__name", "id"),
-                ),
-                Prefetch("scores", queryset=Score.objects.order_by("task", "name")),
-                "tags",
-            )
+            .prefetch_related(annotations_prefetch(), scores_prefetch(), "tags")
             .first()
         )
         if sample is None:

@@ -8,6 +8,8 @@ metadata discovery and nearest neighbours. Everything here stays fast at 1M samp
   a planner estimate: it is exact or a bound that is provably correct;
 - metadata keys, their types, bounds, histograms and string values are discovered from a
   sample of ``METADATA_SAMPLE_ROWS`` rows spread over the dataset (cached briefly);
+- the map's masks read the matching ids with one unordered query, streamed on PostgreSQL as
+  binary ``COPY`` into numpy (``matching_ids``);
 - neighbours are exact (``nearest_to_row``, the engine's kernel: one matrix-vector product
   over the memory-mapped embedding matrix).
 """
@@ -27,6 +29,7 @@ from django.db import OperationalError, connections, transaction
 from django.db.models import Count, Max, Min, QuerySet
 
 from curation.filters import SampleFilter, filter_samples
+from curation.filters_text import text_ranked_page
 from curation.models import AnnotationTask, Dataset, EmbeddingSpace, Sample, Tag
 from curation.models.datasets import DatasetCounts
 from curation.selection.kernels_align import RowIndex, row_of
@@ -90,6 +93,12 @@ class MetadataField:
 def result_page(
     dataset: Dataset, sample_filter: SampleFilter, *, after: int = 0, size: int = PAGE_SIZE
 ) -> ResultPage:
+    if sample_filter.text:  # ranked best first: ``after`` is a rank offset (filters_text)
+        qs = filter_samples(dataset, sample_filter).only(*GRID_FIELDS)
+        ranked, _, more = text_ranked_page(
+            dataset, sample_filter, offset=after, size=size, samples=qs
+        )
+        return ResultPage(samples=ranked, next_after=after + size if more else None)
     rows = list(
         filter_samples(dataset, sample_filter)
         .filter(pk__gt=after)
@@ -348,11 +357,33 @@ def map_masks(
     index = RowIndex(row_ids)  # binary search, no sort when the ids are ascending
     filter_mask = tag_mask = None
     if not sample_filter.is_empty:
-        matched = np.fromiter(
-            filter_samples(dataset, sample_filter).values_list("pk", flat=True), dtype=np.int64
-        )
-        filter_mask = index.mask(matched)
+        filter_mask = index.mask(matching_ids(filter_samples(dataset, sample_filter)))
     if tag is not None:
-        members = np.fromiter(tag.memberships.values_list("sample_id", flat=True), dtype=np.int64)
-        tag_mask = index.mask(members)
+        tag_mask = index.mask(matching_ids(tag.memberships.all(), "sample_id"))
     return MapMasks(filter_mask=filter_mask, tag_mask=tag_mask)
+
+
+_COPY_HEADER = 19  # PGCOPY signature (11) + flags (4) + header extension length (4)
+_COPY_ROW = np.dtype([("fields", ">i2"), ("size", ">i4"), ("value", ">i8")])
+
+
+def matching_ids(qs: QuerySet[Any], column: str = "pk") -> np.ndarray:
+    """``column`` (a bigint) of every row of ``qs`` as an int64 array, in no particular order:
+    one unordered query (no ``ORDER BY``, so PostgreSQL may hash-join and scan in parallel),
+    streamed on PostgreSQL as binary ``COPY`` straight into numpy (no Python object per row)."""
+    query = qs.order_by().values_list(column, flat=True)
+    connection = connections[qs.db]
+    if connection.vendor != "postgresql":
+        return np.fromiter(query, dtype=np.int64)
+    sql, params = query.query.sql_with_params()
+    chunks: list[bytes] = []
+    with connection.cursor() as cursor:
+        copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT binary)"
+        with cursor.cursor.copy(copy_sql, params) as copy:
+            chunks.extend(bytes(block) for block in copy)
+    data = b"".join(chunks)
+    body = data[_COPY_HEADER:-2]  # without the header and the trailer (-1 as int16)
+    rows = np.frombuffer(body, dtype=_COPY_ROW)
+    if len(rows) and (np.any(rows["fields"] != 1) or np.any(rows["size"] != 8)):
+        raise ValueError(f"COPY of {column!r} did not return one bigint per row.")
+    return rows["value"].astype(np.int64)

@@ -29,6 +29,7 @@ from curation.browse.selectors import (
     size_bounds,
     tags_with_counts,
 )
+from curation.embeddings.text_search import text_space_names
 from curation.filters import FilterError, SampleFilter
 from curation.models import Annotation, Dataset, Sample, Score, Tag
 from curation.tags.services import TagError, tag_add_samples, tag_create, tag_remove_samples
@@ -114,6 +115,7 @@ def _sidebar(dataset: Dataset, sample_filter: SampleFilter, request: HtmxRequest
         "sizes": dict(sample_filter.sizes),
         "size_bounds": size_bounds(dataset),
         "can_delete": can_delete_dataset(request.user, dataset),
+        "text_spaces": text_space_names(dataset),
     }
 
 

@@ -64,7 +64,8 @@ def safe_path(root: str | Path, relative: str) -> Path:
     return candidate
 
 
-def _serve(request: HttpRequest, path: Path) -> HttpResponseBase:
+def serve_file(request: HttpRequest, path: Path) -> HttpResponseBase:
+    """``path`` (already checked) with caching headers, or through the web server's sendfile."""
     stat = path.stat()
     etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
     last_modified = http_date(stat.st_mtime)
@@ -96,7 +97,7 @@ def _serve(request: HttpRequest, path: Path) -> HttpResponseBase:
 @require_safe
 def sample_image(request: HttpRequest, sample_id: int) -> HttpResponseBase:
     sample = _visible_sample(request, sample_id)
-    return _serve(request, safe_path(sample.dataset.image_root, sample.file_name))
+    return serve_file(request, safe_path(sample.dataset.image_root, sample.file_name))
 
 
 @login_required
@@ -106,7 +107,7 @@ def sample_thumbnail(request: HttpRequest, sample_id: int) -> HttpResponseBase:
     sample = _visible_sample(request, sample_id)
     if sample.thumbnail:
         try:
-            return _serve(request, safe_path(settings.MEDIA_ROOT, sample.thumbnail))
+            return serve_file(request, safe_path(settings.MEDIA_ROOT, sample.thumbnail))
         except Http404:
             pass
-    return _serve(request, safe_path(sample.dataset.image_root, sample.file_name))
+    return serve_file(request, safe_path(sample.dataset.image_root, sample.file_name))

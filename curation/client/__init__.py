@@ -19,6 +19,7 @@ results at once.
 
 from curation.client.connection import Connection, connect, get_connection
 from curation.client.datasets import DEFAULT_DATASET_NAME, ImageDataset
+from curation.client.embeddings import TextSearch, embedding_models
 from curation.client.errors import (
     AuthenticationError,
     BadRequestError,
@@ -76,8 +77,10 @@ __all__ = [
     "ServerError",
     "ServerUnreachable",
     "SimilarityStrategy",
+    "TextSearch",
     "ThresholdStrategy",
     "TypicalityStrategy",
     "connect",
+    "embedding_models",
     "get_connection",
 ]

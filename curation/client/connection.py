@@ -95,14 +95,24 @@ class Connection:
         self, path: str, params: Params = None, *, page_size: int = PAGE_SIZE
     ) -> Iterator[Any]:
         """Every item of a cursor-paginated list, page by page (``next`` links)."""
+        for _url, _params, body in self.page_requests(path, params, page_size=page_size):
+            yield from body["results"]
+
+    def page_requests(
+        self, path: str, params: Params = None, *, page_size: int = PAGE_SIZE
+    ) -> Iterator[tuple[str, list[tuple[str, Any]], Any]]:
+        """Every page of a cursor-paginated list as ``(url, params, body)``: the request that
+        fetched it (to ask for the same page again) and its body."""
         pairs = list(params.items()) if isinstance(params, Mapping) else list(params or [])
         pairs.append(("page_size", page_size))
-        body = self.get(path, pairs)
+        url: str = path
         while True:
-            yield from body["results"]
+            body = self.get(url, pairs)
+            yield url, pairs, body
             if not body.get("next"):
                 return
-            body = self.request("GET", body["next"]).json()
+            following = httpx.URL(str(body["next"]))  # the cursor travels as params
+            url, pairs = str(following).split("?", 1)[0], list(following.params.multi_items())
 
     def check(self) -> None:
         """Ask the server something cheap: raises if nothing answers or the token is refused."""

@@ -18,6 +18,7 @@ from typing import Any, overload
 import numpy as np
 
 from curation.client.connection import Connection, get_connection
+from curation.client.embeddings import EmbeddingsMixin
 from curation.client.errors import BadRequestError, NotFoundError
 from curation.client.fields import Expr, SampleField
 from curation.client.queries import DatasetQuery
@@ -28,7 +29,7 @@ from curation.client.uploads import add_images
 DEFAULT_DATASET_NAME = "default_dataset"
 
 
-class ImageDataset:
+class ImageDataset(EmbeddingsMixin):
     """A dataset on a Curation server (LightlyStudio's ``ImageDataset``)."""
 
     def __init__(self, data: dict[str, Any], connection: Connection):
@@ -232,7 +233,8 @@ class ImageDataset:
     ) -> dict[str, Any]:
         """Add the images below ``path`` (recursively); returns the import summary.
 
-        In place when the server may read ``path`` (an import root), else uploaded in
+        In place when the server may read ``path`` (below an import root of the account, or
+        any folder for the local admin of an embedded ``make run``), else uploaded in
         resumable batches and committed all or nothing. ``embed``: compute the built-in
         embedding when the dataset has no other embedding space (``True``), never (``False``),
         or ``"always"``."""

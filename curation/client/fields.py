@@ -241,6 +241,7 @@ class _Filter:
         self.mins: dict[str, float] = {}
         self.maxs: dict[str, float] = {}
         self.values: dict[str, list[Any]] = {}
+        self.extra: Pairs = []  # from expressions that give their own pairs (``TextSearch``)
 
     def pairs(self) -> Pairs:
         out: Pairs = [("tag", t) for t in self.tags or []]
@@ -255,6 +256,7 @@ class _Filter:
         out += [(f"max:{k}", repr(v)) for k, v in sorted(self.maxs.items())]
         for key, values in sorted(self.values.items()):
             out += [(f"meta:{key}", _text(v)) for v in values]
+        out += self.extra
         return out
 
 
@@ -289,6 +291,10 @@ def _add(f: _Filter, expr: Expr, whole: Expr) -> None:
             _add_or(f, [expr], expr)
         else:
             _add_bound(f, expr)
+    elif callable(own := getattr(expr, "filter_pairs", None)):  # client.embeddings.TextSearch
+        if f.extra:
+            raise _cannot(whole, "one text search per filter.")
+        f.extra = list(own())
     else:
         raise _cannot(whole, "unknown expression.")
 

@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
 
+from curation.client.connection import PAGE_SIZE
+from curation.client.embeddings import TextSearchMixin
 from curation.client.errors import QueryError
 from curation.client.fields import And, Expr, Pairs, compile_expr
-from curation.client.samples import Sample, thumbnail_grid
+from curation.client.samples import Sample, SamplePage, thumbnail_grid
 from curation.client.selection import Selection
 
 if TYPE_CHECKING:
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 REPR_HTML_LIMIT = 48
 
 
-class DatasetQuery:
+class DatasetQuery(TextSearchMixin):
     """Samples of a dataset matching an expression (LightlyStudio's ``DatasetQuery``)."""
 
     def __init__(
@@ -98,21 +100,24 @@ class DatasetQuery:
     def __iter__(self) -> Iterator[Sample]:
         path = f"datasets/{self.dataset.id}/samples/"
         wanted = None if self.stop is None else self.stop - self.start
-        page_size = 500 if wanted is None else max(1, min(500, self.start + wanted))
-        seen = 0
-        for index, data in enumerate(
-            self.dataset.connection.pages(path, self._pairs, page_size=page_size)
-        ):
-            if index < self.start:
-                continue
-            if wanted is not None and seen >= wanted:
-                return
-            seen += 1
-            yield Sample(self.dataset, data)
+        page_size = PAGE_SIZE if wanted is None else max(1, min(PAGE_SIZE, self.start + wanted))
+        seen = index = 0
+        requests = self.dataset.connection.page_requests(path, self._pairs, page_size=page_size)
+        for url, params, body in requests:
+            page = SamplePage(self.dataset, url, params)
+            for data in body["results"]:
+                index += 1
+                if index <= self.start:
+                    continue
+                if wanted is not None and seen >= wanted:
+                    return
+                seen += 1
+                yield Sample(self.dataset, data, page)
 
     def to_list(self) -> list[Sample]:
-        """Every matching sample (in id order), fetched 500 at a time."""
-        return list(self)
+        """Every matching sample (in id order), fetched 500 at a time; reading ``tags``,
+        ``annotations`` or ``scores`` fetches them for the sample's whole page at once."""
+        return list(iter(self))  # not list(self): that would ask len() (a COUNT) first
 
     def sample_ids(self) -> list[int]:
         return [sample.id for sample in self]
@@ -174,7 +179,7 @@ class DatasetQuery:
     sampling = selection  # LightlyStudio's other spelling
 
     def _repr_html_(self) -> str:
-        shown = list(self[:REPR_HTML_LIMIT]) if self.stop is None else list(self)[:REPR_HTML_LIMIT]
+        shown = list(iter(self[:REPR_HTML_LIMIT]))
         more = len(self) - len(shown) if len(shown) == REPR_HTML_LIMIT else 0
         return f"<p>{len(shown) + more} samples of {self.dataset.name}</p>" + thumbnail_grid(
             shown, more=more

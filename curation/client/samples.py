@@ -1,8 +1,12 @@
 """One sample as the client sees it: the list endpoint's fields at once, the rest on demand.
 
 ``file_name``, ``width``, ``height``, ``metadata`` come with every page of a query;
-``tags``, ``annotations`` and ``scores`` are fetched (one request, then kept) the first time
-one of them is read, so ``to_list()`` of 100k samples stays one request per 500 samples.
+``tags``, ``annotations`` and ``scores`` are fetched the first time one of them is read — for
+the whole page the sample came with (its ``SamplePage``: the same list request again with
+``expand=tags,annotations,scores``), then kept. So ``to_list()`` of 100k samples stays one
+request per 500 samples, and reading every sample's tags adds one request per page, not one
+per sample. A sample that is not part of a page (or changed since: ``add_tag``, ``refresh``)
+asks its own detail endpoint.
 """
 
 from __future__ import annotations
@@ -14,12 +18,35 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from curation.client.datasets import ImageDataset
 
+DETAILS = ("tags", "annotations", "scores")
+
+
+class SamplePage:
+    """The samples one list request returned, and that request, to fetch their details."""
+
+    def __init__(self, dataset: ImageDataset, url: str, params: list[tuple[str, Any]]):
+        self.dataset = dataset
+        self.url = url
+        self.params = params
+        self.samples: list[Sample] = []
+        self.fetched = False
+
+    def fetch_details(self) -> None:
+        """One request: the same page with tags, annotations and scores of every sample."""
+        self.fetched = True
+        body = self.dataset.connection.get(self.url, [*self.params, ("expand", ",".join(DETAILS))])
+        by_id = {int(item["id"]): item for item in body["results"]}
+        for sample in self.samples:
+            if sample._detail is None and sample.id in by_id:
+                sample._detail = by_id[sample.id]
+
 
 class Sample:
     """A sample of a dataset (LightlyStudio's ``ImageSample``)."""
 
-    def __init__(self, dataset: ImageDataset, data: dict[str, Any]):
+    def __init__(self, dataset: ImageDataset, data: dict[str, Any], page: SamplePage | None = None):
         self.dataset = dataset
+        self._page = page
         self.id: int = int(data["id"])
         self.file_name: str = data["file_name"]
         self.width: int | None = data.get("width")
@@ -27,7 +54,9 @@ class Sample:
         self.size_bytes: int | None = data.get("size_bytes")
         self.metadata: dict[str, Any] = dict(data.get("metadata") or {})
         self.created: str | None = data.get("created")
-        self._detail: dict[str, Any] | None = None
+        self._detail: dict[str, Any] | None = data if all(k in data for k in DETAILS) else None
+        if page is not None:
+            page.samples.append(self)
 
     def __repr__(self) -> str:
         return f"<Sample {self.id} {self.file_name!r}>"
@@ -49,6 +78,8 @@ class Sample:
         return posixpath.join(root, self.file_name) if root else self.file_name
 
     def _details(self) -> dict[str, Any]:
+        if self._detail is None and self._page is not None and not self._page.fetched:
+            self._page.fetch_details()
         if self._detail is None:
             self._detail = self.dataset.connection.get(
                 f"datasets/{self.dataset.id}/samples/{self.id}/"
@@ -57,7 +88,7 @@ class Sample:
 
     def refresh(self) -> Sample:
         """Forget the fetched details and metadata; read them again."""
-        self._detail = None
+        self._detail, self._page = None, None
         self.metadata = dict(self._details().get("metadata") or {})
         return self
 
@@ -77,11 +108,11 @@ class Sample:
 
     def add_tag(self, name: str) -> None:
         self.dataset.add_tag_to_ids(name, [self.id])
-        self._detail = None
+        self._detail, self._page = None, None
 
     def remove_tag(self, name: str) -> None:
         self.dataset.remove_tag_from_ids(name, [self.id])
-        self._detail = None
+        self._detail, self._page = None, None
 
     @property
     def thumbnail_url(self) -> str:

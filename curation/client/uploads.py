@@ -1,12 +1,14 @@
 """``add_images_from_path``: import a folder in place when the server may read it, else
 upload it in resumable batches and commit it all or nothing.
 
-In place: ``import/check/`` says whether the folder lies below an import root the account may
-use (on the server's disk: embedded mode, or ``CURATION_IMPORT_ROOTS`` / the teams' roots);
-then ``import/`` imports it there. Otherwise the images are uploaded to a session whose key is
-derived from the folder's absolute path and the dataset, so calling again after an
-interruption sends only the files the server does not hold yet (same name and size), then one
-commit imports them in one background job: a failed job leaves the dataset unchanged.
+In place: ``import/check/`` says whether the server may read the folder itself — below an
+import root the account may use (``CURATION_IMPORT_ROOTS`` / the teams' roots), or, in embedded
+mode (``make run``), any folder when a staff account calls from the same machine — and the
+dataset may take its images from there; then ``import/`` imports it there (with ``embed``).
+Otherwise the images are uploaded to a session whose key is derived from the folder's absolute
+path and the dataset, so calling again after an interruption sends only the files the server
+does not hold yet (same name and size), then one commit imports them in one background job: a
+failed or cancelled job leaves the dataset unchanged.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def add_images(
     if upload is not True and root.is_dir():
         check = connection.post(f"{base}import/check/", json={"images": str(root)})
         if check["in_place"]:
-            accepted = connection.post(f"{base}import/", json={"images": str(root)})
+            body = {"images": str(root), "embed": mode}
+            accepted = connection.post(f"{base}import/", json=body)
             return Job(connection, accepted["job"], "Importing").wait(show_progress=show_progress)
         if upload is False:
             raise BadRequestError(str(check["detail"]))

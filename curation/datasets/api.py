@@ -16,9 +16,9 @@ from curation.api.pagination import IdCursorPagination, paginate
 from curation.api.serializers_common import errors
 from curation.api.views_base import CurationAPIView
 from curation.datasets.delete import dataset_delete_start
+from curation.datasets.selectors import rows_per_dataset, stored_sample_count
 from curation.datasets.serializers import DatasetCreateSerializer, DatasetSerializer
 from curation.datasets.services import dataset_create
-from curation.filters import rows_per_dataset, stored_sample_count
 from curation.jobs.api import JobAcceptedSerializer, job_accepted
 from curation.models import Dataset, Tag
 

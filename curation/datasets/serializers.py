@@ -1,9 +1,17 @@
-"""Datasets and samples as JSON."""
+"""Datasets and samples as JSON.
+
+A samples list may carry each sample's tags, annotations and scores (``?expand=tags,
+annotations``, ``SampleListItemSerializer``), so a client reads them for a whole page in one
+request instead of one detail request per sample.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 from curation.access import can_delete_dataset
 from curation.api.serializers_common import StrictSerializer
@@ -99,3 +107,46 @@ class SampleDetailSerializer(SampleSerializer):
     class Meta(SampleSerializer.Meta):
         fields = [*SampleSerializer.Meta.fields, "annotations", "scores", "tags"]
         read_only_fields = fields
+
+
+EXPANDABLE = ("tags", "annotations", "scores")
+
+
+def sample_expand_parse(raw: str | None) -> tuple[str, ...]:
+    """The ``expand`` parameter of a samples list: a comma-separated subset of EXPANDABLE."""
+    parts = [part.strip() for part in (raw or "").split(",") if part.strip()]
+    unknown = [part for part in parts if part not in EXPANDABLE]
+    if unknown:
+        known = ", ".join(EXPANDABLE)
+        raise ValidationError(
+            {"expand": f"Unknown value {unknown[0]!r}: use {known} (comma-separated)."}
+        )
+    return tuple(name for name in EXPANDABLE if name in parts)
+
+
+class SampleListItemSerializer(SampleSerializer):
+    """A sample of a list; ``annotations``, ``scores`` and ``tags`` only when the request's
+    ``expand`` names them (the view prefetches exactly those)."""
+
+    annotations = AnnotationSerializer(
+        many=True, read_only=True, required=False, help_text="With expand=annotations."
+    )
+    scores = ScoreSerializer(
+        many=True, read_only=True, required=False, help_text="With expand=scores."
+    )
+    tags = TagRefSerializer(
+        many=True, read_only=True, required=False, help_text="With expand=tags."
+    )
+
+    class Meta(SampleSerializer.Meta):
+        fields = [*SampleSerializer.Meta.fields, "annotations", "scores", "tags"]
+        read_only_fields = fields
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        raw = request.query_params.get("expand") if request is not None else None
+        wanted = sample_expand_parse(raw) if raw else ()
+        for name in EXPANDABLE:
+            if name not in wanted:
+                self.fields.pop(name)

@@ -5,8 +5,9 @@ features; it sees colour, layout, edges and texture orientation, and nothing sem
 of different dogs on grass look alike to it, a dog on grass and the same dog on snow do not. It is
 good enough to spread a selection over visually different images (diversity), to find
 near-duplicates and to group images shot under similar conditions, and a poor substitute for a
-learned model when classes matter. Use ``TorchScriptEmbedder`` or ``OpenClipEmbedder`` with
-weights on local disk for that (optional: needs ``torch`` / ``open_clip_torch``).
+learned model when classes matter: for that, export your model to ONNX and compute a space with
+it (``curation.embeddings.onnx_models`` and ``compute``: ``manage.py embed``, the dataset's
+embeddings page, the API and the client), which also gives text search.
 
 The module imports no Django, so import worker processes can compute descriptors.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -110,83 +111,6 @@ class DescriptorEmbedder:
         if not images:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return descriptors_reduce(np.stack([image_descriptor(i) for i in images]), self.dimension)
-
-
-class TorchScriptEmbedder:
-    """A TorchScript image model saved with ``torch.jit.save`` on local disk; its output for a
-    batch of (3, size, size) ImageNet-normalised tensors is the embedding (flattened)."""
-
-    name = "torchscript"
-
-    def __init__(
-        self,
-        model_path: str | Path,
-        *,
-        image_size: int = 224,
-        mean: tuple[float, float, float] = (0.485, 0.456, 0.406),
-        std: tuple[float, float, float] = (0.229, 0.224, 0.225),
-        batch_size: int = 32,
-        device: str = "cpu",
-    ) -> None:
-        try:
-            import torch
-        except ImportError:
-            raise RuntimeError(
-                "TorchScriptEmbedder needs PyTorch: pip install torch (CPU wheels suffice)."
-            ) from None
-        self._torch: Any = torch
-        self.model = torch.jit.load(str(model_path), map_location=device).eval()
-        self.image_size, self.batch_size, self.device = image_size, batch_size, device
-        self.mean = torch.tensor(mean).view(1, 3, 1, 1)
-        self.std = torch.tensor(std).view(1, 3, 1, 1)
-
-    def _tensor(self, images: Sequence[Image.Image]) -> Any:
-        size = (self.image_size, self.image_size)
-        arrays = [
-            np.asarray(i.convert("RGB").resize(size, Image.Resampling.BILINEAR)) for i in images
-        ]
-        batch = self._torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255.0
-        return ((batch - self.mean) / self.std).to(self.device)
-
-    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
-        outputs = []
-        with self._torch.inference_mode():
-            for start in range(0, len(images), self.batch_size):
-                batch = self._tensor(images[start : start + self.batch_size])
-                outputs.append(self.model(batch).reshape(len(batch), -1).float().cpu().numpy())
-        return np.concatenate(outputs).astype(np.float32)
-
-
-class OpenClipEmbedder:
-    """An open_clip model (``model_name`` such as "ViT-B-32") with a checkpoint on local disk."""
-
-    name = "open_clip"
-
-    def __init__(
-        self, model_name: str, checkpoint: str | Path, *, batch_size: int = 32, device: str = "cpu"
-    ) -> None:
-        try:
-            import open_clip
-            import torch
-        except ImportError:
-            raise RuntimeError(
-                "OpenClipEmbedder needs PyTorch and open_clip: pip install torch open_clip_torch."
-            ) from None
-        self._torch: Any = torch
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            model_name, pretrained=str(checkpoint), device=device
-        )
-        self.model, self.preprocess = model.eval(), preprocess
-        self.batch_size, self.device = batch_size, device
-
-    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
-        outputs = []
-        with self._torch.inference_mode():
-            for start in range(0, len(images), self.batch_size):
-                chunk = images[start : start + self.batch_size]
-                batch = self._torch.stack([self.preprocess(i.convert("RGB")) for i in chunk])
-                outputs.append(self.model.encode_image(batch.to(self.device)).float().cpu().numpy())
-        return np.concatenate(outputs).astype(np.float32)
 
 
 def embed_files(embedder: Embedder, paths: Sequence[Path], batch_size: int = 64) -> np.ndarray:

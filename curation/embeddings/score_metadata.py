@@ -13,6 +13,13 @@ like an import: claimed, progress and heartbeats on the row, cancellable, and th
 written in ONE transaction that also marks the job succeeded (all or nothing). Invariants: the
 key is written for every sample of the space and removed from the dataset's other samples (no
 stale value from an earlier computation survives); other metadata keys are untouched.
+
+Heartbeats during the write: what the transaction writes is invisible until it commits, so a
+long write would look dead to recovery (``jobs.recover``: no heartbeat for three intervals). A
+thread with its own database connection (``WriteBeat``) writes the job's ``heartbeat_at`` and
+the chunks written so far every half interval until the transaction ends. Not on SQLite: one
+writer at a time (the thread would wait for the transaction) and one machine, where recovery
+sees the worker's process alive by its pid.
 """
 
 from __future__ import annotations
@@ -20,10 +27,13 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
+from types import TracebackType
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.tasks import task
 from django.utils import timezone
 
@@ -244,6 +254,54 @@ def _compute(job: Job) -> tuple[np.ndarray, np.ndarray]:
     return values, ids
 
 
+class WriteBeat:
+    """``with WriteBeat(job, total) as beat: … beat.done = n``: the job's heartbeat and write
+    progress from a thread with its own connection while the caller's transaction runs."""
+
+    def __init__(self, job: Job, total: int) -> None:
+        self.job_id = int(job.pk)
+        self.total = total
+        self.done = 0
+        self.beats = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> WriteBeat:
+        if connection.vendor != "sqlite":
+            self._thread = threading.Thread(
+                target=self._run, name=f"scores-job-{self.job_id}-beat", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        interval = max(0.05, settings.CURATION_WORKER_HEARTBEAT_SECONDS / 2)
+        try:
+            while not self._stop.wait(interval):
+                done, total = self.done, self.total
+                Job.objects.filter(pk=self.job_id, status=Status.RUNNING).update(
+                    heartbeat_at=timezone.now(),
+                    done=done,
+                    total=total,
+                    progress=0.5 + 0.5 * (done / total if total else 0.0),
+                )
+                self.beats += 1
+        except Exception as exc:  # the transaction's own writes report a database away
+            logger.warning("Scores job %s: heartbeat failed (%s)", self.job_id, type(exc).__name__)
+        finally:
+            connection.close()  # this thread's connection
+
+
 def _write(job: Job, name: str, sample_ids: np.ndarray, values: np.ndarray) -> None:
     """Set ``name`` on every sample of the space, remove it elsewhere, and succeed: one
     transaction."""
@@ -251,14 +309,14 @@ def _write(job: Job, name: str, sample_ids: np.ndarray, values: np.ndarray) -> N
     by_id = {int(i): float(v) for i, v in zip(sample_ids.tolist(), values.tolist(), strict=True)}
     ordered = sorted(by_id)
     _progress(job, "writing", 0, len(ordered))  # outside the transaction: others see it
-    with transaction.atomic():
+    with WriteBeat(job, len(ordered)) as beat, transaction.atomic():
         for start in range(0, len(ordered), WRITE_CHUNK):
             chunk = ordered[start : start + WRITE_CHUNK]
             samples = list(Sample.objects.filter(pk__in=chunk).only("pk", "metadata"))
             for sample in samples:
                 sample.metadata = {**(sample.metadata or {}), name: by_id[sample.pk]}
             Sample.objects.bulk_update(samples, ["metadata"], batch_size=1000)
-            worker_task_beat()
+            beat.done = start + len(chunk)
         stale = [
             Sample(pk=pk, metadata={k: v for k, v in metadata.items() if k != name})
             for pk, metadata in Sample.objects.filter(

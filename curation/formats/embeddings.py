@@ -183,19 +183,23 @@ def read_embeddings_npy(path: Path, filenames_path: Path | None) -> EmbeddingFil
             f"{source} has {matrix.shape[0]} rows but {display(names_path)} lists {len(names)} "
             "file names: they must match one to one."
         )
-    matrix = matrix.astype(np.float32)
+    matrix = matrix.astype(np.float32, copy=False)  # a float32 file is held once, not twice
     _check_finite(matrix, source, "row")
     return EmbeddingFile(source=source, names=names, matrix=matrix)
 
 
+_FINITE_BLOCK = 65_536  # rows per block of the finite check (a small boolean temporary)
+
+
 def _check_finite(matrix: np.ndarray, source: str, unit: str, offset: int = 0) -> None:
-    finite = np.isfinite(matrix)
-    if not finite.all():
-        row, column = (int(i[0]) for i in np.nonzero(~finite))
-        raise IngestError(
-            f"{unit.capitalize()} {row + offset}, value {column} of {source} is NaN or infinite: "
-            "embeddings must be finite."
-        )
+    for start in range(0, matrix.shape[0], _FINITE_BLOCK):
+        finite = np.isfinite(matrix[start : start + _FINITE_BLOCK])
+        if not finite.all():
+            row, column = (int(i[0]) for i in np.nonzero(~finite))
+            raise IngestError(
+                f"{unit.capitalize()} {start + row + offset}, value {column} of {source} is NaN "
+                "or infinite: embeddings must be finite."
+            )
 
 
 # -- Parquet -----------------------------------------------------------------------------------

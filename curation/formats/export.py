@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import yaml
 
+from curation.formats.export_objects import write_object_crops, write_objects_csv
 from curation.storage.paths import UnsafePathError, safe_join
 
 if TYPE_CHECKING:  # rows come from the models; this module never imports Django itself
@@ -264,6 +265,7 @@ class ExportRows:
     scores: dict[int, dict[str, float]] = field(default_factory=dict)
     image_root: str = ""
     embeddings: LightlyColumns | None = None
+    objects: list[Annotation] = field(default_factory=list)  # an objects tag's, in pick order
 
     @property
     def task(self) -> AnnotationTask | None:
@@ -288,6 +290,7 @@ class ExportFormat:
     # which annotation tasks it needs: none, every task, or one (optional or required)
     tasks: Literal["none", "all", "one", "one-required"] = "none"
     embeddings: bool = False  # needs the dataset's embedding space
+    objects: bool = False  # needs an objects tag (an object-level selection)
 
 
 def _write_coco(path: Path, rows: ExportRows) -> None:
@@ -342,6 +345,23 @@ FORMATS: dict[str, ExportFormat] = {
             "text/csv",
             _write_lightly,
             embeddings=True,
+        ),
+        ExportFormat(
+            "objects-csv",
+            "Objects CSV (object-level selections)",
+            "csv",
+            "text/csv",
+            write_objects_csv,
+            objects=True,
+        ),
+        ExportFormat(
+            "object-crops",
+            "Object crops as images (.zip)",
+            "zip",
+            "application/zip",
+            write_object_crops,
+            folder=True,
+            objects=True,
         ),
     )
 }

@@ -19,6 +19,9 @@ from curation.storage.paths import UnsafePathError, is_inside, validate_sample_f
 FILE_NAME_COLUMNS = ("file_name", "filename", "filenames")
 _SHOWN_NAMES = 5
 
+# The image files an import reads (a folder scan skips the rest and lists them as skipped).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+
 
 def check_file_name(name: str, where: str) -> str:
     """``name`` normalised (see ``validate_sample_file_name``), or an ``IngestError`` saying

@@ -4,13 +4,24 @@ imports (paths below the import roots) — all through the ingest service, as ba
 What can be checked at once is (400: the body, the file type, the paths); the files are then
 saved into the job's staging folder and the endpoint answers ``202 {"job": id, "url": …}``.
 The job (``GET /api/jobs/<id>/``) ends succeeded with the import summary, or failed with one
-sentence naming the file, line and column; all or nothing either way."""
+sentence naming the file, line and column; all or nothing either way.
+
+Which server paths a request may import (``local_import_allowed``): below the import roots the
+caller may use (``import_roots_for_user``), always. Anywhere the server process can read only
+in embedded mode (``settings.TEAM_MODE`` off: one machine, SQLite) for a staff account (the
+laptop's admin, ``manage.py ensure_admin``) whose request comes from this machine: a loopback
+``REMOTE_ADDR`` and no proxy in between (no ``X-Forwarded-For`` / ``Forwarded`` /
+``X-Real-IP`` header, no ``CURATION_LOGIN_CLIENT_IP_HEADER``). Team mode never reads outside
+the import roots.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -40,6 +51,38 @@ UPLOAD_PARSERS = [MultiPartParser, FormParser]
 
 
 ACCEPTED = {202: JobAcceptedSerializer, **errors(400, 401, 404)}
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def local_import_allowed(request: Request) -> bool:
+    """Whether this request may import from any folder the server can read (embedded mode,
+    a staff account, a request from this machine with no proxy in between); see above."""
+    if getattr(settings, "TEAM_MODE", True) or getattr(
+        settings, "CURATION_LOGIN_CLIENT_IP_HEADER", ""
+    ):
+        return False
+    meta = request.META
+    if any(meta.get(header) for header in PROXY_HEADERS):
+        return False
+    try:
+        address = ipaddress.ip_address(str(meta.get("REMOTE_ADDR") or ""))
+    except ValueError:
+        return False
+    user = request.user
+    return bool(
+        address.is_loopback
+        and getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and getattr(user, "is_staff", False)
+    )
+
+
+def import_path_resolve(request: Request, path: str) -> Path:
+    """``path`` resolved for an import this request starts (``IngestError`` when refused)."""
+    if local_import_allowed(request):
+        return resolve_import_path(path, restrict_to_import_roots=False)
+    roots = import_roots_for_user(request.user)
+    return resolve_import_path(path, restrict_to_import_roots=True, roots=roots)
 
 
 def start_upload_job(
@@ -148,8 +191,9 @@ class ServerImportView(CurationAPIView):
         summary="Import images and side files from folders on the server (CURATION_IMPORT_ROOTS)",
         description=(
             "Like `manage.py import_dataset`, restricted to paths below the import roots the "
-            "caller may use. The paths are checked at once (400); the import runs as a "
-            "background job (202; poll the job's URL); all or nothing."
+            "caller may use (in embedded mode, a staff account calling from the same machine "
+            "may import any folder the server can read). The paths are checked at once (400); "
+            "the import runs as a background job (202; poll the job's URL); all or nothing."
         ),
         request=ServerImportSerializer,
         responses=ACCEPTED,
@@ -159,11 +203,10 @@ class ServerImportView(CurationAPIView):
         body = ServerImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        roots = import_roots_for_user(request.user)
         for option in ("images", "embeddings", "metadata", "annotations", "predictions"):
             value = data.get(option)
             for path in value if isinstance(value, list) else [value] if value else []:
-                resolve_import_path(path, restrict_to_import_roots=True, roots=roots)
+                import_path_resolve(request, path)
         options = {
             "images": data.get("images"),
             "embeddings": data.get("embeddings"),
@@ -171,7 +214,8 @@ class ServerImportView(CurationAPIView):
             "metadata": data.get("metadata"),
             "annotations": data.get("annotations"),
             "predictions": list(data.get("predictions", [])),
-            "restrict_to_import_roots": True,
+            "embed": data.get("embed", "auto"),
+            "restrict_to_import_roots": not local_import_allowed(request),
         }
         job = import_job_start(dataset=dataset, user=request.user, options=options)
         return job_accepted(job)

@@ -1,16 +1,20 @@
 """Image uploads over the API (``/api/datasets/{id}/uploads/…``) and the in-place check.
 
 The Python client's ``add_images_from_path`` first asks ``import/check/`` whether the server may
-read the folder itself (a path below an import root the caller may use); then it imports in
-place (``import/``), else it uploads: open a session (``uploads/``, the key derived from the
-folder, so a second call resumes), send batches (``uploads/{key}/files/``: ``file`` parts and a
-``names`` JSON list), commit (``uploads/{key}/commit/``: 202 with the import job). The rules
-live in ``upload_sessions``; these views check access and the body, nothing more.
+read the folder itself (a path below an import root the caller may use, or in embedded mode any
+folder for a staff account on the same machine: ``imports.api.local_import_allowed``) and the
+dataset may take its images from there (a dataset reads its images from one folder); then it
+imports in place (``import/``), else it uploads: open a session (``uploads/``, the key derived
+from the folder, so a second call resumes), send batches (``uploads/{key}/files/``: ``file``
+parts and a ``names`` JSON list), commit (``uploads/{key}/commit/``: 202 with the import job).
+The rules live in ``upload_sessions``; these views check access and the body, nothing more.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -24,8 +28,8 @@ from curation.access import get_dataset_for_user
 from curation.api.parsers import StrictJSONParser
 from curation.api.serializers_common import StrictSerializer, errors
 from curation.api.views_base import CurationAPIView
-from curation.imports.api import ACCEPTED
-from curation.imports.common import IngestError, resolve_import_path
+from curation.imports.api import ACCEPTED, import_path_resolve
+from curation.imports.common import IngestError
 from curation.imports.upload_sessions import (
     EMBED_CHOICES,
     MAX_FILES_PER_BATCH,
@@ -36,7 +40,6 @@ from curation.imports.upload_sessions import (
     upload_session_open,
 )
 from curation.jobs.api import job_accepted
-from curation.storage.roots import import_roots_for_user
 
 TAG = ["uploads"]
 
@@ -184,19 +187,31 @@ class ImportPathCheckView(CurationAPIView):
         tags=TAG,
         operation_id="uploads_import_check",
         summary="Whether the server may import this folder in place (below your import roots)",
+        description=(
+            "In place when the folder lies below an import root you may use (in embedded mode, "
+            "for a staff account calling from the same machine: any folder the server can read) "
+            "and the dataset has no image folder yet or reads its images from this one."
+        ),
         request=PathCheckSerializer,
         responses={200: PathCheckResultSerializer, **errors(400, 401, 404)},
     )
     def post(self, request: Request, dataset_id: int) -> Response:
-        get_dataset_for_user(request.user, dataset_id)
+        dataset = get_dataset_for_user(request.user, dataset_id)
         body = PathCheckSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         path = body.validated_data["images"]
-        roots = import_roots_for_user(request.user)
         try:
-            resolved = resolve_import_path(path, restrict_to_import_roots=True, roots=roots)
+            resolved = import_path_resolve(request, path)
         except IngestError as exc:
             return Response({"in_place": False, "detail": str(exc)})
         if not resolved.is_dir():
             return Response({"in_place": False, "detail": f"{path} is not a folder."})
+        if dataset.image_root and Path(os.path.realpath(dataset.image_root)) != resolved:
+            return Response(
+                {
+                    "in_place": False,
+                    "detail": f"Dataset {dataset.name} reads its images from another folder; "
+                    "a dataset takes its images from one folder.",
+                }
+            )
         return Response({"in_place": True, "detail": ""})

@@ -13,7 +13,7 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from curation.formats.names import names_sample, normalize_file_name
+from curation.formats.names import IMAGE_EXTENSIONS, names_sample, normalize_file_name
 from curation.formats.records import IngestError
 from curation.storage.roots import import_root_of, resolve_below_root, settings_import_roots
 
@@ -23,8 +23,6 @@ __all__ = [
     "IngestError",
     "resolve_import_path",
 ]
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 
 
 def resolve_import_path(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.imports.common import IMAGE_EXTENSIONS
+from curation.formats.names import IMAGE_EXTENSIONS
 from curation.storage.paths import UnsafePathError, is_inside, validate_sample_file_name
 from curation.storage.thumbnails import ImageJob, process_chunk
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from curation.api.serializers_common import StrictSerializer
+from curation.imports.services import EMBED_CHOICES
 from curation.models import EmbeddingSpace
 
 
@@ -70,7 +71,8 @@ class PredictionUploadSerializer(StrictSerializer):
 
 
 class ServerImportSerializer(StrictSerializer):
-    """Paths on the server, below an import root the caller may use."""
+    """Paths on the server, below an import root the caller may use (or, in embedded mode, any
+    folder for a staff account on the same machine)."""
 
     images = serializers.CharField(required=False, max_length=4096, help_text="Image folder.")
     embeddings = serializers.CharField(required=False, max_length=4096)
@@ -79,6 +81,12 @@ class ServerImportSerializer(StrictSerializer):
     annotations = serializers.CharField(required=False, max_length=4096)
     predictions = serializers.ListField(
         child=serializers.CharField(max_length=4096), required=False, max_length=100
+    )
+    embed = serializers.ChoiceField(
+        choices=list(EMBED_CHOICES),
+        required=False,
+        help_text="The built-in embedding of the images: auto (default: when the dataset has no "
+        "other embedding space and none is given), always or never.",
     )
 
 

@@ -12,6 +12,7 @@ root, the same folder the web's "New dataset" upload fills) and starts one impor
 folder: the job imports exactly the files that are not samples yet. Invariants:
 
 - a file name is checked (``validate_sample_file_name``) before anything is written;
+- a dataset that reads its images from a server folder takes no uploads (refused at open);
 - a file whose name is already a sample with pixels is not moved (the import would skip it);
 - all or nothing per commit: files that a failed or cancelled import left in the upload folder
   (no sample names them) are removed before the next commit moves anything, and only one import
@@ -96,9 +97,23 @@ def _sweep_old_sessions(dataset: Dataset) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
+def _refuse_server_folder(dataset: Dataset) -> Path:
+    """The dataset's upload folder; an error when it reads its images from a server folder."""
+    image_dir = upload_dir(dataset) / "images"
+    if dataset.image_root and os.path.realpath(dataset.image_root) != os.path.realpath(image_dir):
+        raise UploadSessionError(
+            f"Dataset {dataset.name} reads its images from a server folder: add images to it "
+            "from that folder, or create another dataset for uploads."
+        )
+    return image_dir
+
+
 def upload_session_open(*, dataset: Dataset, key: str) -> dict[str, int]:
-    """Create the session ``key`` (or find it again); returns the files it holds by size."""
+    """Create the session ``key`` (or find it again); returns the files it holds by size.
+    Refused at once for a dataset that reads its images from a server folder (its commit
+    would be), so nothing is uploaded in vain."""
     folder = _session_dir(dataset, key)
+    _refuse_server_folder(dataset)
     _sweep_old_sessions(dataset)
     folder.mkdir(parents=True, exist_ok=True)
     os.utime(folder)
@@ -205,12 +220,7 @@ def upload_session_commit(*, dataset: Dataset, key: str, user: Any, embed: str =
     held = upload_session_files(dataset=dataset, key=key)
     if not held:
         raise UploadSessionError(f"Upload session {key!r} holds no files: send them first.")
-    image_dir = upload_dir(dataset) / "images"
-    if dataset.image_root and os.path.realpath(dataset.image_root) != os.path.realpath(image_dir):
-        raise UploadSessionError(
-            f"Dataset {dataset.name} reads its images from a server folder: add images to it "
-            "from that folder, or create another dataset for uploads."
-        )
+    image_dir = _refuse_server_folder(dataset)
     active = _active_import(dataset)
     if active is not None:
         raise UploadSessionBusy(

@@ -157,9 +157,8 @@ def _embedding_leftovers_remove(dataset_id: int) -> None:
     folder = dataset_embedding_dir(dataset_id)
     if not folder.is_dir():
         return
-    known = set(
-        EmbeddingSpace.objects.filter(dataset_id=dataset_id).values_list("storage_key", flat=True)
-    )
+    spaces = EmbeddingSpace.all_spaces.filter(dataset_id=dataset_id)  # object spaces too
+    known = set(spaces.values_list("storage_key", flat=True))
     for path in folder.glob("*.npy"):
         if path.name.split(".", 1)[0] not in known:
             path.unlink(missing_ok=True)

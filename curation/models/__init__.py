@@ -2,6 +2,7 @@
 
 from curation.models.annotations import Annotation, AnnotationTask, Score
 from curation.models.datasets import Dataset
+from curation.models.embedding_models import EmbeddingModel
 from curation.models.embeddings import EmbeddingSpace
 from curation.models.import_roots import ImportRoot
 from curation.models.jobs import Job
@@ -9,7 +10,7 @@ from curation.models.login_failures import LoginFailure
 from curation.models.presets import StrategyPreset
 from curation.models.runs import SelectionRun
 from curation.models.samples import Sample
-from curation.models.tags import Tag, TagSample
+from curation.models.tags import Tag, TagAnnotation, TagSample
 from curation.models.tokens import ApiToken
 from curation.models.workers import WorkerHeartbeat
 
@@ -18,6 +19,7 @@ __all__ = [
     "AnnotationTask",
     "ApiToken",
     "Dataset",
+    "EmbeddingModel",
     "EmbeddingSpace",
     "ImportRoot",
     "Job",
@@ -27,6 +29,7 @@ __all__ = [
     "SelectionRun",
     "StrategyPreset",
     "Tag",
+    "TagAnnotation",
     "TagSample",
     "WorkerHeartbeat",
 ]

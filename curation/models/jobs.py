@@ -19,6 +19,7 @@ class Job(ProgressMixin, models.Model):
         IMPORT = "import", "Import"
         DELETE = "delete", "Delete"
         SCORES = "scores", "Score metadata"  # typicality / similarity (embeddings.score_metadata)
+        EMBED = "embed", "Compute embeddings"  # an ONNX model over the images (embeddings.compute)
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -84,6 +84,7 @@ class DatasetRunListView(CurationAPIView):
             mask_tag=data.get("mask_tag", DATASET_DEFAULT),  # absent: the dataset's default
             preselected_tag=data.get("preselected_tag", DATASET_DEFAULT),
             preset=preset,
+            knn=data.get("knn"),
         )
         return Response(RunSerializer(_run(run.pk)).data, status=status.HTTP_201_CREATED)
 

@@ -31,6 +31,7 @@ from curation.models import SelectionRun, Tag
 from curation.realtime.run_events import run_progress_push
 from curation.runs.inputs import SelectionRunError
 from curation.runs.load import LoadedInputs, load_inputs
+from curation.runs.objects_execute import objects_load, objects_picked, objects_tag_write
 from curation.runs.prepare import PreparedRun, selection_run_prepare
 from curation.selection import SelectionCancelled, SelectionError, SelectionResult, select
 from curation.tags.services import TagError, tag_create
@@ -181,15 +182,18 @@ def _compute(
         prepared = _prepare(run)
     monitor.check()
     t_resolved = time.perf_counter()
-    loaded = load_inputs(
-        dataset=prepared.dataset,
-        config=prepared.config,
-        resolved=prepared.resolved,
-        candidates=prepared.candidates,
-        mask_tag=prepared.mask,
-        preselected_tag=prepared.preselected,
-        check=monitor.check,
-    )
+    if prepared.resolved.objects is not None:  # object-level: one row per box (runs.objects)
+        loaded = objects_load(prepared, monitor.check)
+    else:
+        loaded = load_inputs(
+            dataset=prepared.dataset,
+            config=prepared.config,
+            resolved=prepared.resolved,
+            candidates=prepared.candidates,
+            mask_tag=prepared.mask,
+            preselected_tag=prepared.preselected,
+            check=monitor.check,
+        )
     n = len(loaded.sample_ids)
     if n == 0:
         why = "has a vector in the embedding space" if loaded.n_without_vectors else "matches"
@@ -204,6 +208,7 @@ def _compute(
         loaded.data,
         progress=monitor.progress,
         cancel=monitor.cancelled,
+        knn=(run.options or {}).get("knn"),  # typicality's k-NN mode (runs.services)
     )
     t_engine = time.perf_counter()
     timings = {
@@ -245,11 +250,17 @@ def _write_result(
     result: SelectionResult,
     timings: dict[str, Any],
 ) -> None:
-    pick_ids = [int(i) for i in loaded.sample_ids[np.asarray(result.indices, dtype=np.int64)]]
+    picked_rows = np.asarray(result.indices, dtype=np.int64)
+    pick_ids = [int(i) for i in loaded.sample_ids[picked_rows]]
+    object_ids = objects_picked(loaded, picked_rows)
     rows = result.explanation_rows()
     for row in rows:
         row["sample_id"] = pick_ids[row["rank"]]
+        if object_ids is not None:
+            row["annotation_id"] = object_ids[row["rank"]]
         del row["index"]
+    if object_ids is not None:  # the run's pick order is that of the images
+        pick_ids = list(dict.fromkeys(pick_ids))
     t_write0 = time.perf_counter()
     t0 = timings.pop("t0")
     try:
@@ -268,6 +279,8 @@ def _write_result(
                 description=f"Selection run {run.pk}",
                 verified=True,
             )
+            if object_ids is not None:
+                objects_tag_write(run, tag, object_ids)
             t_write = time.perf_counter()
             run.status = Status.SUCCEEDED
             run.result_tag = tag

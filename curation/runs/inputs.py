@@ -72,6 +72,7 @@ class ResolvedInputs:
     tasks: dict[str, AnnotationTask] = field(default_factory=dict)
     # query key -> (dataset of the query tag, tag, space the query vectors come from)
     queries: dict[Any, tuple[Dataset, Tag, EmbeddingSpace]] = field(default_factory=dict)
+    objects: Any = None  # an object-level run: its ``runs.objects.ObjectPlan``
 
 
 def candidate_queryset(
@@ -314,9 +315,12 @@ def resolve_inputs(
 def engine_config(config: SelectionConfig, resolved: ResolvedInputs) -> SelectionConfig:
     """``config`` with every EMBEDDINGS input naming its resolved space (the stored snapshot
     keeps what the user wrote); the parsed object, not parsed again."""
-    if None not in resolved.spaces:
+    if resolved.objects is not None:  # object-level: the task's object space
+        name = resolved.objects.space_name
+    elif None not in resolved.spaces:
         return config
-    name = resolved.spaces[None].name
+    else:
+        name = resolved.spaces[None].name
     strategies = tuple(
         replace(spec, input=replace(spec.input, embedding=name))
         if spec.input.type == "EMBEDDINGS" and spec.input.embedding is None
@@ -324,3 +328,6 @@ def engine_config(config: SelectionConfig, resolved: ResolvedInputs) -> Selectio
         for spec in config.strategies
     )
     return replace(config, strategies=strategies)
+
+
+check_metadata_input = _check_metadata  # object-level runs check image metadata alike

@@ -40,6 +40,7 @@ class LoadedInputs:
     data: ArrayData
     n_without_vectors: int
     timings: dict[str, float]
+    object_ids: np.ndarray | None = None  # object-level: row i is this annotation (box)
 
 
 def _align(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -237,3 +238,8 @@ def load_inputs(
             "load_s": t_end - t0,
         },
     )
+
+
+# Shared with object-level loading (``runs.objects``).
+load_candidate_rows = _load_candidates
+numeric_or_object = _numeric_or_object

@@ -47,8 +47,9 @@ from curation.runs.inputs import (
     parse_run_config,
     resolve_inputs,
 )
+from curation.runs.objects import resolve_object_inputs
 from curation.selection import SelectionConfig
-from curation.tags.services import TagError, tag_name_clean
+from curation.tags.services import TagError, objects_tag_name, tag_name_clean
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,12 @@ def selection_run_prepare(
             "nothing is left to select from.",
             path="mask_tag",
         )
-    resolved = resolve_inputs(dataset=dataset, config=parsed, candidates=candidates, user=user)
+    if parsed.object_task is not None:  # object-level: rows are the task's boxes
+        if name is not None:  # and a second tag, of the objects
+            _result_tag_name(dataset, objects_tag_name(name))
+        resolved = resolve_object_inputs(dataset=dataset, config=parsed, candidates=candidates)
+    else:
+        resolved = resolve_inputs(dataset=dataset, config=parsed, candidates=candidates, user=user)
     return PreparedRun(
         dataset=dataset,
         config=parsed,

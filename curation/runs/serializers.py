@@ -87,6 +87,13 @@ class RunStartSerializer(StrictSerializer):
         'or "": none.',
     )
 
+    knn = serializers.JSONField(
+        required=False,
+        help_text='How TYPICALITY finds neighbours: {"mode": "auto" | "exact" | "approximate", '
+        '"approximate_above": rows}. Default auto: exact up to 200,000 candidates, approximate '
+        "(IVF; its measured recall@K is in the run's notes) above.",
+    )
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("config" in attrs) == ("preset" in attrs):
             raise serializers.ValidationError("Give either config or preset (one of them).")

@@ -38,6 +38,7 @@ from curation.runs.recover import (
     NEVER_QUEUED_MESSAGE,
     selection_runs_recover,
 )
+from curation.selection import ConfigError, knn_options
 from curation.tasks import selection_run_task
 
 __all__ = [
@@ -72,6 +73,7 @@ def selection_run_start(
     execute: Literal["enqueue", "inline"] = "enqueue",
     progress: ProgressCallback | None = None,
     rerun_of: SelectionRun | None = None,
+    knn: dict[str, Any] | None = None,
 ) -> SelectionRun:
     """Prepare, record a queued run, and run it in the background (or inline, for the CLI).
 
@@ -80,7 +82,10 @@ def selection_run_start(
     Inline execution returns the finished run (check its ``status``); ``progress`` is called
     with the run on every engine progress tick. ``mask_tag`` / ``preselected_tag``: a tag name,
     ``None`` for none, or ``DATASET_DEFAULT`` (the default) for the dataset's defaults.
+    ``knn``: how typicality finds neighbours (``{"mode": "auto" | "exact" | "approximate",
+    "approximate_above": rows}``, ``curation.selection.options``), kept in the run's options.
     """
+    knn_settings = _knn_option(knn)
     if execute not in ("enqueue", "inline"):
         raise ValueError(f"execute must be 'enqueue' or 'inline', not {execute!r}")
     if Dataset.objects.filter(pk=dataset.pk, deleting=True).exists():
@@ -108,6 +113,8 @@ def selection_run_start(
     options["counts"] = {"masked": counts.masked, "preselected": counts.preselected}
     if rerun_of is not None:
         options["rerun_of"] = rerun_of.pk
+    if knn_settings is not None:
+        options["knn"] = knn_settings
     author = user if getattr(user, "is_authenticated", False) else None
     with transaction.atomic():
         run = SelectionRun.objects.create(
@@ -198,4 +205,15 @@ def selection_run_rerun(
         execute=execute,
         progress=progress,
         rerun_of=run,
+        knn=run.options.get("knn"),
     )
+
+
+def _knn_option(knn: Any) -> dict[str, Any] | None:
+    """The validated k-NN run option (None: the engine's default), or SelectionRunError."""
+    if knn is None:
+        return None
+    try:
+        return knn_options(knn).to_dict()
+    except ConfigError as exc:
+        raise SelectionRunError(f"{exc.path}: {exc.detail}", path=exc.path) from None

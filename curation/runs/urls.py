@@ -18,6 +18,11 @@ urlpatterns: list[URLPattern] = [
     path("runs/<int:run_id>/cancel/", views.run_cancel, name="run-cancel"),
     path("runs/<int:run_id>/rerun/", views.run_rerun, name="run-rerun"),
     path("runs/<int:run_id>/results/", views_result.run_results_view, name="run-results"),
+    path(
+        "runs/<int:run_id>/results/objects/",
+        views_result.run_result_objects,
+        name="run-result-objects",
+    ),
     path("runs/<int:run_id>/keep-first/", views_result.run_keep_first, name="run-keep-first"),
     path("runs/<int:run_id>/export/", views_result.run_export, name="run-export"),
 ]

@@ -1,8 +1,15 @@
 """The result sections of a succeeded run (included in the run page, loaded with htmx), "keep
-only the first k" and downloads of the result tag."""
+only the first k" and downloads of the result tag.
+
+An object-level run's result also shows its picked objects (the crops of its objects tag) in
+pick order, a page at a time (``run_result_objects``, ``?start=`` the first rank), each linking
+to its parent image."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
@@ -10,16 +17,23 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.text import slugify
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from curation.access import get_run_for_user
 from curation.formats.export import FORMATS, unknown_format_message
 from curation.models import SelectionRun, Tag
+from curation.objects.forms import PickOrderForm
+from curation.objects.selectors import (
+    RESULT_PAGE_SIZE,
+    run_objects_tag,
+    tag_objects_count,
+    tag_objects_page,
+)
 from curation.runs.forms import ExportFormatForm, KeepFirstForm
 from curation.runs.stats import run_results
 from curation.tags.export import ExportError, tag_export_download
 from curation.tags.services import TagError, tag_create
-from curation.web.pages import HtmxRequest
+from curation.web.pages import HtmxRequest, render_page
 
 
 def _succeeded(request: HtmxRequest, run_id: int) -> SelectionRun:
@@ -38,10 +52,38 @@ def run_results_view(request: HtmxRequest, run_id: int) -> HttpResponse:
         "results": run_results(run),
         "export_formats": FORMATS.values(),
         "keep_default": max(1, min(len(run.pick_order or []) // 2, 1000)),
+        **_objects_context(run, start=0),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "curation/run_results.html", context)
     return render(request, "curation/run_results_page.html", context)
+
+
+def _objects_context(run: SelectionRun, *, start: int) -> dict[str, Any]:
+    tag = run_objects_tag(run)
+    if tag is None:
+        return {"objects_tag": None}
+    size = getattr(settings, "CURATION_RESULT_OBJECTS_PAGE_SIZE", RESULT_PAGE_SIZE)
+    return {
+        "objects_tag": tag,
+        "objects_total": tag_objects_count(tag),
+        "objects_page": tag_objects_page(tag, start=start, size=size),
+    }
+
+
+@login_required
+@require_safe
+def run_result_objects(request: HtmxRequest, run_id: int) -> HttpResponse:
+    """The picked objects of an object-level run in pick order, from rank ``?start=``: the
+    next items for the result section's "more" link (htmx), else a page of its own."""
+    run = _succeeded(request, run_id)
+    start = PickOrderForm(request.GET).chosen_start()
+    context = {"run": run, "dataset": run.dataset, **_objects_context(run, start=start)}
+    if context["objects_tag"] is None:
+        raise Http404("This run picked no objects (or its objects tag was deleted).")
+    return render_page(
+        request, "curation/run_objects.html", context, partial="objects-page", target="objects-more"
+    )
 
 
 @login_required

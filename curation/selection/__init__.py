@@ -12,17 +12,22 @@ from .config import Requirements, SelectionConfig, StrategySpec, parse_config
 from .data import ArrayData, SelectionResult
 from .engine import select
 from .errors import ConfigError, DataError, SelectionCancelled, SelectionError
+from .options import DEFAULT_APPROXIMATE_ABOVE, KNN_MODES, KnnOptions, knn_options
 
 __all__ = [
+    "DEFAULT_APPROXIMATE_ABOVE",
+    "KNN_MODES",
     "ArrayData",
     "ConfigError",
     "DataError",
+    "KnnOptions",
     "Requirements",
     "SelectionCancelled",
     "SelectionConfig",
     "SelectionError",
     "SelectionResult",
     "StrategySpec",
+    "knn_options",
     "parse_config",
     "select",
 ]

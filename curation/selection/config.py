@@ -7,6 +7,7 @@ The dataclasses and the vocabulary live in ``config_spec`` and are importable fr
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -147,16 +148,13 @@ def _parse_input(raw: Any, path: str) -> InputSpec:
         tag_name = opt_str("tag_name")
         if dataset is not None and tag_name is None:
             raise ConfigError(f"{path}.tag_name", "is required when a query dataset is given")
-        if "task" in obj:
-            raise ConfigError(
-                f"{path}.task", "object-level embeddings are not supported yet; remove task"
-            )
         return InputSpec(
             type=itype,
             embedding=opt_str("embedding"),
             tag_name=tag_name,
             dataset=dataset,
             dataset_key=dataset_key,
+            task=opt_str("task"),  # object-level: the objects (boxes) of this detection task
         )
     if itype == "SCORES":
         return InputSpec(type=itype, task=req_str("task"), score=req_str("score"))
@@ -264,6 +262,31 @@ def _parse_target(raw: Any, path: str) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+def _check_object_level(strategies: tuple[StrategySpec, ...]) -> None:
+    """An object-level config (an EMBEDDINGS input naming a ``task``) selects the objects of
+    that one task: every EMBEDDINGS input names it, and SCORES / PREDICTIONS that name a task
+    name the same one (they are read per object). Anything else is a mix, refused at its path."""
+    first = next((s for s in strategies if s.input.type == "EMBEDDINGS" and s.input.task), None)
+    if first is None:
+        return
+    task = first.input.task
+    for spec in strategies:
+        inp = spec.input
+        if inp.type == "EMBEDDINGS" and inp.task is None:
+            raise ConfigError(
+                f"{spec.path}.input.task",
+                f"{first.path} selects objects of task {task!r}, so every EMBEDDINGS input "
+                f'needs "task": {json.dumps(task)} (a config cannot mix image and object '
+                "embeddings)",
+            )
+        if inp.type in ("EMBEDDINGS", "SCORES", "PREDICTIONS") and inp.task != task:
+            raise ConfigError(
+                f"{spec.path}.input.task",
+                f"{first.path} selects objects of task {task!r}; a config cannot mix tasks "
+                f"({inp.task!r} here)",
+            )
+
+
 def parse_config(raw: Any) -> SelectionConfig:
     """Validate a LightlyOne Worker selection config dict; raise :class:`ConfigError`."""
     obj = _mapping(raw, "")
@@ -288,6 +311,7 @@ def parse_config(raw: Any) -> SelectionConfig:
     if not isinstance(raw_strats, list) or not raw_strats:
         raise ConfigError("strategies", "must be a non-empty list")
     strategies = tuple(_parse_strategy_entry(s, i) for i, s in enumerate(raw_strats))
+    _check_object_level(strategies)
     return SelectionConfig(
         n_samples=n_samples, proportion_samples=proportion, strategies=strategies
     )

@@ -66,6 +66,8 @@ class InputSpec:
     def describe(self) -> str:
         if self.type == "EMBEDDINGS":
             parts = [self.embedding or "default"]
+            if self.task is not None:
+                parts.insert(0, f"objects of {self.task}")
             if self.tag_name is not None:
                 parts.append(f"query={self.query_key!r}")
             return f"EMBEDDINGS {' '.join(parts)}"
@@ -128,6 +130,14 @@ class SelectionConfig:
     n_samples: int | None
     proportion_samples: float | None
     strategies: tuple[StrategySpec, ...]
+
+    @property
+    def object_task(self) -> str | None:
+        """The detection task whose objects an object-level config selects, else None."""
+        for s in self.strategies:
+            if s.input.type == "EMBEDDINGS" and s.input.task is not None:
+                return s.input.task
+        return None
 
     @property
     def thresholds(self) -> tuple[StrategySpec, ...]:

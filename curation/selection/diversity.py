@@ -26,9 +26,18 @@ How it stays at least as fast as a plain loop (one GEMV per pick over the whole 
   upper bound: the exact distance to the pick that last lowered them, remembered in ``arg``);
   ``A(S)`` is needed only on a rounding tie. The nearest-neighbour sums ``A(S)`` and the
   picks' deltas (the explanation) are computed later in vectorised blocks (``_nn_block``).
+- ``stale`` bounds (the default for lazy mode until clusters pay, and for eager mode when
+  every diversity strength is positive): a point's ``d`` covers only the first ``seen[i]``
+  picks, an upper bound of its exact value. Lazy refreshes bring up to date only the points
+  whose bound can reach the frontier, eager steps only the candidates whose bound can reach
+  the best exact value (``Objective._refine``); most points fall below the shrinking maximum
+  early and are never touched again (measured: 39-47 % of the (point, pick) updates on
+  unclustered 13k x 384, 12-18 % on clustered 100k x 512, against 85-98 % and a pass per
+  pick before). A switch to clusters brings every point up to date first.
 - Modules: this one holds the state, the clustering and the cost model; ``diversity_passes``
   the full and pruned passes; ``diversity_frontier`` the lazy frontier and ``near_max``;
-  ``diversity_exact`` the selected set and its exact float64 distances.
+  ``diversity_stale`` the stale bounds; ``diversity_exact`` the selected set and its exact
+  float64 distances.
 - The matrix is never copied when it is float32 and contiguous (extra memory stays O(N));
   eager mode (several terms) adds one float32 copy in cluster order once clusters exist, so
   that its per-pick pruned updates read contiguous runs.
@@ -43,6 +52,7 @@ import numpy as np
 from .diversity_exact import SelectionSet
 from .diversity_frontier import LazyFrontier
 from .diversity_passes import BatchedPasses
+from .diversity_stale import StaleBounds
 from .kernels import F64, I64, Check, _noop, _projected_clusters, pca_basis, row_sq_norms
 
 _U32 = 2.0**-24
@@ -59,7 +69,7 @@ def _frontier_size(n: int) -> int:
     return int(min(n, max(256, min(4096, 4 * round(math.sqrt(n))))))
 
 
-class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
+class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
     """Min squared distance of every universe point to the selected set.
 
     ``X`` is the caller's matrix (float32 or float64, possibly memory-mapped); ``rows`` maps
@@ -80,6 +90,7 @@ class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
         lazy: bool = False,
         frontier: int | None = None,
         prune: bool | None = None,
+        stale: bool | None = None,
     ) -> None:
         self.X = X
         self.rows = rows
@@ -123,6 +134,11 @@ class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
         self.mean = np.zeros(self.dim)
         self.d = np.full(n, np.inf, dtype=np.float64)
         self.lazy = lazy
+        # stale per-point upper bounds (``diversity_stale``; lazy mode without clusters, or
+        # eager mode when the caller only needs upper bounds of ``d``); otherwise every pick
+        # is applied to every point, batched in ``pending``
+        self.stale = bool(lazy if stale is None else stale) and not prune
+        self.seen = np.zeros(n if self.stale else 0, dtype=np.int32)
         self.pending: list[int] = []
         self._pend32 = np.empty((MAX_PENDING, self.dim), dtype=np.float32)
         self._pend_ss = np.empty(MAX_PENDING, dtype=np.float64)
@@ -134,6 +150,7 @@ class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
         self._sel_buf = np.empty((16, self.dim), dtype=np.float64)
         self._sel32 = np.empty((16, self.dim), dtype=np.float32)
         self._sel_sq = np.empty(16, dtype=np.float64)
+        self._sel_ss = np.empty(16, dtype=np.float64)  # float64 norms of the picks
         self._nn = np.empty(16, dtype=np.float64)  # nn squared distance within the selection
         self._nn_done = 0
         self._A_hist: list[float] = [0.0]
@@ -174,7 +191,7 @@ class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
 
     def _pca(self) -> tuple[F64, F64]:
         if not len(self.basis):
-            self.mean, self.basis = pca_basis(self.X, self.rows, self.proj_dim, sample=4096)
+            self.mean, self.basis = pca_basis(self.X, self.rows, self.proj_dim, sample=2048)
         return self.mean, self.basis
 
     def _prunable(self, S: F64) -> float:
@@ -188,7 +205,7 @@ class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
         mean, basis = self._pca()
         if self._probe is None:
             rng = np.random.default_rng(1)
-            idx = np.sort(rng.choice(self.n, size=min(self.n, 1024), replace=False))
+            idx = np.sort(rng.choice(self.n, size=min(self.n, 512), replace=False))
             src = idx if self.rows is None else self.rows[idx]
             Y = (np.take(self.X, src, axis=0).astype(np.float64) - mean) @ basis.T
             q = int(min(len(Y) - 1, max(1, round(len(Y) / self.n_clusters))))
@@ -236,6 +253,22 @@ class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
                 self.check()
                 self.Mc[a : a + 16384] = self._rows32(self.perm[a : a + 16384])
 
+    def _maybe_cluster(self) -> None:
+        """Stale mode: the probe of ``_apply`` (clusters once a projection bound would skip
+        ``PROBE_SHARE`` of the updates); clustering brings every point up to date first and
+        leaves stale mode."""
+        m = len(self.selected)
+        if not (self._can_cluster and m >= self._probe_next and self._spent >= self._cluster_cost):
+            return
+        if self._prunable(self._sel_buf[max(0, m - 64) : m]) >= PROBE_SHARE:
+            self.catch_up_all()
+            self.stale = False
+            self._cluster()
+        else:  # probe again later (d keeps shrinking, pruning gets easier); the stale
+            # bounds already skip most updates, so probes grow rare faster
+            self._probe_gap = min(256, 4 * self._probe_gap)
+            self._probe_next = m + self._probe_gap
+
     def add(self, pos: int, check: Check = _noop) -> None:
         """Add universe position ``pos`` to the selection (updates ``d``, lazily if lazy)."""
         s64 = self.vector(pos)
@@ -244,11 +277,13 @@ class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
         if m == len(self._sel_buf):
             self._grow()
         ss = float(s64 @ s64)
+        j = -1  # the pick's place in the frontier
         if self.lazy:  # nearest neighbours within the selection: deferred (see A, history)
             ub = self._known.get(m, self._far)
-            if self.F is not None and m not in self._known:
+            if self.F is not None:
                 j = int(np.searchsorted(self.F, pos))
-                if j < len(self.F) and self.F[j] == pos:
+                j = j if j < len(self.F) and self.F[j] == pos else -1
+                if j >= 0 and m not in self._known:
                     ub = min(ub, float(self.dF[j]) + 2.0 * self.err)
             self._a_bound += 2.0 * ub
         else:
@@ -259,20 +294,23 @@ class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
         self._sel32[m] = s32
         s32d = s32.astype(np.float64)
         self._sel_sq[m] = float(s32d @ s32d)
+        self._sel_ss[m] = ss
         if self.k > 1:
             self._sel_proj[m] = (s64 - self.mean) @ self.basis.T
         self.selected.append(int(pos))
-        p = len(self.pending)
-        self._pend32[p] = s32
-        self._pend_ss[p] = ss
-        self.pending.append(int(pos))
+        if not self.stale:
+            p = len(self.pending)
+            self._pend32[p] = s32
+            self._pend_ss[p] = ss
+            self.pending.append(int(pos))
         self.d[pos] = -np.inf
         if not self.lazy:
             self._flush(check)
             return
         if self.F is not None:  # keep the frontier exact
             self._update_frontier(s64, s32, ss)
-            self.dF[pos == self.F] = -np.inf
+            if j >= 0:
+                self.dF[j] = -np.inf
             self._served += 1
         if len(self.pending) == MAX_PENDING:
             if self.F is not None:  # it served every pending pick: try a narrower one
@@ -300,6 +338,9 @@ class DiversityState(BatchedPasses, LazyFrontier, SelectionSet):
             self.pending = []
 
     def _refresh(self, check: Check) -> None:
+        if self.stale:  # the next near_max brings what it needs up to date
+            self._write_back()
+            return
         if self.F is not None:
             self.d[self.F] = self.dF
             self.arg[self.F] = self.aF

@@ -36,6 +36,7 @@ class SelectionSet:
     _sel_buf: np.ndarray
     _sel32: np.ndarray
     _sel_sq: np.ndarray
+    _sel_ss: np.ndarray
     _nn: np.ndarray
     _sel_proj: np.ndarray
     _cache: tuple[int, I64, np.ndarray] | None
@@ -254,6 +255,7 @@ class SelectionSet:
         self._sel_buf = np.concatenate([self._sel_buf, np.empty_like(self._sel_buf)])
         self._sel32 = np.concatenate([self._sel32, np.empty((m, self.dim), np.float32)])
         self._sel_sq = np.concatenate([self._sel_sq, np.empty(m)])
+        self._sel_ss = np.concatenate([self._sel_ss, np.empty(m)])
         self._nn = np.concatenate([self._nn, np.empty(m)])
         self._sel_proj = np.concatenate([self._sel_proj, np.empty_like(self._sel_proj)])
 

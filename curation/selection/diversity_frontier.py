@@ -26,6 +26,7 @@ class LazyFrontier:
     xx: F64
     err: float
     lazy: bool
+    stale: bool
     L: int
     F: I64 | None
     XF: np.ndarray
@@ -54,6 +55,12 @@ class LazyFrontier:
         raise NotImplementedError
 
     def _refresh(self, check: Check) -> None:
+        raise NotImplementedError
+
+    def _maybe_cluster(self) -> None:
+        raise NotImplementedError
+
+    def _stale_refresh(self) -> None:
         raise NotImplementedError
 
     def _update_frontier(self, s64: F64, s32: np.ndarray, ss: float) -> None:
@@ -116,7 +123,11 @@ class LazyFrontier:
                 return np.zeros(0, dtype=np.int64)
             return np.flatnonzero(d >= best - 2.0 * self.err).astype(np.int64)
         while True:
-            if self.F is None:
+            if self.F is None and self.stale:
+                self._maybe_cluster()
+            if self.F is None and self.stale:
+                self._stale_refresh()
+            elif self.F is None:
                 if self.pending:
                     self._refresh(self.check)
                 self._build_frontier()
@@ -128,6 +139,6 @@ class LazyFrontier:
             if best == -np.inf and self.tau == -np.inf:
                 return np.zeros(0, dtype=np.int64)
             # the frontier cannot decide: widen it when it served few picks, then rebuild
-            if self._served < 16 or not self.pending:
+            if self._served < (1 if self.stale else 16) or not (self.pending or self.stale):
                 self.L = min(self.n, 2 * self.L)
             self._refresh(self.check)

@@ -28,6 +28,7 @@ from .errors import DataError, SelectionCancelled
 from .kernels import F64, I64
 from .kernels_blas import single_threaded_blas
 from .objective import Objective
+from .options import KnnOptions, knn_options
 from .strategies import build_terms, threshold_mask
 
 ProgressFn = Callable[[int, int], None]
@@ -76,6 +77,8 @@ def select(
     data: ArrayData,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
+    *,
+    knn: Mapping[str, Any] | KnnOptions | None = None,
 ) -> SelectionResult:
     """Run a selection; see :class:`ArrayData` and :class:`SelectionResult`.
 
@@ -85,12 +88,15 @@ def select(
     Raises :class:`ConfigError` / :class:`DataError` before any work when the config or the
     data is unusable, and :class:`SelectionCancelled` when ``cancel()`` returns True.
     ``progress(done, total)`` is called at most every 0.2 s and once at the end.
+    ``knn``: how TYPICALITY finds neighbours (``options.knn_options``; default ``auto``:
+    exact up to 200,000 candidates, approximate above, with its recall in ``messages``).
     """
+    knn_opts = knn_options(knn)
     # BLAS single-threaded by default: the kernels issue many small GEMM/GEMV calls, for which
     # OpenBLAS's thread hand-off costs more than it saves; every large pass (batched updates,
     # full passes, projections, k-NN blocks) borrows all threads (see kernels_blas)
     with single_threaded_blas():
-        return _select(config, data, progress, cancel)
+        return _select(config, data, progress, cancel, knn_opts)
 
 
 def _select(
@@ -98,6 +104,7 @@ def _select(
     data: ArrayData,
     progress: ProgressFn | None,
     cancel: CancelFn | None,
+    knn: KnnOptions,
 ) -> SelectionResult:
     t_start = time.perf_counter()
     cfg = config if isinstance(config, SelectionConfig) else parse_config(config)
@@ -122,7 +129,7 @@ def _select(
     universe: I64 = np.flatnonzero(universe_mask).astype(np.int64)
     n_requested = cfg.n_for(n_after)
 
-    terms = build_terms(cfg, data, n, universe, ticker.check)
+    terms = build_terms(cfg, data, n, universe, ticker.check, knn=knn, notes=messages)
     t_prep = time.perf_counter()
     labels = [t.spec.label for t in terms]
     pre_pos = np.flatnonzero(pre_mask[universe]).astype(np.int64)
@@ -142,7 +149,9 @@ def _select(
     obj = Objective(
         terms,
         n_u,
-        lambda X, rows, lazy: DiversityState(X, rows, check=ticker.check, lazy=lazy),
+        lambda X, rows, lazy, stale: DiversityState(
+            X, rows, check=ticker.check, lazy=lazy, stale=stale
+        ),
     )
     picks: list[int] = []
     expl: list[F64 | None] = []

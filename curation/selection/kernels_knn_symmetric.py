@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -31,15 +31,27 @@ def _run(fn: Callable[..., None], jobs: list[tuple[int, ...]], workers: int) -> 
         for job in jobs:
             fn(*job)
         return
-    with ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(fn, *job) for job in jobs]
+    stop = threading.Event()
+
+    def guarded(*job: int) -> None:
+        if stop.is_set():  # another job failed (or was cancelled): start nothing new
+            return
         try:
-            for f in futures:
-                f.result()
+            fn(*job)
         except BaseException:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(guarded, *job) for job in jobs]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)  # an error stops every queued job
+        finally:
             for f in futures:
                 f.cancel()
-            raise
+        for f in futures:
+            if not f.cancelled():
+                f.result()
 
 
 def _merge_into(

@@ -1,4 +1,11 @@
-"""The objective ``sum_s strength_s * log(Phi_s(S, c))`` and its exact argmax."""
+"""The objective ``sum_s strength_s * log(Phi_s(S, c))`` and its exact argmax.
+
+Each step bounds every term from above for every position, evaluates the few positions with
+the highest bounds exactly (their best value is a true lower bound of the maximum) and keeps
+the positions whose bound reaches it; with stale diversity bounds (every diversity strength
+positive) those candidates are brought up to date and bounded again until none is stale
+(``_refine``), so only they ever cost a distance. The argmax over the survivors is exact.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +21,9 @@ from .strategies import BalanceTerm, DiversityTerm, Term, WeightTerm
 # Positions with the highest upper bounds whose exact values set the cut-off each step.
 PROBES = 8
 
-# (X, rows, lazy): lazy states only serve ``near_max`` (diversity alone, positive strength)
-StateFactory = Callable[[np.ndarray, "I64 | None", bool], DiversityState]
+# (X, rows, lazy, stale): lazy states only serve ``near_max`` (diversity alone, positive
+# strength); stale states keep upper bounds of ``d`` only (every diversity strength >= 0)
+StateFactory = Callable[[np.ndarray, "I64 | None", bool, bool], DiversityState]
 
 
 def weight_values(term: WeightTerm, S: I64, idx: I64 | slice) -> F64:
@@ -100,11 +108,13 @@ class Objective:
         self.states: dict[int, DiversityState] = {}
         shared: dict[tuple[int, int], DiversityState] = {}
         lazy = len(terms) == 1 and isinstance(terms[0], DiversityTerm) and terms[0].strength > 0
+        # eager: stale upper bounds serve ``_candidates`` when no strength needs lower bounds
+        stale = lazy or all(t.strength >= 0 for t in terms if isinstance(t, DiversityTerm))
         for i, term in enumerate(terms):
             if isinstance(term, DiversityTerm):
                 key = (id(term.X), id(term.rows))
                 if key not in shared:
-                    shared[key] = make_state(term.X, term.rows, lazy)
+                    shared[key] = make_state(term.X, term.rows, lazy, stale)
                 self.states[i] = shared[key]
         self._unique_states = list(shared.values())
         self._needs_S = any(not isinstance(t, DiversityTerm) for t in terms)
@@ -239,7 +249,36 @@ class Objective:
             best_lo = -np.inf
         if best_lo == -np.inf:
             return np.flatnonzero(~self.selected).astype(np.int64)
-        return np.flatnonzero(hi >= best_lo).astype(np.int64)
+        return self._refine(np.flatnonzero(hi >= best_lo).astype(np.int64), S, best_lo)
+
+    def _refine(self, cand: I64, S: I64, best_lo: float) -> I64:
+        """Stale diversity states: bring the candidates' bounds up to date (one GEMM per group
+        against the picks they missed) and drop those whose refreshed bound (exact weights and
+        balance, the up-to-date ``d``) falls below ``best_lo``, until none is stale."""
+        stale = [st for st in self._unique_states if st.stale]
+        m = len(self.S)
+        while stale and len(cand):
+            old = False
+            for st in stale:
+                idx = cand[st.seen[cand] < m]
+                if len(idx):
+                    st._update_rows(idx)
+                    old = True
+            if not old:
+                break
+            hi = np.zeros(len(cand))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                for j, term in enumerate(self.terms):
+                    if isinstance(term, WeightTerm):
+                        hi += weight_values(term, S, cand)
+                    elif isinstance(term, BalanceTerm):
+                        hi += balance_values(term, S, cand)
+                    else:
+                        st = self.states[j]
+                        hi += diversity_values(term.strength, st.A, st.d[cand] + st.err)
+            hi[np.isnan(hi)] = np.inf
+            cand = cand[hi >= best_lo]
+        return cand
 
     def deferred(self, steps: list[int]) -> F64:
         """Per-term contributions (rows) of the picks at selection indices ``steps`` whose

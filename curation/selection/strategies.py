@@ -19,6 +19,7 @@ from .data import ArrayData
 from .errors import DataError
 from .kernels import F64, I64, Check, _noop
 from .kernels_knn import min_query_distance, typicality_scores
+from .options import KnnOptions
 
 
 @dataclass
@@ -256,8 +257,11 @@ def build_terms(
     n: int,
     universe: I64,
     check: Check = _noop,
+    knn: KnnOptions | None = None,
+    notes: list[str] | None = None,
 ) -> list[Term]:
-    """One term per scoring strategy, in config order."""
+    """One term per scoring strategy, in config order. ``knn`` chooses how typicality finds
+    neighbours (default: exact); sentences for the run's notes go into ``notes``."""
     terms: list[Term] = []
     rows = _rows(universe, n)
     checked: set[str] = set()
@@ -276,7 +280,9 @@ def build_terms(
         elif spec.type == "TYPICALITY":
             if len(universe) < 2:
                 raise DataError(f"{spec.path}.strategy", "TYPICALITY needs at least 2 candidates")
-            w = typicality_scores(X, rows, spec.num_nearest_neighbors, check=check)
+            w = typicality_scores(
+                X, rows, spec.num_nearest_neighbors, check=check, knn=knn, notes=notes
+            )
             terms.append(WeightTerm(spec, spec.strength, w))
         elif spec.type == "SIMILARITY":
             qkey = spec.input.query_key

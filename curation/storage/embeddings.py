@@ -12,12 +12,13 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from curation.models import Dataset, EmbeddingSpace
+from curation.models import AnnotationTask, Dataset, EmbeddingSpace
 from curation.storage.paths import is_inside, safe_join
 
 _BLOCK_ROWS = 8192
@@ -96,8 +97,13 @@ def embedding_space_store(
     matrix: np.ndarray,
     sample_ids: np.ndarray,
     normalize: bool = True,
+    task: AnnotationTask | None = None,
+    source: dict[str, Any] | None = None,
 ) -> EmbeddingSpace:
-    """Create the space ``name`` of ``dataset``, or replace its vectors if it exists."""
+    """Create the space ``name`` of ``dataset``, or replace its vectors if it exists.
+
+    ``task``: an object-level space of that detection task (``sample_ids`` then holds its
+    annotation ids); ``source``: how the vectors were made (see ``EmbeddingSpace.source``)."""
     matrix = _validated(matrix, np.asarray(sample_ids), normalize)
     ids = np.asarray(sample_ids, dtype=np.int64)
     key = uuid.uuid4().hex
@@ -110,7 +116,7 @@ def embedding_space_store(
         _fsync_dir(folder)
         with transaction.atomic():
             space = (
-                EmbeddingSpace.objects.select_for_update()
+                EmbeddingSpace.all_spaces.select_for_update()
                 .filter(dataset=dataset, name=name)
                 .first()
             )
@@ -120,6 +126,8 @@ def embedding_space_store(
             space.dimension = int(matrix.shape[1])
             space.count = int(matrix.shape[0])
             space.normalized = normalize
+            space.task = task
+            space.source = dict(source or {})
             space.storage_key = key
             space.projection = None
             space.save()
@@ -149,7 +157,7 @@ def embedding_files_sweep() -> int:
     root = Path(settings.CURATION_EMBEDDINGS_ROOT)
     if not root.is_dir():
         return 0
-    known = set(EmbeddingSpace.objects.values_list("storage_key", flat=True))
+    known = set(EmbeddingSpace.all_spaces.values_list("storage_key", flat=True))
     removed = 0
     for path in root.glob("*/*.npy"):
         key = path.name.split(".", 1)[0]

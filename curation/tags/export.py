@@ -86,7 +86,14 @@ def tag_export(
     if copy_to and symlink_to:
         raise ExportError("Choose either copying or symlinking the files, not both.")
     output = Path(output)
-    samples = list(Sample.objects.filter(memberships__tag=tag).order_by("file_name"))
+    if spec.objects and tag.kind != Tag.Kind.OBJECTS:
+        raise ExportError(f"{format} exports an objects tag (of an object-level selection).")
+    if tag.kind == Tag.Kind.OBJECTS:  # the images of its objects; only its objects
+        samples = list(
+            Sample.objects.filter(annotations__tags=tag).distinct().order_by("file_name")
+        )
+    else:
+        samples = list(Sample.objects.filter(memberships__tag=tag).order_by("file_name"))
     summary = ExportSummary(output=output, samples=len(samples))
     plan = None
     if copy_to or symlink_to:  # checked before anything is written
@@ -152,7 +159,17 @@ def _rows(
     elif spec.tasks != "none":
         chosen = _task(dataset, task, required=spec.tasks == "one-required")
         rows.tasks = [chosen] if chosen else []
-    if rows.tasks:
+    if tag.kind == Tag.Kind.OBJECTS:  # COCO / CSV with only the selected objects
+        rows.objects = list(
+            Annotation.objects.filter(object_memberships__tag=tag)
+            .select_related("task")
+            .order_by("object_memberships__rank")
+        )
+        rows.tasks = sorted({a.task for a in rows.objects}, key=lambda t: t.name)[:1]
+        rows.annotations = {t.pk: {} for t in rows.tasks}
+        for ann in rows.objects:
+            rows.annotations[ann.task_id].setdefault(ann.sample_id, []).append(ann)
+    elif rows.tasks:
         rows.annotations = _annotations(tag, rows.tasks)
     if spec.embeddings:
         rows.embeddings = _lightly_columns(dataset, tag, embedding_name)

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 
 from curation.db_bulk import insert_rows
 from curation.filters import SampleFilter, filter_samples
-from curation.models import Dataset, Sample, Tag, TagSample
+from curation.models import Annotation, Dataset, Sample, Tag, TagAnnotation, TagSample
 
 
 class TagError(ValueError):
@@ -241,6 +241,55 @@ def tag_combine(
                 dataset=dataset, name=name, created_by=created_by, description=description + "."
             )
             _insert_select(tag, *_ids_sql(combined))
+    except IntegrityError:
+        raise TagError(f"A tag named {name!r} already exists in {dataset.name}.") from None
+    return tag
+
+
+# ----------------------------------------------------------------------------- objects tags
+
+OBJECTS_SUFFIX = "-objects"
+
+
+def objects_tag_name(images_tag_name: str) -> str:
+    """The name of the objects tag linked to an object-level run's image tag."""
+    return tag_name_clean(images_tag_name[: TAG_NAME_MAX - len(OBJECTS_SUFFIX)] + OBJECTS_SUFFIX)
+
+
+def tag_create_objects(
+    *,
+    dataset: Dataset,
+    name: str,
+    annotation_ids: Iterable[int],
+    linked: Tag | None = None,
+    created_by: Any = None,
+    description: str = "",
+    verified: bool = False,
+) -> Tag:
+    """Create an objects tag (kind ``objects``) holding ``annotation_ids`` in this order (their
+    rank), ``linked`` to the tag of their images. ``verified``: the ids were just read from the
+    dataset (a selection's picks), else each must be a box of one of the dataset's samples."""
+    name = tag_name_clean(name)
+    ids = list(dict.fromkeys(int(i) for i in annotation_ids))
+    if ids and not verified:
+        found = Annotation.objects.filter(sample__dataset=dataset, pk__in=ids).count()
+        if found != len(ids):
+            raise TagError(f"{len(ids) - found} of the objects do not belong to {dataset.name}.")
+    try:
+        with transaction.atomic():
+            tag = Tag.objects.create(
+                dataset=dataset,
+                name=name,
+                kind=Tag.Kind.OBJECTS,
+                linked=linked,
+                created_by=created_by,
+                description=description,
+            )
+            insert_rows(
+                TagAnnotation,
+                ("tag", "annotation", "rank"),
+                ((tag.pk, a, rank) for rank, a in enumerate(ids)),
+            )
     except IntegrityError:
         raise TagError(f"A tag named {name!r} already exists in {dataset.name}.") from None
     return tag

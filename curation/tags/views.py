@@ -4,6 +4,7 @@ and export as a download. Every write goes through ``curation.tags.services``.""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -132,6 +133,8 @@ def tag_detail(request: HtmxRequest, dataset_id: int, tag_id: int) -> HttpRespon
         "form": form,
         "formats": FORMATS,
         "browse_query": SampleFilter(tags=(tag.name,)).to_querystring(),
+        "objects_count": (tag.object_memberships.count() if tag.kind == Tag.Kind.OBJECTS else None),
+        "objects_query": urlencode({"tag": tag.name}),
     }
     return render(request, "curation/tag_detail.html", context, status=400 if form.errors else 200)
 

@@ -1,11 +1,12 @@
 """A real Curation server for the client tests: ``manage.py serve`` in a subprocess.
 
-The session fixture ``live`` migrates a fresh database (a temporary SQLite file, or a
-throwaway PostgreSQL database when ``DATABASE_URL`` is set, with ``REDIS_URL`` passed on),
-creates alice (owner), bob (her team), charlie (no access) with API tokens and an import root
-for the team, then starts ``manage.py serve`` on a free port with its in-process worker. The
-tests talk to it only through ``curation.client`` — exactly what a notebook does — so they
-never share the test process's database. The server is stopped (by its pid) at the end.
+The session fixture ``live`` migrates a fresh database (a temporary SQLite file, or a throwaway
+PostgreSQL database when ``DATABASE_URL`` is set, with ``REDIS_URL`` passed on), creates alice
+(owner), bob (her team), charlie (no access) and admin (staff, like the admin ``make run``
+creates) with API tokens and an import root for the team, then starts ``manage.py serve`` on a
+free port with its in-process worker. The tests talk to it only through ``curation.client`` —
+exactly what a notebook does — so they never share the test process's database. The server is
+stopped (by its pid) at the end.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from curation.models import ImportRoot
 from curation.tokens.services import api_token_create
 team = Group.objects.create(name="vision-team")
 keys = {}
-for name in ("alice", "bob", "charlie"):
-    user = User.objects.create_user(name, password=name + "-password")
-    if name != "charlie":
+for name in ("alice", "bob", "charlie", "admin"):
+    user = User.objects.create_user(name, password=name + "-password", is_staff=name == "admin")
+    if name in ("alice", "bob"):
         user.groups.add(team)
     keys[name] = api_token_create(user=user, name="client tests")[1]
 ImportRoot.objects.create(path=IMPORT_ROOT, name="shared", group=team)
@@ -122,7 +123,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
                         "manage.py serve did not start: " + (var / "serve.log").read_text()
                     ) from None
                 time.sleep(0.2)
-        yield LiveServer(url=url, tokens=tokens, import_root=import_root)
+        yield LiveServer(url=url, tokens=tokens, import_root=import_root, embedded=pg is None)
     finally:
         server.terminate()
         try:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import time
 
+import pytest
+from django.db import connection
+
+from curation.embeddings import score_metadata
 from curation.embeddings.score_metadata import score_job_execute
 from curation.models import EmbeddingSpace, Job, Sample
 from curation.selection.kernels_knn import typicality_scores
@@ -98,3 +102,70 @@ class TestSampleCount:
         response = api("alice").get(f"/api/datasets/{dataset.pk}/samples/count/", {"tag": "x"})
         assert response.status_code == 400
         assert response.json()["detail"] == f"No tag named 'x' in dataset {dataset.name!r}."
+
+
+@pytest.mark.django_db
+class TestSampleListExpand:
+    @pytest.mark.parametrize(
+        "who,code", [("alice", 200), ("bob", 200), ("charlie", 404), ("anonymous", 401)]
+    )
+    def test_it_adds_tags_annotations_and_scores_per_page(
+        self, api, dataset, who, code, django_assert_max_num_queries
+    ) -> None:
+        ids = populate(dataset, n=30)
+        tag_create(dataset=dataset, name="q", sample_ids=ids[:3])
+        client = api(who)
+        url = f"/api/datasets/{dataset.pk}/samples/"
+        with django_assert_max_num_queries(12):  # the same for 10 samples or 500
+            response = client.get(url, {"expand": "tags,annotations,scores", "page_size": 10})
+        assert response.status_code == code
+        if code != 200:
+            return
+        first = response.json()["results"][0]
+        detail = client.get(f"{url}{ids[0]}/").json()
+        assert {k: first[k] for k in ("tags", "annotations", "scores")} == {
+            k: detail[k] for k in ("tags", "annotations", "scores")
+        }
+        assert first["tags"] == [{"id": first["tags"][0]["id"], "name": "q"}]
+        assert first["scores"] and first["annotations"]
+        plain = client.get(url, {"page_size": 10}).json()["results"][0]
+        assert not {"tags", "annotations", "scores"} & set(plain)
+        only = client.get(url, {"expand": "tags", "tag": "q", "page_size": 2}).json()
+        assert [set(s) - set(plain) for s in only["results"]] == [{"tags"}, {"tags"}]
+        following = client.get(only["next"]).json()["results"]
+        assert [s["id"] for s in following] == [ids[2]] and "tags" in following[0]
+        counted = client.get(f"{url}count/", {"expand": "tags", "tag": "q"}).json()
+        assert counted == {"count": 3}
+
+    def test_an_unknown_expansion_is_one_sentence(self, api, dataset) -> None:
+        response = api("alice").get(f"/api/datasets/{dataset.pk}/samples/", {"expand": "pixels"})
+        assert response.status_code == 400
+        assert response.json()["detail"] == (
+            "expand: Unknown value 'pixels': use tags, annotations, scores (comma-separated)."
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_write_beats_from_its_own_connection(api, dataset, settings, monkeypatch) -> None:
+    """A long write transaction keeps the job's heartbeat and progress fresh for recovery."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite has one writer: the job's process is seen alive by its pid instead")
+    settings.CURATION_WORKER_HEARTBEAT_SECONDS = 0.2
+    populate(dataset, n=30)
+    monkeypatch.setattr(score_metadata, "WRITE_CHUNK", 10)
+    seen: list[tuple[object, int]] = []
+    real = Sample.objects.bulk_update
+
+    def slow_bulk_update(objs, fields, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.4)  # a slow chunk; the beat thread writes meanwhile, committed at once
+        seen.append(tuple(Job.objects.values_list("heartbeat_at", "done").get()))
+        return real(objs, fields, **kwargs)
+
+    monkeypatch.setattr(Sample.objects, "bulk_update", slow_bulk_update)
+    response = api("alice").post(TYP.format(dataset.pk), {"metadata_name": "typ"}, format="json")
+    job = score_job_execute(job_id=response.json()["job"])
+    assert job is not None and job.status == Job.Status.SUCCEEDED
+    beats = [beat for beat, _ in seen]
+    assert beats == sorted(beats) and len(set(beats)) >= 3  # fresh during the transaction
+    assert [done for _, done in seen][1:3] == [10, 20]  # chunks written so far, visible
+    assert all(m["typ"] > 0 for m in Sample.objects.values_list("metadata", flat=True))

@@ -1,16 +1,12 @@
-"""The built-in descriptor embedder and the optional torch embedder."""
+"""The built-in descriptor embedder (learned models: ONNX, ``test_onnx_models.py``)."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
-import pytest
 from PIL import Image, ImageFilter
 
 from curation.embeddings.embedders import (
     DescriptorEmbedder,
-    TorchScriptEmbedder,
     embed_files,
     image_descriptor,
 )
@@ -51,22 +47,3 @@ def test_the_descriptor_embedder_reduces_with_pca(tmp_path):
     assert matrix.shape == (12, 8) and matrix.dtype == np.float32
     assert np.isfinite(matrix).all()
     assert DescriptorEmbedder().embed([]).shape == (0, 64)
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None,
-    reason="torch is not installed (optional extra: pip install torch to test TorchScriptEmbedder)",
-)
-def test_a_torchscript_model_from_local_disk_embeds_images(tmp_path):
-    import torch
-
-    model = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()
-    )
-    path = tmp_path / "tiny.pt"
-    torch.jit.save(torch.jit.script(model), str(path))
-    embedder = TorchScriptEmbedder(path, image_size=32, batch_size=2)
-    images = [Image.open(make_image(tmp_path / f"{i}.png", i)) for i in range(3)]
-    matrix = embedder.embed(images)
-    assert matrix.shape == (3, 4) and np.isfinite(matrix).all()
-    assert not np.allclose(matrix[0], matrix[1])

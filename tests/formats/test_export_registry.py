@@ -15,14 +15,16 @@ def test_the_registry_imports_without_django():
         "assert not [m for m in sys.modules if m.startswith('django')]; print(*e.FORMAT_NAMES)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["filenames", "csv", "coco", "yolo", "lightly-csv"]
+    assert out.stdout.split() == [
+        *("filenames", "csv", "coco", "yolo", "lightly-csv", "objects-csv", "object-crops")
+    ]
 
 
 def test_every_format_has_a_label_an_extension_and_a_content_type():
     for name in FORMAT_NAMES:
         spec = export_format(name)
         assert spec is FORMATS[name] and spec.label and spec.extension and "/" in spec.content_type
-    assert [name for name in FORMAT_NAMES if FORMATS[name].folder] == ["yolo"]
+    assert [name for name in FORMAT_NAMES if FORMATS[name].folder] == ["yolo", "object-crops"]
 
 
 def test_an_unknown_name_lists_the_known_ones():
@@ -30,7 +32,8 @@ def test_an_unknown_name_lists_the_known_ones():
         export_format("pdf")
     except ExportError as error:
         assert str(error) == (
-            "Unknown export format 'pdf': use one of filenames, csv, coco, yolo, lightly-csv."
+            "Unknown export format 'pdf': use one of filenames, csv, coco, yolo, lightly-csv, "
+            "objects-csv, object-crops."
         )
     else:
         raise AssertionError("pdf was accepted")

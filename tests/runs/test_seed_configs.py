@@ -17,14 +17,12 @@ from curation.formats.config_text import config_from_text
 from curation.models import Annotation, AnnotationTask, Sample, SelectionRun, Tag
 from curation.runs.services import SelectionRunError, selection_run_start
 from curation.selection import ConfigError, parse_config
+from tests.support.objects import object_space
 from tests.support.seeds import is_object_level, pasteable, seed_blocks
 from tests.support.selection import populate, runs_and_tags, tag_ids, tag_named
 
 BLOCKS = seed_blocks()
 IDS = [title for title, _ in BLOCKS]
-OBJECT_LEVEL = (
-    "strategies[0].input.task: object-level embeddings are not supported yet; remove task"
-)
 
 
 def test_the_blocks_file_holds_every_block_of_both_seeds():
@@ -37,13 +35,10 @@ def test_the_blocks_file_holds_every_block_of_both_seeds():
 @pytest.mark.parametrize(("title", "text"), BLOCKS, ids=IDS)
 def test_each_seed_block_parses_and_validates(title, text):
     config = config_from_text(pasteable(title, text))
-    if is_object_level(title):
-        with pytest.raises(ConfigError) as caught:
-            parse_config(config)
-        assert str(caught.value) == OBJECT_LEVEL
-        return
     parsed = parse_config(config)
     assert parsed.strategies  # and the builder shows it as rows without an error
+    if is_object_level(title):
+        assert parsed.object_task == "my_object_detections"
     rebuilt, errors = validate_state(state_from_config(config))
     assert errors == {}
     assert parse_config(rebuilt) == parsed
@@ -241,13 +236,23 @@ def seed_dataset(dataset):
         ]
     )
     tag_named(dataset, "query", ids[:3])
+    # Object Diversity / Object Typicality: boxes of a detection task with object embeddings
+    objects = AnnotationTask.objects.create(
+        dataset=dataset, name="my_object_detections", kind="detection", categories=PRETAG_CLASSES
+    )
+    Annotation.objects.bulk_create(
+        [
+            Annotation(sample_id=pk, task=objects, label=PRETAG_CLASSES[j], x=j, y=j, w=5, h=4)
+            for pk in ids
+            for j in range(2)
+        ]
+    )
+    boxes = Annotation.objects.filter(task=objects).order_by("pk").values_list("pk", flat=True)
+    object_space(dataset, objects, list(boxes), dim=8)
     return dataset
 
 
-RUNNABLE = [b for b in BLOCKS if not is_object_level(b[0])]
-
-
-@pytest.mark.parametrize(("title", "text"), RUNNABLE, ids=[title for title, _ in RUNNABLE])
+@pytest.mark.parametrize(("title", "text"), BLOCKS, ids=IDS)
 def test_each_seed_block_runs_on_a_dataset_with_its_inputs(seed_dataset, alice, title, text):
     config = config_from_text(pasteable(title, text, query_dataset_id=seed_dataset.pk))
     run = selection_run_start(
@@ -259,6 +264,11 @@ def test_each_seed_block_runs_on_a_dataset_with_its_inputs(seed_dataset, alice, 
     )
     assert run.status == SelectionRun.Status.SUCCEEDED, run.error
     n = config["n_samples"]
+    if is_object_level(title):  # n counts objects; the image tag holds their images
+        assert run.options["objects"]["count"] == n
+        assert Tag.objects.get(dataset=seed_dataset, name="picked-objects").annotations.count() == n
+        assert 1 <= run.selected_count <= n
+        return
     assert 1 <= run.selected_count <= n
     assert len(tag_ids(seed_dataset, "picked")) == run.selected_count
     if not any(e["strategy"]["type"] in ("THRESHOLD", "DIVERSITY") for e in config["strategies"]):

@@ -215,10 +215,11 @@ def cfg(*strategies, **top):
         ),
         (
             cfg(
-                {"input": {"type": "EMBEDDINGS", "task": "obj"}, "strategy": {"type": "DIVERSITY"}}
+                {"input": {"type": "EMBEDDINGS", "task": "obj"}, "strategy": {"type": "DIVERSITY"}},
+                {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "TYPICALITY"}},
             ),
-            "strategies[0].input.task",
-            "not supported",
+            "strategies[1].input.task",
+            "cannot mix image and object embeddings",
         ),
         (cfg("DIVERSITY"), "strategies[0]", "object"),
     ],

@@ -17,6 +17,7 @@ class LiveServer:
     url: str
     tokens: dict[str, str]
     import_root: Path
+    embedded: bool  # embedded mode (SQLite); team mode with DATABASE_URL
 
     def connect(self, who: str = "alice") -> cur.Connection:
         return cur.connect(self.url, token=self.tokens[who])

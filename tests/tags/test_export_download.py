@@ -15,10 +15,14 @@ from curation.formats.export import FORMAT_NAMES, FORMATS
 from curation.management.commands.export_tag import Command
 from curation.tags.export import ExportError, tag_export, tag_export_download
 
-UNKNOWN = "Unknown export format 'pdf': use one of filenames, csv, coco, yolo, lightly-csv."
+UNKNOWN = (
+    "Unknown export format 'pdf': use one of filenames, csv, coco, yolo, lightly-csv, "
+    "objects-csv, object-crops."
+)
 
 
-@pytest.mark.parametrize("name", FORMAT_NAMES)
+# the objects formats export objects tags (tests/objects/test_exports.py)
+@pytest.mark.parametrize("name", [n for n in FORMAT_NAMES if not FORMATS[n].objects])
 def test_every_format_downloads_as_one_file(dataset, loaded, name):
     spec = FORMATS[name]
     download = tag_export_download(dataset=dataset, tag=loaded, format=name, filename_stem="x")

@@ -62,6 +62,7 @@ def world(alice, dataset, samples, space):
         "token_id": token.pk,
         "space_id": other.pk,
         "key": "0" * 32,  # an upload session that does not exist: 404, no write
+        "annotation_id": samples[0].annotations.filter(x__isnull=False).first().pk,  # a box
     }
 
 

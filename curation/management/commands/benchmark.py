@@ -25,6 +25,7 @@ from curation.benchmarks.engine import main as engine_main
 SUITES = {
     "ingest": ("curation.benchmarks.ingest", "run_ingest_benchmark"),
     "e2e": ("curation.benchmarks.selection_e2e", "run_selection_e2e_benchmark"),
+    "objects": ("curation.benchmarks.objects_e2e", "run_objects_benchmark"),
     "pages": ("curation.benchmarks.pages", "run_pages_benchmark"),
     "load": ("curation.benchmarks.load", "run_load_benchmark"),
     "scale": ("curation.benchmarks.scale", "run_scale_benchmark"),

@@ -17,6 +17,7 @@ from curation.datasets.services import DatasetError
 from curation.imports.inline import dataset_import_inline
 from curation.imports.services import EMBED_CHOICES, IngestError
 from curation.jobs.services import JobError
+from curation.management.objects_options import add_object_arguments, objects_import, wants_objects
 from curation.storage.embeddings import EmbeddingError
 from curation.storage.paths import UnsafePathError
 
@@ -76,6 +77,7 @@ class Command(BaseCommand):
             help="Built-in descriptor embedding ('builtin' space): auto = when images come "
             "without embeddings and the dataset has no other space; always; never.",
         )
+        add_object_arguments(parser)
         parser.add_argument("--workers", type=int, help="Image worker processes (default: CPUs).")
         parser.add_argument("--owner", help="Owner of a new dataset (default: the first admin).")
 
@@ -84,6 +86,9 @@ class Command(BaseCommand):
             not any(options[key] for key in ("images", "embeddings", "metadata", "annotations"))
             and not options["predictions"]
         ):
+            if wants_objects(options):  # object embeddings alone, into an existing dataset
+                self.stdout.write(objects_import(options))
+                return
             raise CommandError("Nothing to import: pass --images, --embeddings, --metadata, ...")
         owner = self._owner(options["owner"])
         bar = _ProgressBar(self.stdout) if options["verbosity"] > 0 else None
@@ -115,6 +120,8 @@ class Command(BaseCommand):
         if bar:
             bar.finish()
         self.stdout.write("\n".join(summary.lines()))
+        if wants_objects(options):  # a second all-or-nothing step, after the dataset import
+            self.stdout.write(objects_import(options))
 
     def _owner(self, username: str | None) -> Any:
         User = get_user_model()

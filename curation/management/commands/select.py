@@ -2,6 +2,7 @@
 
     python manage.py select NAME --config FILE.json --tag TAG [--where FILTER] [--from-tag TAG]
         [--mask-tag TAG | --no-mask] [--preselected-tag TAG | --no-preselected] [--owner USERNAME]
+        [--knn auto|exact|approximate] [--approximate-above ROWS]
     python manage.py select --rerun RUN_ID [--tag TAG]
 
 It runs the same service as the browser and the API, in this process, with a progress bar on
@@ -87,6 +88,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rerun", type=int, metavar="RUN_ID", help="Run a previous run again (same inputs)."
         )
+        parser.add_argument(
+            "--knn",
+            choices=["auto", "exact", "approximate"],
+            help="How TYPICALITY finds neighbours (default auto: exact up to --approximate-above "
+            "candidates, approximate IVF search above; its recall is in the run's notes).",
+        )
+        parser.add_argument(
+            "--approximate-above",
+            type=int,
+            metavar="ROWS",
+            help="With --knn auto: candidates above which the search is approximate "
+            "(default 200000).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.progress_shown = False
@@ -127,9 +141,16 @@ class Command(BaseCommand):
             candidate_filter=sample_filter,
             mask_tag=self._tag_choice(options, "mask_tag", "no_mask"),
             preselected_tag=self._tag_choice(options, "preselected_tag", "no_preselected"),
+            knn=self._knn(options),
             execute="inline",
             progress=self._progress,
         )
+
+    @staticmethod
+    def _knn(options: dict[str, Any]) -> dict[str, Any] | None:
+        knn = {"mode": options.get("knn"), "approximate_above": options.get("approximate_above")}
+        knn = {key: value for key, value in knn.items() if value is not None}
+        return knn or None
 
     @staticmethod
     def _tag_choice(options: dict[str, Any], name: str, off: str) -> TagChoice:
