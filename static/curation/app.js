@@ -3,7 +3,9 @@
    - shift-click a sample checkbox to check the whole range since the last one clicked;
    - <select data-autosubmit> submits its form on change (the form works without it too);
    - a form with data-change-trigger gets the htmx event "fieldchange" when any field but a
-     .manual one changes (instead of an eval'd hx-trigger filter);
+     .manual one changes (instead of an eval'd hx-trigger filter), and never loses input: a
+     response to a request sent before the user changed a field again is dropped and the form
+     asks again with what it holds now;
    - data-height / data-width (percent) size bars, on load and in every htmx swap. */
 (function () {
   "use strict";
@@ -29,6 +31,28 @@
     }
     var form = field.form;
     if (form.hasAttribute("data-change-trigger") && !field.classList.contains("manual") && window.htmx) {
+      window.htmx.trigger(form, "fieldchange");
+    }
+  });
+
+  function formState(form) {
+    return new URLSearchParams(new FormData(form)).toString();
+  }
+
+  function isChangeForm(elt) {
+    return elt && elt.hasAttribute && elt.hasAttribute("data-change-trigger");
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (isChangeForm(form)) form.setAttribute("data-sent-state", formState(form));
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = event.detail.elt;
+    if (!isChangeForm(form) || !form.hasAttribute("data-sent-state")) return;
+    if (form.getAttribute("data-sent-state") !== formState(form)) {
+      event.detail.shouldSwap = false;  // stale: the user typed since; ask with today's values
       window.htmx.trigger(form, "fieldchange");
     }
   });
