@@ -283,7 +283,7 @@ def _run(job: Job, report: _Reporter) -> None:
         tokenizer=options.get("tokenizer") or None,
     )
     encoder = pair.image
-    notes = "; ".join(encoder.preprocess.notes)
+    notes = "; ".join(n for n in (*encoder.preprocess.notes, encoder.device_note) if n)
     job.message = f"Embedding with {options.get('model')} on {device_label(encoder.provider)}" + (
         f" ({notes})." if notes else "."
     )
@@ -311,6 +311,7 @@ def _run(job: Job, report: _Reporter) -> None:
         "tokenizer": options.get("tokenizer", ""),
         "preprocess": encoder.preprocess.as_dict(),
         "device": device_label(encoder.provider),
+        "device_note": encoder.device_note,
     }
     space = _store(job, matrix, np.asarray([pk for pk, _ in rows], dtype=np.int64), source)
     projection_schedule(space=space)
@@ -344,6 +345,9 @@ def _store(
             "device": source["device"],
             "text_search": bool(source["text_model"]),
         }
+        note = str(source["device_note"])
+        if note:
+            summary["device_note"] = note
         Job.objects.filter(pk=job.pk).update(
             status=Status.SUCCEEDED,
             stage="",
@@ -351,7 +355,8 @@ def _store(
             progress=1.0,
             summary=summary,
             message=f"Stored {matrix.shape[0]} vectors of {matrix.shape[1]} dimensions in "
-            f"{name!r} (computed on {source['device']}).",
+            f"{name!r} (computed on {source['device']})."
+            + (f" {note[0].upper()}{note[1:]}." if note else ""),
             finished_at=finished,
             heartbeat_at=finished,
         )

@@ -37,15 +37,19 @@ def onnx_runtime() -> Any:
     return onnxruntime
 
 
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
 def providers_available() -> list[str]:
     """CUDA first when onnxruntime offers it, then the CPU."""
     available = set(onnx_runtime().get_available_providers())
-    wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return [p for p in wanted if p in available] or ["CPUExecutionProvider"]
+    wanted = [CUDA, CPU]
+    return [p for p in wanted if p in available] or [CPU]
 
 
 def device_label(provider: str) -> str:
-    return "GPU (CUDA)" if provider == "CUDAExecutionProvider" else "CPU"
+    return "GPU (CUDA)" if provider == CUDA else "CPU"
 
 
 def sidecar_path(model_path: Path) -> Path | None:
@@ -74,19 +78,43 @@ def sidecar_read(model_path: Path, allowed: frozenset[str]) -> tuple[dict[str, A
     return data, path
 
 
-def session_load(path: Path, providers: Sequence[str] | None) -> Any:
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def session_load(path: Path, providers: Sequence[str] | None) -> tuple[Any, str]:
+    """The inference session and a note (empty, or one clause saying why CUDA is not used).
+
+    A session that cannot be created with the CUDA provider (driver, library or memory trouble)
+    is created again on the CPU, and the note says so; a model the CPU cannot load either is a
+    ``ModelError``. A session onnxruntime quietly put on the CPU although CUDA was asked for is
+    noted too. ``provider`` of the encoders names the provider really used."""
     runtime = onnx_runtime()
     if not path.is_file():
         raise ModelError(f"{path}: no such model file.")
     options = runtime.SessionOptions()
     options.log_severity_level = 3
+    wanted = list(providers or providers_available())
+    note = ""
     try:
-        return runtime.InferenceSession(
-            str(path), sess_options=options, providers=list(providers or providers_available())
-        )
+        session = runtime.InferenceSession(str(path), sess_options=options, providers=wanted)
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{path}: not a usable ONNX model ({reason}).") from None
+        if CUDA not in wanted:
+            raise ModelError(f"{path}: not a usable ONNX model ({_first_line(exc)}).") from None
+        cpu_only = [p for p in wanted if p != CUDA] or [CPU]
+        try:
+            session = runtime.InferenceSession(str(path), sess_options=options, providers=cpu_only)
+        except Exception as cpu_exc:
+            reason = _first_line(cpu_exc)
+            raise ModelError(f"{path}: not a usable ONNX model ({reason}).") from None
+        note = (
+            f"the CUDA provider could not start ({_first_line(exc)}), so the model runs on the CPU"
+        )
+    else:
+        if CUDA in wanted and str(session.get_providers()[0]) != CUDA:
+            note = "the CUDA provider is installed but did not start, so the model runs on the CPU"
+    return session, note
 
 
 def describe_inputs(session: Any) -> str:

@@ -19,8 +19,10 @@ infinite outputs, differing D, a tokenizer that does not load. Checks run on loa
 batch, and every batch is checked again for non-finite values.
 
 Providers: onnxruntime's CUDA provider when installed and available, else the CPU;
-``provider`` names the one the session really uses. onnxruntime and tokenizers are optional
-(the ``onnx`` extra) and imported lazily; no Django here, so benchmarks and workers can use it.
+``provider`` names the one the session really uses, and ``device_note`` says why CUDA is not
+used when it was wanted (a CUDA session that fails to start is created again on the CPU).
+onnxruntime and tokenizers are optional (the ``onnx`` extra) and imported lazily; no Django
+here, so benchmarks and workers can use it.
 The text half is ``onnx_text``; what both share (runtime, sidecars, checks) ``onnx_common``.
 """
 
@@ -135,7 +137,7 @@ class ImageEncoder:
 
     def __init__(self, path: str | Path, *, providers: Sequence[str] | None = None) -> None:
         self.path = Path(path)
-        self.session = session_load(self.path, providers)
+        self.session, self.device_note = session_load(self.path, providers)
         self.provider = str(self.session.get_providers()[0])
         inputs = self.session.get_inputs()
         item = inputs[0] if len(inputs) == 1 else None

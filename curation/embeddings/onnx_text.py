@@ -59,7 +59,7 @@ class TextEncoder:
     ) -> None:
         self.path = Path(path)
         self.tokenizer = tokenizer_load(tokenizer_path)
-        self.session = session_load(self.path, providers)
+        self.session, self.device_note = session_load(self.path, providers)
         self.provider = str(self.session.get_providers()[0])
         inputs = {item.name: item for item in self.session.get_inputs()}
         wrong = [

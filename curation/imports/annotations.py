@@ -13,9 +13,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from curation.db_bulk import insert_rows
-from curation.formats.records import AnnotationRecord, IngestError, TaskImport
+from curation.formats.annotations import natural_key
+from curation.formats.records import (
+    CLASSIFICATION,
+    AnnotationRecord,
+    EmbeddingFile,
+    IngestError,
+    TaskImport,
+)
 from curation.imports.common import FileNameIndex
 from curation.imports.scores import prediction_scores
+from curation.imports.summary import ImportSummary
 from curation.models import Annotation, AnnotationTask, Dataset, Score
 
 ID_CHUNK = 5000
@@ -156,3 +164,42 @@ def write_task(
 
 def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
+
+
+def labels_task(embedding_file: EmbeddingFile, summary: ImportSummary) -> TaskImport | None:
+    """The CSV ``labels`` column as ground-truth classifications (all-0 = Lightly's "no label")."""
+    labels = embedding_file.labels
+    if labels is None or all(label in (None, "0") for label in labels):
+        if labels is not None:
+            summary.notes.append("Every label in the embeddings file is 0: labels not imported.")
+        return None
+    task = TaskImport(
+        name=AnnotationTask.GROUND_TRUTH,
+        kind=CLASSIFICATION,
+        categories=sorted({label for label in labels if label}, key=natural_key),
+        source=embedding_file.source,
+        is_prediction=False,
+    )
+    records = {label: AnnotationRecord(label=label) for label in task.categories}
+    task.by_name = {
+        name: [records[label]]
+        for name, label in zip(embedding_file.names, labels, strict=True)
+        if label
+    }
+    return task
+
+
+def task_names_check(tasks: list[TaskImport]) -> None:
+    seen: dict[str, str] = {}
+    for task in tasks:
+        if task.is_prediction and task.name == AnnotationTask.GROUND_TRUTH:
+            raise IngestError(
+                f"Predictions from {task.source} cannot use the task name 'ground_truth': "
+                "name the prediction task (--prediction-task)."
+            )
+        if task.name in seen:
+            raise IngestError(
+                f"Both {seen[task.name]} and {task.source} fill task {task.name!r}: import one "
+                "of them under another task name."
+            )
+        seen[task.name] = task.source

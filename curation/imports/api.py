@@ -51,6 +51,14 @@ UPLOAD_PARSERS = [MultiPartParser, FormParser]
 
 
 ACCEPTED = {202: JobAcceptedSerializer, **errors(400, 401, 404)}
+SERVER_PATHS = ("images", "embeddings", "metadata", "annotations", "predictions")
+SERVER_OBJECT_OPTIONS = (
+    "object_embeddings",
+    "object_ids",
+    "object_coco",
+    "object_task",
+    "object_embedding_name",
+)
 PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 
@@ -203,7 +211,7 @@ class ServerImportView(CurationAPIView):
         body = ServerImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        for option in ("images", "embeddings", "metadata", "annotations", "predictions"):
+        for option in (*SERVER_PATHS, "object_embeddings", "object_ids", "object_coco"):
             value = data.get(option)
             for path in value if isinstance(value, list) else [value] if value else []:
                 import_path_resolve(request, path)
@@ -217,5 +225,6 @@ class ServerImportView(CurationAPIView):
             "embed": data.get("embed", "auto"),
             "restrict_to_import_roots": not local_import_allowed(request),
         }
+        options.update({key: data[key] for key in SERVER_OBJECT_OPTIONS if data.get(key)})
         job = import_job_start(dataset=dataset, user=request.user, options=options)
         return job_accepted(job)

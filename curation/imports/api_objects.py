@@ -1,29 +1,31 @@
 """``POST /api/datasets/{id}/object-embeddings/``: upload object embeddings of a detection task
 (multipart: ``file`` .csv or .npy, ``task``, optional ``keys`` (the .npy's key CSV), ``coco``
-(the COCO file whose annotation ids the rows use) and ``name``).
+(the COCO file whose annotation ids the rows use), ``name`` and ``raw``), as a background job.
 
-Checked and stored at once (201 with the space) or refused whole (400 naming the file and the
-line: unknown object or annotation id, box outside the image, zero-area box)."""
+What can be checked at once is (400: the body, an unknown or non-detection task); the files are
+then saved into the job's staging folder and the endpoint answers ``202 {"job": id, "url": …}``
+like the other uploads. The job (``GET /api/jobs/<id>/``) runs ``dataset_import`` with the
+object options: it ends succeeded with ``summary.object_embeddings`` (space name -> [objects,
+dimension]), or failed with the importer's one sentence naming the file and the line (unknown
+object or annotation id, box outside the image, zero-area box), nothing written; cancellable;
+its uploaded files are removed when it ends."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from curation.access import get_dataset_for_user
-from curation.api.serializers_common import StrictSerializer, errors
+from curation.api.serializers_common import StrictSerializer
 from curation.api.views_base import CurationAPIView
 from curation.formats.records import IngestError
-from curation.imports.objects import object_embeddings_import
-from curation.storage.embeddings import EmbeddingError
-from curation.storage.uploads import upload_folder
+from curation.imports.api import ACCEPTED, TAG, UPLOAD_PARSERS, start_upload_job
+from curation.imports.objects import detection_task
 
 
 class ObjectEmbeddingsUploadSerializer(StrictSerializer):
@@ -39,51 +41,43 @@ class ObjectEmbeddingsUploadSerializer(StrictSerializer):
     raw = serializers.BooleanField(default=False, help_text="Keep vectors un-normalised.")
 
 
-class ObjectSpaceSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    task = serializers.CharField()
-    count = serializers.IntegerField()
-    dimension = serializers.IntegerField()
-
-
 class ObjectEmbeddingsUploadView(CurationAPIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = UPLOAD_PARSERS
 
     @extend_schema(
-        tags=["uploads"],
+        tags=TAG,
         operation_id="uploads_object_embeddings",
         summary="Upload object embeddings (one vector per box) of a detection task",
+        description=(
+            "Answers 202 with a background job (poll its URL): it stores the object space "
+            "(`summary.object_embeddings`), or fails naming the file and the line of the first "
+            "bad row; nothing is written then."
+        ),
         request={"multipart/form-data": ObjectEmbeddingsUploadSerializer},
-        responses={201: ObjectSpaceSerializer, **errors(400, 401, 404)},
+        responses=ACCEPTED,
     )
     def post(self, request: Request, dataset_id: int) -> Response:
         dataset = get_dataset_for_user(request.user, dataset_id)
         body = ObjectEmbeddingsUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data: dict[str, Any] = body.validated_data
-        with upload_folder() as folder:
-            saved = {
-                key: folder.save(data[key], fallback)
-                for key, fallback in (("file", "objects.csv"), ("keys", "keys.csv"))
-                if key in data
-            }
-            coco: Path | None = folder.save(data["coco"], "coco.json") if "coco" in data else None
-            try:
-                space = object_embeddings_import(
-                    dataset=dataset,
-                    task_name=data["task"],
-                    path=saved["file"],
-                    keys_path=saved.get("keys"),
-                    coco_path=coco,
-                    name=data.get("name"),
-                    normalize=not data["raw"],
-                )
-            except (IngestError, EmbeddingError) as exc:
-                raise ValidationError({"file": str(exc)}) from None
-        payload = {
-            "name": space.name,
-            "task": data["task"],
-            "count": space.count,
-            "dimension": space.dimension,
+        try:
+            detection_task(dataset, data["task"])
+        except IngestError as exc:
+            raise ValidationError({"task": str(exc).removeprefix("task: ")}) from None
+        files = {
+            option: (data[field], fallback)
+            for field, option, fallback in (
+                ("file", "object_embeddings", "objects.csv"),
+                ("keys", "object_ids", "keys.csv"),
+                ("coco", "object_coco", "coco.json"),
+            )
+            if field in data
         }
-        return Response(ObjectSpaceSerializer(payload).data, status=201)
+        options = {
+            "object_task": data["task"],
+            "object_embedding_name": data.get("name"),
+            "normalize_embeddings": not data["raw"],
+            "embed": "never",
+        }
+        return start_upload_job(request, dataset, files, options)

@@ -7,6 +7,10 @@ annotation file listed them (the importer inserts them so). Every refusal names 
 line: an unknown file name or object, a COCO annotation id the COCO file lacks, a box outside its
 image (beyond ``BOX_TOLERANCE`` pixels) or with zero area. Nothing is written unless every row
 passes; the space is then stored in one step (``embedding_space_store``: all or nothing).
+``object_import_read`` parses a file before an import writes anything and
+``object_import_write`` stores it inside the import's transaction, after the boxes it names
+were written (``manage.py import_dataset --annotations … --object-embeddings …``, the upload
+job): one import, all or nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from django.db import transaction
 
 from curation.formats.names import normalize_file_name
 from curation.formats.objects import (
@@ -140,13 +145,16 @@ def _resolve(
     return found[index]
 
 
+CocoKeys = dict[int, tuple[str, int, tuple[float, float, float, float]]]
+
+
 def object_rows(
-    parsed: ObjectEmbeddingFile, task: AnnotationTask, coco_path: Path | None = None
+    parsed: ObjectEmbeddingFile, task: AnnotationTask, coco: CocoKeys | None = None
 ) -> np.ndarray:
-    """The annotation id of every row of ``parsed``, each box checked; ``IngestError`` naming
-    the file and line of the first bad row."""
+    """The annotation id of every row of ``parsed`` (``coco``: the COCO file's keys, for rows
+    keyed by annotation id), each box checked; ``IngestError`` naming the file and line of the
+    first bad row."""
     boxes = _boxes_by_file(task)
-    coco = coco_object_keys(coco_path) if coco_path is not None else None
     ids = np.empty(len(parsed.keys), dtype=np.int64)
     for row, key in enumerate(parsed.keys):
         where = f"{parsed.key_source} line {key.line}"
@@ -158,6 +166,72 @@ def object_rows(
     if len(np.unique(ids)) != len(ids):
         raise IngestError(f"{parsed.source} gives one object two vectors (by two keys).")
     return ids
+
+
+@dataclass(frozen=True)
+class ObjectImport:
+    """An object embeddings file read and parsed (the cheap checks done), waiting for its
+    task's boxes: written by ``object_import_write`` in the transaction of the import that may
+    also write those boxes (``dataset_import``), so both commit or neither does."""
+
+    parsed: ObjectEmbeddingFile
+    task_name: str
+    coco: CocoKeys | None
+    name: str | None
+    normalize: bool
+
+
+def object_import_read(
+    *,
+    dataset: Dataset,
+    path: Path,
+    task_name: str | None,
+    keys_path: Path | None = None,
+    coco_path: Path | None = None,
+    name: str | None = None,
+    normalize: bool = True,
+    incoming_tasks: Iterable[str] = (),
+) -> ObjectImport:
+    """Parse an object embeddings file (and its key and COCO files) before anything is written.
+    The task must exist in ``dataset`` or be one of ``incoming_tasks`` (written by the same
+    import); ``IngestError`` naming the file and line otherwise."""
+    if not task_name:
+        raise IngestError(
+            f"task: name the detection task of the objects in {path.name} (--task NAME)."
+        )
+    if task_name not in set(incoming_tasks):
+        detection_task(dataset, task_name)
+    parsed = read_object_embeddings(path, keys_path)
+    coco = coco_object_keys(coco_path) if coco_path is not None else None
+    return ObjectImport(parsed, task_name, coco, name, normalize)
+
+
+def object_import_write(
+    *, dataset: Dataset, plan: ObjectImport, stored: list[EmbeddingSpace]
+) -> EmbeddingSpace:
+    """Resolve every row of ``plan`` to a box of its task (as the database holds them now, in
+    the caller's transaction) and store the object space, its files appended to ``stored`` so
+    the caller removes them if its transaction rolls back. Every check first."""
+    task = detection_task(dataset, plan.task_name)
+    ids = object_rows(plan.parsed, task, plan.coco)
+    name = plan.name or object_space_name(task, computed=False)
+    clash = EmbeddingSpace.all_spaces.filter(dataset=dataset, name=name).first()
+    if clash is not None and clash.task_id != task.pk:
+        raise IngestError(
+            f"name: the embedding space {name!r} of {dataset.name!r} is not one of task "
+            f"{task.name!r}; choose another name."
+        )
+    space = embedding_space_store(
+        dataset=dataset,
+        name=name,
+        matrix=plan.parsed.matrix,
+        sample_ids=ids,
+        normalize=plan.normalize,
+        task=task,
+        source={"kind": "imported", "file": plan.parsed.source},
+    )
+    stored.append(space)
+    return space
 
 
 def object_embeddings_import(
@@ -172,22 +246,14 @@ def object_embeddings_import(
 ) -> EmbeddingSpace:
     """Store the object embeddings file ``path`` as an object space of the detection task
     ``task_name`` (replacing that space's vectors); all checks first, nothing written on error."""
-    task = detection_task(dataset, task_name)
-    parsed = read_object_embeddings(path, keys_path)
-    ids = object_rows(parsed, task, coco_path)
-    name = name or object_space_name(task, computed=False)
-    clash = EmbeddingSpace.all_spaces.filter(dataset=dataset, name=name).first()
-    if clash is not None and clash.task_id != task.pk:
-        raise IngestError(
-            f"name: the embedding space {name!r} of {dataset.name!r} is not one of task "
-            f"{task.name!r}; choose another name."
-        )
-    return embedding_space_store(
+    plan = object_import_read(
         dataset=dataset,
+        path=path,
+        task_name=task_name,
+        keys_path=keys_path,
+        coco_path=coco_path,
         name=name,
-        matrix=parsed.matrix,
-        sample_ids=ids,
         normalize=normalize,
-        task=task,
-        source={"kind": "imported", "file": parsed.source},
     )
+    with transaction.atomic():
+        return object_import_write(dataset=dataset, plan=plan, stored=[])

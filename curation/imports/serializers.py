@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -88,6 +90,37 @@ class ServerImportSerializer(StrictSerializer):
         help_text="The built-in embedding of the images: auto (default: when the dataset has no "
         "other embedding space and none is given), always or never.",
     )
+    object_embeddings = serializers.CharField(
+        required=False,
+        max_length=4096,
+        help_text="Object embeddings (.csv or .npy) of the boxes of object_task, stored in the "
+        "same all-or-nothing import as the images and annotations they refer to.",
+    )
+    object_ids = serializers.CharField(
+        required=False, max_length=4096, help_text="Key CSV of an object_embeddings .npy."
+    )
+    object_coco = serializers.CharField(
+        required=False,
+        max_length=4096,
+        help_text="COCO file whose annotation ids the object rows use (default: a COCO "
+        "annotations file, for object_task ground_truth).",
+    )
+    object_task = serializers.CharField(
+        required=False, max_length=200, help_text="The detection task of object_embeddings."
+    )
+    object_embedding_name = serializers.RegexField(
+        r"^[A-Za-z0-9_.:-]{1,100}$",
+        required=False,
+        help_text="Object space name (default objects:<object_task>).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if attrs.get("object_embeddings") and not attrs.get("object_task"):
+            raise serializers.ValidationError(
+                {"object_task": "Name the detection task of the object embeddings."}
+            )
+        return attrs
 
 
 class ImportSummarySerializer(serializers.Serializer):
@@ -103,6 +136,10 @@ class ImportSummarySerializer(serializers.Serializer):
     embeddings = serializers.DictField(
         child=serializers.ListField(child=serializers.IntegerField()),
         help_text="Space name -> [rows, dimension].",
+    )
+    object_embeddings = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="Object space name -> [objects, dimension].",
     )
     annotations = serializers.DictField(child=serializers.IntegerField())
     scores = serializers.DictField(child=serializers.IntegerField())

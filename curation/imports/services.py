@@ -27,20 +27,16 @@ from django.db import DatabaseError, connection, models, transaction
 
 from curation.browse.maps import projection_schedule
 from curation.datasets.services import dataset_create, dataset_delete, dataset_refuse_if_deleting
-from curation.formats.annotations import natural_key, read_annotation_source
+from curation.formats.annotations import read_annotation_source
 from curation.formats.embeddings import read_embeddings
 from curation.formats.metadata import read_metadata
 from curation.formats.names import check_file_name
-from curation.formats.records import (
-    CLASSIFICATION,
-    AnnotationRecord,
-    EmbeddingFile,
-    IngestError,
-    TaskImport,
-)
+from curation.formats.records import IngestError, TaskImport
+from curation.imports.annotations import labels_task, task_names_check
 from curation.imports.common import resolve_import_path
 from curation.imports.embeddings import BUILTIN_SPACE, check_embedding_compatible
 from curation.imports.images import run_image_jobs, scan_image_folder
+from curation.imports.objects import object_import_read
 from curation.imports.pixel_metadata import BUILTIN_KEYS
 from curation.imports.summary import ImportSummary
 from curation.imports.write import validate_and_write
@@ -166,6 +162,11 @@ def _dataset_import(
     prediction_task: str | None = None,
     coco_reference: str | Path | None = None,
     embed: str = "auto",
+    object_embeddings: str | Path | None = None,
+    object_ids: str | Path | None = None,
+    object_coco: str | Path | None = None,
+    object_task: str | None = None,
+    object_embedding_name: str | None = None,
     restrict_to_import_roots: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
@@ -182,6 +183,10 @@ def _dataset_import(
     without pixels (no thumbnail, no built-in metadata); otherwise they are an error.
     ``embed``: the built-in descriptor embedding ("builtin" space) — ``auto`` computes it when
     images are added and the dataset has no other embedding space and none is given.
+    ``object_embeddings`` (with ``object_ids``, ``object_coco``, ``object_task``,
+    ``object_embedding_name``; normalised unless ``normalize_embeddings`` is off): vectors of
+    the boxes of ``object_task``, resolved and stored after the annotations are written, in the
+    same transaction (``imports.objects``). ``object_coco`` defaults to a COCO ``annotations``.
     """
     started = time.monotonic()
     dataset_refuse_if_deleting(dataset)
@@ -235,9 +240,10 @@ def _dataset_import(
         tasks += read_annotation_source(
             annotations_path, task_name=AnnotationTask.GROUND_TRUTH, is_prediction=False
         )
-    reference = resolve(coco_reference) or (
+    coco_annotations = (
         annotations_path if annotations_path and annotations_path.suffix == ".json" else None
     )
+    reference = resolve(coco_reference) or coco_annotations
     for prediction in predictions:
         path = resolve(prediction)
         assert path is not None
@@ -247,9 +253,22 @@ def _dataset_import(
             is_prediction=True,
             coco_reference=reference,
         )
-    if embedding_file is not None and (labels_task := _labels_task(embedding_file, summary)):
-        tasks.append(labels_task)
-    _check_task_names(tasks)
+    if embedding_file is not None and (from_labels := labels_task(embedding_file, summary)):
+        tasks.append(from_labels)
+    task_names_check(tasks)
+    object_import = None
+    if (objects_path := resolve(object_embeddings)) is not None:
+        object_import = object_import_read(
+            dataset=dataset,
+            path=objects_path,
+            task_name=object_task,
+            keys_path=resolve(object_ids),
+            coco_path=resolve(object_coco)
+            or (coco_annotations if object_task == AnnotationTask.GROUND_TRUTH else None),
+            name=object_embedding_name,
+            normalize=normalize_embeddings,
+            incoming_tasks=[task.name for task in tasks],
+        )
     for task in tasks:
         for name in task.by_name:
             described = task.described.get(name)
@@ -333,6 +352,7 @@ def _dataset_import(
                 samples_from_embeddings=samples_from_embeddings,
                 metadata_file=metadata_file,
                 tasks=tasks,
+                object_import=object_import,
                 user=user,
             )
             if before_commit is not None:  # e.g. a job marks itself succeeded, atomically
@@ -346,46 +366,8 @@ def _dataset_import(
             for path in embedding_paths(space):
                 path.unlink(missing_ok=True)
         raise
-    for space in stored:  # committed: every new or changed space gets its 2D map
-        projection_schedule(space=space)
+    for space in stored:  # committed: every new or changed image space gets its 2D map
+        if space.task_id is None:
+            projection_schedule(space=space)
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def _labels_task(embedding_file: EmbeddingFile, summary: ImportSummary) -> TaskImport | None:
-    """The CSV ``labels`` column as ground-truth classifications (all-0 = Lightly's "no label")."""
-    labels = embedding_file.labels
-    if labels is None or all(label in (None, "0") for label in labels):
-        if labels is not None:
-            summary.notes.append("Every label in the embeddings file is 0: labels not imported.")
-        return None
-    task = TaskImport(
-        name=AnnotationTask.GROUND_TRUTH,
-        kind=CLASSIFICATION,
-        categories=sorted({label for label in labels if label}, key=natural_key),
-        source=embedding_file.source,
-        is_prediction=False,
-    )
-    records = {label: AnnotationRecord(label=label) for label in task.categories}
-    task.by_name = {
-        name: [records[label]]
-        for name, label in zip(embedding_file.names, labels, strict=True)
-        if label
-    }
-    return task
-
-
-def _check_task_names(tasks: list[TaskImport]) -> None:
-    seen: dict[str, str] = {}
-    for task in tasks:
-        if task.is_prediction and task.name == AnnotationTask.GROUND_TRUTH:
-            raise IngestError(
-                f"Predictions from {task.source} cannot use the task name 'ground_truth': "
-                "name the prediction task (--prediction-task)."
-            )
-        if task.name in seen:
-            raise IngestError(
-                f"Both {seen[task.name]} and {task.source} fill task {task.name!r}: import one "
-                "of them under another task name."
-            )
-        seen[task.name] = task.source

@@ -19,6 +19,7 @@ class ImportSummary:
     samples_without_pixels: int = 0  # created from an embeddings file
     metadata_rows: int = 0
     embeddings: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (rows, dim)
+    object_embeddings: dict[str, tuple[int, int]] = field(default_factory=dict)  # (objects, dim)
     annotations: dict[str, int] = field(default_factory=dict)
     scores: dict[str, int] = field(default_factory=dict)
     tags: dict[str, int] = field(default_factory=dict)
@@ -41,6 +42,8 @@ class ImportSummary:
             out.append(f"Samples created from embedding file names: {self.samples_without_pixels}.")
         for name, (rows, dim) in self.embeddings.items():
             out.append(f"Embeddings {name!r}: {rows} x {dim}.")
+        for name, (rows, dim) in self.object_embeddings.items():
+            out.append(f"Object embeddings {name!r}: {rows} objects x {dim}.")
         if self.metadata_rows:
             out.append(f"Metadata: {self.metadata_rows} samples.")
         for task, count in self.annotations.items():

@@ -3,8 +3,9 @@ written to the database in bulk, inside the caller's transaction (no per-row que
 
 Order: resolve names (embeddings, metadata, tasks; unknown names and incompatible tasks fail
 here, before any write), then samples (``imports.samples``), flag tags and annotation tasks
-(``imports.embeddings``, ``imports.annotations``), and last the embedding spaces, whose files
-land in ``stored`` so the caller can remove them if the transaction fails.
+(``imports.embeddings``, ``imports.annotations``), then the embedding spaces and last the
+object space (its rows name the boxes just written), whose files land in ``stored`` so the
+caller can remove them if the transaction fails.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from curation.imports.annotations import (
 )
 from curation.imports.common import FileNameIndex
 from curation.imports.embeddings import embeddings_store, flag_tags_write
+from curation.imports.objects import ObjectImport, object_import_write
 from curation.imports.samples import samples_write
 from curation.imports.summary import ImportSummary
 from curation.models import Dataset, EmbeddingSpace
@@ -46,8 +48,10 @@ def validate_and_write(
     metadata_file: MetadataFile | None,
     tasks: list[TaskImport],
     user: Any,
+    object_import: ObjectImport | None = None,
 ) -> None:
-    """Resolve every file name, check, then write samples, tags, tasks and embeddings."""
+    """Resolve every file name, check, then write samples, tags, tasks and embeddings; last
+    the object embeddings, resolved against the boxes as written (``imports.objects``)."""
     clock = _PhaseClock(summary.phases)
     known = set(existing) | set(processed)
     pixelless: list[str] = []
@@ -115,6 +119,11 @@ def validate_and_write(
         ids=ids,
     )
     clock.lap("store embeddings")
+
+    if object_import is not None:
+        space = object_import_write(dataset=dataset, plan=object_import, stored=stored)
+        summary.object_embeddings[space.name] = (space.count, space.dimension)
+        clock.lap("store object embeddings")
 
 
 class _PhaseClock:

@@ -64,6 +64,11 @@ IMPORT_OPTIONS = frozenset(
         "prediction_task",
         "coco_reference",
         "embed",
+        "object_embeddings",
+        "object_ids",
+        "object_coco",
+        "object_task",
+        "object_embedding_name",
         "restrict_to_import_roots",
         "workers",
     }
@@ -208,6 +213,9 @@ def import_summary_data(summary: ImportSummary) -> dict[str, Any]:
         "samples_without_pixels": summary.samples_without_pixels,
         "metadata_rows": summary.metadata_rows,
         "embeddings": {name: list(shape) for name, shape in summary.embeddings.items()},
+        "object_embeddings": {
+            name: list(shape) for name, shape in summary.object_embeddings.items()
+        },
         "annotations": summary.annotations,
         "scores": summary.scores,
         "tags": summary.tags,

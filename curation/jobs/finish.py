@@ -13,8 +13,10 @@ Invariants:
   worker died, settled by the rows: ``staging_settle``) and the dataset created for it while it
   has no samples; a delete job gives its dataset back while nothing was deleted yet
   (:func:`delete_job_settle`), else the dataset stays hidden until deleted again.
-- Every message is one sentence a user can act on; the delete job's messages live here with the
-  import's, so recovery words both kinds right (:func:`kind_message`).
+- Every message is one sentence a user can act on. What a job says when it did not run (its
+  worker died, it never reached the queue, it was cancelled while queued) lives in ONE table
+  keyed by job kind (:data:`JOB_WORDS`: import, delete, scores, embed), so enqueueing,
+  cancelling and recovery word every kind right (:func:`kind_message`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import logging
 import os
 import shutil
 import socket
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from django.conf import settings
 from django.utils import timezone
@@ -40,21 +43,64 @@ logger = logging.getLogger(__name__)
 Status = Job.Status
 ACTIVE = (Status.QUEUED, Status.RUNNING)
 
-DEAD_WORKER_MESSAGE = (
-    "The worker running this import stopped responding; nothing was imported. Start it again."
-)
-NEVER_QUEUED_MESSAGE = "This import never reached the task queue; nothing was imported."
-DELETE_DEAD_WORKER_MESSAGE = (
-    "The worker running this deletion stopped responding; the dataset stays hidden: delete it "
-    "again to finish."
-)
-DELETE_NEVER_QUEUED_MESSAGE = (
-    "This deletion never reached the task queue; the dataset was not changed."
-)
-_DELETE_MESSAGES = {
-    "DEAD_WORKER_MESSAGE": DELETE_DEAD_WORKER_MESSAGE,
-    "NEVER_QUEUED_MESSAGE": DELETE_NEVER_QUEUED_MESSAGE,
+
+@dataclass(frozen=True)
+class JobWords:
+    """What a job of one kind says when it ends without having run: its worker died, it never
+    reached the queue, or it was cancelled while queued. ``{name}`` is the job's option
+    ``name_option`` (quoted), ``{who}`` the user who cancelled."""
+
+    dead_worker: str
+    never_queued: str
+    cancelled_before_start: str
+    name_option: str = ""
+
+
+# One row per job kind: every sentence a job says when it did not run lives here.
+JOB_WORDS: dict[str, JobWords] = {
+    Job.Kind.IMPORT: JobWords(
+        dead_worker="The worker running this import stopped responding; nothing was imported. "
+        "Start it again.",
+        never_queued="This import never reached the task queue; nothing was imported.",
+        cancelled_before_start="Cancelled by {who} before it started; nothing was imported.",
+    ),
+    Job.Kind.DELETE: JobWords(
+        dead_worker="The worker running this deletion stopped responding; the dataset stays "
+        "hidden: delete it again to finish.",
+        never_queued="This deletion never reached the task queue; the dataset was not changed.",
+        cancelled_before_start="Cancelled by {who} before it started; the dataset was not changed.",
+    ),
+    Job.Kind.SCORES: JobWords(
+        dead_worker="The worker computing this score metadata stopped responding; the metadata "
+        "{name} was not changed. Start it again.",
+        never_queued="This score computation never reached the task queue; the metadata {name} "
+        "was not changed.",
+        cancelled_before_start="Cancelled by {who} before it started; the metadata {name} was "
+        "not changed.",
+        name_option="metadata_name",
+    ),
+    Job.Kind.EMBED: JobWords(
+        dead_worker="The worker computing these embeddings stopped responding; the space {name} "
+        "was not changed. Start it again.",
+        never_queued="This embedding computation never reached the task queue; the space {name} "
+        "was not changed.",
+        cancelled_before_start="Cancelled by {who} before it started; the space {name} was not "
+        "changed.",
+        name_option="space",
+    ),
 }
+# Any other kind (one added without its row): plain words that promise nothing.
+FALLBACK_WORDS = JobWords(
+    dead_worker="The worker running this job stopped responding; start it again.",
+    never_queued="This job never reached the task queue; start it again.",
+    cancelled_before_start="Cancelled by {who} before it started.",
+)
+JobEvent = Literal["dead_worker", "never_queued", "cancelled_before_start"]
+
+DEAD_WORKER_MESSAGE = JOB_WORDS[Job.Kind.IMPORT].dead_worker
+NEVER_QUEUED_MESSAGE = JOB_WORDS[Job.Kind.IMPORT].never_queued
+DELETE_DEAD_WORKER_MESSAGE = JOB_WORDS[Job.Kind.DELETE].dead_worker
+DELETE_NEVER_QUEUED_MESSAGE = JOB_WORDS[Job.Kind.DELETE].never_queued
 
 
 class JobError(ValueError):
@@ -78,16 +124,25 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:150]}-{os.getpid()}"
 
 
+def job_words_message(job: Job, event: JobEvent, *, who: str = "") -> str:
+    """The sentence ``job`` says for ``event`` (its kind's row of :data:`JOB_WORDS`)."""
+    words = JOB_WORDS.get(job.kind, FALLBACK_WORDS)
+    template: str = getattr(words, event)
+    name = str((job.options or {}).get(words.name_option, "")) if words.name_option else ""
+    return template.format(who=who or "someone", name=repr(name))
+
+
+def kind_message(job_id: int, event: JobEvent, *, who: str = "") -> str:
+    """The sentence job ``job_id`` says for ``event`` (the import's when the row is gone)."""
+    job = Job.objects.filter(pk=job_id).only("kind", "options").first()
+    if job is None:
+        job = Job(kind=Job.Kind.IMPORT)
+    return job_words_message(job, event, who=who)
+
+
 def cancelled_before_start_message(who: str) -> str:
     """A delete job cancelled while queued."""
-    return f"Cancelled by {who} before it started; the dataset was not changed."
-
-
-def kind_message(job_id: int, import_message: str, name: str) -> str:
-    """``import_message``, or the delete job's message of the same ``name``."""
-    if Job.objects.filter(pk=job_id, kind=Job.Kind.DELETE).exists():
-        return _DELETE_MESSAGES[name]
-    return import_message
+    return job_words_message(Job(kind=Job.Kind.DELETE), "cancelled_before_start", who=who)
 
 
 def job_enqueue(*, job_id: int, task: _Enqueueable) -> None:
@@ -97,7 +152,7 @@ def job_enqueue(*, job_id: int, task: _Enqueueable) -> None:
         result = task.enqueue(job_id=job_id)
     except Exception:
         logger.exception("Could not enqueue job %s", job_id)
-        error = kind_message(job_id, NEVER_QUEUED_MESSAGE, "NEVER_QUEUED_MESSAGE")
+        error = kind_message(job_id, "never_queued")
         job_finish(job_id, Status.FAILED, error=error, expect=Status.QUEUED)
         return
     Job.objects.filter(pk=job_id).update(task_id=str(result.id)[:64])

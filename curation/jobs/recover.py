@@ -1,7 +1,8 @@
 """Recovering jobs whose process died (``kill -9``, a lost machine): they are failed with a
 sentence and everything they left is removed or, for a job that had already committed,
 moved into place (``import_staging.staging_settle``: the rows decide). A dead delete job leaves
-its dataset hidden, to be deleted again (``dataset_delete``).
+its dataset hidden, to be deleted again (``dataset_delete``). Each kind's sentence comes from
+``jobs.finish.JOB_WORDS``.
 
 A running job is dead when neither it (``heartbeat_at``) nor its process beat for three
 ``CURATION_WORKER_HEARTBEAT_SECONDS``: its worker's ``WorkerHeartbeat`` row is stale and, for
@@ -23,13 +24,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from curation.jobs.finish import (
-    DEAD_WORKER_MESSAGE,
-    NEVER_QUEUED_MESSAGE,
-    Status,
-    job_finish,
-    kind_message,
-)
+from curation.jobs.finish import Status, job_finish, kind_message
 from curation.models import Job, WorkerHeartbeat
 from curation.storage.staging import STAGING, staging_sweep
 
@@ -73,12 +68,12 @@ def jobs_recover() -> list[int]:
     for pk, worker_id in stale.values_list("pk", "worker_id"):
         if _worker_alive(worker_id, alive):
             continue
-        error = kind_message(pk, DEAD_WORKER_MESSAGE, "DEAD_WORKER_MESSAGE")
+        error = kind_message(pk, "dead_worker")
         if job_finish(pk, Status.FAILED, error=error, settle=True):
             recovered.append(pk)
     lost = Job.objects.filter(status=Status.QUEUED, task_id="", created__lt=horizon)
     for pk in lost.values_list("pk", flat=True):
-        error = kind_message(pk, NEVER_QUEUED_MESSAGE, "NEVER_QUEUED_MESSAGE")
+        error = kind_message(pk, "never_queued")
         if job_finish(pk, Status.FAILED, error=error, expect=Status.QUEUED):
             recovered.append(pk)
     if recovered:

@@ -33,9 +33,9 @@ from curation.jobs.finish import (
     NEVER_QUEUED_MESSAGE,
     JobError,
     Status,
-    cancelled_before_start_message,
     job_enqueue,
     job_finish,
+    job_words_message,
 )
 from curation.models import Dataset, Job
 from curation.realtime.job_events import job_progress_push
@@ -157,9 +157,7 @@ def job_cancel(*, job: Job, user: Any) -> Job:
             "Only the dataset's owner, staff or the person who started the deletion may cancel it."
         )
     who = getattr(user, "get_username", lambda: "")() or "someone"
-    message = f"Cancelled by {who} before it started; nothing was imported."
-    if job.kind == Job.Kind.DELETE:
-        message = cancelled_before_start_message(who)
+    message = job_words_message(job, "cancelled_before_start", who=who)
     if job_finish(job.pk, Status.CANCELLED, message=message, expect=Status.QUEUED):
         job.refresh_from_db()
         return job

@@ -2,8 +2,11 @@
 vectors (``--object-embeddings FILE --task NAME``) or compute them from the crops
 (``--compute-object-embeddings --task NAME``, ``--crop-padding``, ``--min-object-size``).
 
-Run after the dataset import (its own all-or-nothing step: every row is checked before the
-space is written)."""
+With images, embeddings, metadata, annotations or predictions, an ``--object-embeddings`` file
+is part of that ONE import (``object_import_options``: resolved after the annotations are
+written, in the same transaction; a bad row leaves nothing of the whole import). Alone, it is
+its own all-or-nothing step into an existing dataset (``objects_import``). Computing from the
+crops needs the pixels in place, so it always runs after the import has committed."""
 
 from __future__ import annotations
 
@@ -60,6 +63,19 @@ def add_object_arguments(parser: CommandParser) -> None:
 
 def wants_objects(options: dict[str, Any]) -> bool:
     return bool(options.get("object_embeddings") or options.get("compute_object_embeddings"))
+
+
+def object_import_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The ``dataset_import`` arguments of an ``--object-embeddings`` file (none without one)."""
+    if not options.get("object_embeddings"):
+        return {}
+    return {
+        "object_embeddings": options["object_embeddings"],
+        "object_ids": options.get("object_ids"),
+        "object_coco": options.get("object_coco"),
+        "object_task": options.get("task"),
+        "object_embedding_name": options.get("object_embedding_name"),
+    }
 
 
 def objects_import(options: dict[str, Any]) -> str:

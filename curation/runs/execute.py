@@ -7,7 +7,8 @@ database flag, at most every 0.3 s), then write the result tag, pick order, expl
 messages and timings in ONE transaction. A cancel, an engine error or a lost run writes nothing
 but the run's final status and a readable message. Two runs racing for one tag name: the unique
 constraint decides.
-The engine gets the parsed config (``PreparedRun.engine_config``), never the dict.
+The engine gets the parsed config (``PreparedRun.engine_config``), never the dict, and the
+candidates in candidate order (``runs.order``: id order, or rank order under ``text=``).
 
 Imports no start service and no task module (``curation.tasks`` imports this one).
 """
@@ -32,6 +33,7 @@ from curation.realtime.run_events import run_progress_push
 from curation.runs.inputs import SelectionRunError
 from curation.runs.load import LoadedInputs, load_inputs
 from curation.runs.objects_execute import objects_load, objects_picked, objects_tag_write
+from curation.runs.order import loaded_in_candidate_order
 from curation.runs.prepare import PreparedRun, selection_run_prepare
 from curation.selection import SelectionCancelled, SelectionError, SelectionResult, select
 from curation.tags.services import TagError, tag_create
@@ -194,6 +196,7 @@ def _compute(
             preselected_tag=prepared.preselected,
             check=monitor.check,
         )
+    loaded = loaded_in_candidate_order(prepared, loaded)  # text=: best match first
     n = len(loaded.sample_ids)
     if n == 0:
         why = "has a vector in the embedding space" if loaded.n_without_vectors else "matches"
@@ -235,7 +238,7 @@ def _counts(loaded: LoadedInputs) -> dict[str, int]:
 
 
 def _messages(loaded: LoadedInputs, result: SelectionResult) -> list[str]:
-    notes = []
+    notes = list(loaded.notes)
     if loaded.n_without_vectors:
         notes.append(
             f"{loaded.n_without_vectors} candidate(s) without an embedding vector were excluded."

@@ -1,6 +1,7 @@
 """Loading a run's inputs as ``ArrayData``, aligned by sample id, with a few bulk queries.
 
-Row ``i`` of every array is ``sample_ids[i]`` (candidates ascending by primary key). Candidates
+Row ``i`` of every array is ``sample_ids[i]`` (candidates ascending by primary key; a run
+with ``text=`` then puts them in rank order: ``runs.order``). Candidates
 without a vector in an embedding space the config uses are excluded and reported, never
 misaligned. Queries: one over the candidates for their ids and only the metadata keys the config
 needs (JSON key transforms, not whole documents), one per score and prediction input (by id
@@ -41,6 +42,7 @@ class LoadedInputs:
     n_without_vectors: int
     timings: dict[str, float]
     object_ids: np.ndarray | None = None  # object-level: row i is this annotation (box)
+    notes: tuple[str, ...] = ()  # lines for the run's message (``runs.order``)
 
 
 def _align(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -156,6 +156,7 @@ def summary(**changes):
         "samples_without_pixels": 0,
         "metadata_rows": 0,
         "embeddings": {},
+        "object_embeddings": {},
         "annotations": {},
         "scores": {},
         "tags": {},

@@ -1,4 +1,5 @@
-"""``manage.py import_dataset NAME --images DIR [...]``: load a dataset in one all-or-nothing step.
+"""``manage.py import_dataset NAME --images DIR [...]``: load a dataset in one all-or-nothing step
+(object embeddings included: ``--object-embeddings FILE --task NAME``).
 
 The CLI may read any path the operator names (imports from the web or the API are restricted to
 ``CURATION_IMPORT_ROOTS``).
@@ -17,7 +18,12 @@ from curation.datasets.services import DatasetError
 from curation.imports.inline import dataset_import_inline
 from curation.imports.services import EMBED_CHOICES, IngestError
 from curation.jobs.services import JobError
-from curation.management.objects_options import add_object_arguments, objects_import, wants_objects
+from curation.management.objects_options import (
+    add_object_arguments,
+    object_import_options,
+    objects_import,
+    wants_objects,
+)
 from curation.storage.embeddings import EmbeddingError
 from curation.storage.paths import UnsafePathError
 
@@ -112,6 +118,7 @@ class Command(BaseCommand):
                 progress=bar.update if bar else None,
                 restrict_to_import_roots=False,
                 user=owner,
+                **object_import_options(options),  # in the same transaction: all or nothing
             )
         except (IngestError, DatasetError, EmbeddingError, UnsafePathError, JobError) as exc:
             if bar:
@@ -120,8 +127,8 @@ class Command(BaseCommand):
         if bar:
             bar.finish()
         self.stdout.write("\n".join(summary.lines()))
-        if wants_objects(options):  # a second all-or-nothing step, after the dataset import
-            self.stdout.write(objects_import(options))
+        if options["compute_object_embeddings"] and not options["object_embeddings"]:
+            self.stdout.write(objects_import(options))  # from the crops: needs the pixels first
 
     def _owner(self, username: str | None) -> Any:
         User = get_user_model()
