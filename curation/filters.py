@@ -17,11 +17,17 @@ the same text works for ``manage.py select --where`` and the API's ``/samples/``
 ``text=QUERY``             best match first: cosine similarity to the encoded QUERY
 ``space=NAME``             … in this embedding space (when several have a text model)
 ``text_top=N``             … keeping only the N best matches
+``similar_to=ID[,ID…]``    nearest first: exact embedding distance to these samples
+``similar_top=N``          … keeping only the N nearest (``space=NAME`` as for text)
+``view=NAME``              a saved view's parameters (expanded by ``curation.browse.saved_views``
+                           in the browser and the API's sample list; an error elsewhere)
 =========================  ===========================================================
 
 Map coordinates are those of the cached 2D projection of the embedding space, scaled to
 [0, 1] on both axes (``curation.browse.projections``); a region filter on a space whose map is
-not computed yet is a ``FilterError``. Several regions intersect.
+not computed yet is a ``FilterError``. Several regions intersect (``curation.filter_regions``).
+``text=`` and ``similar_to=`` each order the result (hooks: ``curation.filters_text``,
+``curation.filters_similar``); a filter has at most one of them.
 
 Example: ``tag=train&exclude_tag=masked&label=cat&task=ground_truth&min:lightly.sharpness=50``.
 
@@ -39,30 +45,25 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import numpy as np
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from curation.browse.projections import projection_binary_cached, projection_ready
+from curation.browse.similarity import SimilarityError, similar_top_ids
 from curation.embeddings.text_search import TextSearchError, text_filter_ids
 from curation.filter_metadata import range_condition, values_condition
-from curation.models import (
-    Annotation,
-    AnnotationTask,
-    Dataset,
-    EmbeddingSpace,
-    Sample,
-    Tag,
-    TagSample,
-)
+from curation.filter_regions import RegionError, region_parse, region_sample_ids
+from curation.models import Annotation, AnnotationTask, Dataset, Sample, Tag, TagSample
 
 _SIZE_KEYS = ("width_min", "width_max", "height_min", "height_max")
 _LIST_KEYS = ("tag", "exclude_tag", "label")
 _SINGLE_KEYS = ("task", "q")
-_IGNORED_KEYS = ("page", "after", "before", "partial", "view", "sort", "cursor", "page_size")
+# paging and display state of the pages (curation.browse.views), not conditions on samples:
+_IGNORED_KEYS: tuple[str, ...] = ("page", "after", "before", "partial", "sort", "cursor")
+_IGNORED_KEYS += ("page_size", "boxes", "sample")
 _REGION_KINDS = ("box", "lasso")
 _TEXT_KEYS = ("text", "space", "text_top")  # text search: curation.embeddings.text_search
+_SIMILAR_KEYS = ("similar_to", "similar_top")  # find similar: curation.browse.similarity
 
 
 class FilterError(ValueError):
@@ -83,6 +84,8 @@ class SampleFilter:
     text: str = ""  # order by similarity to this text (``text_search``), best first
     space: str = ""
     text_top: int = 0
+    similar_to: tuple[int, ...] = ()  # order by embedding distance to these samples
+    similar_top: int = 0
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     # ---- parsing -------------------------------------------------------------------------
@@ -106,8 +109,8 @@ class SampleFilter:
                 lists[key].append(value)
             elif key in _SINGLE_KEYS:
                 single[key] = value
-            elif key in _TEXT_KEYS:
-                text[key] = value
+            elif key in _TEXT_KEYS or key in _SIMILAR_KEYS:
+                text[key] = f"{text[key]},{value}" if key == "similar_to" and key in text else value
             elif key in _SIZE_KEYS:
                 sizes[key] = _as_int(key, value)
             elif key.startswith(("min:", "max:")):
@@ -115,16 +118,31 @@ class SampleFilter:
                 (mins if key.startswith("min:") else maxs)[meta_key] = _as_float(key, value)
             elif key.startswith("meta:"):
                 values.setdefault(_meta_key(key), []).append(value)
+            elif key == "view":  # expanded first by curation.browse.saved_views
+                raise FilterError(
+                    f"Filter parameter view={value!r}: saved views work in the browser and the "
+                    "API's sample list; give the view's own parameters here."
+                )
             elif key.split(":", 1)[0] in _REGION_KINDS and ":" in key:
-                regions.append(_region(key, value))
+                try:
+                    regions.append(region_parse(key, value))
+                except RegionError as exc:
+                    raise FilterError(str(exc)) from None
             else:
                 raise FilterError(
                     f"Unknown filter parameter {key!r}: use tag, exclude_tag, label, task, q, "
-                    "width_min/width_max/height_min/height_max, min:KEY, max:KEY, meta:KEY or text."
+                    "width_min/width_max/height_min/height_max, min:KEY, max:KEY, meta:KEY, "
+                    "text or similar_to."
                 )
         top = _as_int("text_top", text["text_top"]) if "text_top" in text else 0  # no text: unused
         if top < 0:
             raise FilterError(f"Filter parameter text_top={top} must be 1 or more.")
+        similar = _ids("similar_to", text["similar_to"]) if "similar_to" in text else ()
+        similar_top = _as_int("similar_top", text.get("similar_top", "0")) if similar else 0
+        if similar_top < 0:
+            raise FilterError(f"Filter parameter similar_top={similar_top} must be 1 or more.")
+        if similar and "text" in text:
+            raise FilterError("text= and similar_to= both order the samples: use one of them.")
         range_keys = sorted(set(mins) | set(maxs))
         return cls(
             tags=tuple(dict.fromkeys(lists["tag"])),
@@ -137,8 +155,10 @@ class SampleFilter:
             values=tuple((k, tuple(dict.fromkeys(v))) for k, v in sorted(values.items())),
             regions=tuple(dict.fromkeys(regions)),
             text=text.get("text", ""),
-            space=text.get("space", "") if "text" in text else "",
+            space=text.get("space", "") if "text" in text or similar else "",
             text_top=top if "text" in text else 0,
+            similar_to=similar,
+            similar_top=similar_top,
         )
 
     # ---- output --------------------------------------------------------------------------
@@ -165,6 +185,10 @@ class SampleFilter:
             pairs.append(("text", self.text))
             pairs += [("space", self.space)] if self.space else []
             pairs += [("text_top", str(self.text_top))] if self.text_top else []
+        if self.similar_to:
+            pairs.append(("similar_to", ",".join(str(i) for i in self.similar_to)))
+            pairs += [("space", self.space)] if self.space else []
+            pairs += [("similar_top", str(self.similar_top))] if self.similar_top else []
         return pairs
 
     def to_querystring(self) -> str:
@@ -208,6 +232,12 @@ class SampleFilter:
         if self.text:
             best = f"the {self.text_top} best matches" if self.text_top else "best match first"
             parts.append(f"{best} for {self.text!r}" + (f" in {self.space}" if self.space else ""))
+        if self.similar_to:
+            near = f"the {self.similar_top} nearest" if self.similar_top else "nearest first"
+            which = ", ".join(str(i) for i in self.similar_to)
+            plural = "s" if len(self.similar_to) > 1 else ""
+            in_space = f" in {self.space}" if self.space else ""
+            parts.append(f"{near} to sample{plural} {which}{in_space}")
         return ", ".join(parts) if parts else "all samples"
 
 
@@ -251,13 +281,23 @@ def filter_samples(dataset: Dataset, sample_filter: SampleFilter) -> QuerySet[Sa
     for key, low, high in f.ranges:
         qs = qs.filter(range_condition(key, low, high))
     for kind, space, coords in f.regions:
-        qs = qs.filter(ids_condition(_region_sample_ids(dataset, kind, space, coords)))
+        try:
+            inside = region_sample_ids(dataset, kind, space, coords)
+        except RegionError as exc:
+            raise FilterError(str(exc)) from None
+        qs = qs.filter(ids_condition(inside))
     if f.text:  # checks the space; text_top keeps the N best (curation.embeddings.text_search)
         try:
             best = text_filter_ids(dataset, f.text, f.space, f.text_top, qs)
         except TextSearchError as exc:
             raise FilterError(str(exc)) from None
         qs = qs if best is None else qs.filter(ids_condition(best))
+    if f.similar_to:  # checks the query; similar_top keeps the N nearest (browse.similarity)
+        try:
+            nearest = similar_top_ids(dataset, f.similar_to, f.space, f.similar_top, qs)
+        except SimilarityError as exc:
+            raise FilterError(str(exc)) from None
+        qs = qs if nearest is None else qs.filter(ids_condition(nearest))
     return qs
 
 
@@ -271,73 +311,6 @@ def ids_condition(ids: Iterable[int]) -> Q:
         # Constant SQL text; the ids travel as one bound parameter.
         return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (id_list,)))
     return Q(pk__in=RawSQL("SELECT value FROM json_each(%s)", (json.dumps(id_list),)))
-
-
-def _region(param: str, value: str) -> tuple[str, str, tuple[float, ...]]:
-    kind, space = param.split(":", 1)
-    if not space or space != space.strip():
-        raise FilterError(
-            f"Filter parameter {param!r} needs an embedding space, e.g. {kind}:default."
-        )
-    try:
-        coords = tuple(float(part) for part in value.split(","))
-    except ValueError:
-        raise FilterError(
-            f"Filter parameter {param}={value!r} must be numbers separated by commas."
-        ) from None
-    if not all(math.isfinite(c) for c in coords):
-        raise FilterError(f"Filter parameter {param}={value!r} must be finite numbers.")
-    if kind == "box" and len(coords) != 4:
-        raise FilterError(f"Filter parameter {param} needs four numbers: x0,y0,x1,y1.")
-    if kind == "lasso" and (len(coords) < 6 or len(coords) % 2):
-        raise FilterError(f"Filter parameter {param} needs at least three x,y points.")
-    return kind, space, coords
-
-
-def _region_sample_ids(
-    dataset: Dataset, kind: str, space_name: str, coords: tuple[float, ...]
-) -> list[int]:
-    space = EmbeddingSpace.objects.filter(dataset=dataset, name=space_name).first()
-    binary = projection_binary_cached(space=space) if space is not None else None
-    if binary is not None:  # the map's cached binary: no 20 MB JSON to parse at 1M points
-        raw_ids, raw_x, raw_y, binary_scale = binary.arrays()
-        ids = raw_ids.astype(np.int64)
-        x = raw_x.astype(np.float64) / binary_scale
-        y = raw_y.astype(np.float64) / binary_scale
-    else:
-        projection = (
-            EmbeddingSpace.objects.filter(pk=space.pk).values_list("projection", flat=True).first()
-            if space is not None
-            else None
-        )
-        if projection is None or not projection_ready(projection):
-            raise FilterError(
-                f"The embedding map of {space_name!r} is not available yet: open the map page "
-                "to compute it, then select again."
-            )
-        ids = np.asarray(projection["ids"], dtype=np.int64)
-        scale = float(projection.get("scale", 1))
-        x = np.asarray(projection["x"], dtype=np.float64) / scale
-        y = np.asarray(projection["y"], dtype=np.float64) / scale
-    if kind == "box":
-        x0, y0, x1, y1 = coords
-        inside = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
-    else:
-        inside = points_in_polygon(x, y, coords)
-    return ids[inside].tolist()
-
-
-def points_in_polygon(x: np.ndarray, y: np.ndarray, coords: tuple[float, ...]) -> np.ndarray:
-    """Even-odd rule, vectorised over the points (one pass per polygon edge)."""
-    px, py = np.asarray(coords[0::2]), np.asarray(coords[1::2])
-    inside = np.zeros(len(x), dtype=bool)
-    for i in range(len(px)):
-        xa, ya, xb, yb = px[i - 1], py[i - 1], px[i], py[i]
-        crosses = (ya > y) != (yb > y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x_cross = xa + (y - ya) * (xb - xa) / (yb - ya)
-        inside ^= crosses & (x < x_cross)
-    return inside
 
 
 def _tag_ids(dataset: Dataset, names: Iterable[str]) -> dict[str, int]:
@@ -370,6 +343,19 @@ def _meta_key(param: str) -> str:
             f"Filter parameter {param!r} needs a metadata key, e.g. min:lightly.sharpness."
         )
     return key
+
+
+def _ids(param: str, value: str) -> tuple[int, ...]:
+    """Sample ids separated by commas, without repeats, in the order given."""
+    try:
+        ids = tuple(dict.fromkeys(int(part) for part in value.split(",") if part.strip()))
+    except ValueError:
+        raise FilterError(
+            f"Filter parameter {param}={value!r} must be sample ids separated by commas."
+        ) from None
+    if not ids or min(ids) < 1:
+        raise FilterError(f"Filter parameter {param}={value!r} must be sample ids (1 or more).")
+    return ids
 
 
 def _as_int(param: str, value: str) -> int:

@@ -10,6 +10,7 @@ from curation.api import (
 from curation.api.errors import api_not_found
 from curation.browse import api as views_samples
 from curation.browse import api_count as views_count
+from curation.browse import api_saved as views_saved
 from curation.datasets import api as views_datasets
 from curation.embeddings import api as views_embeddings
 from curation.embeddings import api_compute as views_compute
@@ -41,6 +42,12 @@ urlpatterns = [
     path(D, views_datasets.DatasetDetailView.as_view(), name="api-dataset-detail"),
     path(f"{D}samples/", views_samples.SampleListView.as_view(), name="api-sample-list"),
     path(f"{D}samples/count/", views_count.SampleCountView.as_view(), name="api-sample-count"),
+    path(f"{D}views/", views_saved.SavedViewListView.as_view(), name="api-view-list"),
+    path(
+        f"{D}views/<int:view_id>/",
+        views_saved.SavedViewDetailView.as_view(),
+        name="api-view-detail",
+    ),
     path(
         f"{D}samples/<int:sample_id>/",
         views_samples.SampleDetailView.as_view(),

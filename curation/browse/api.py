@@ -18,6 +18,8 @@ from curation.access import get_dataset_for_user
 from curation.api.pagination import IdCursorPagination, paginate
 from curation.api.serializers_common import errors
 from curation.api.views_base import CurationAPIView
+from curation.browse.api_similar import similar_paginate
+from curation.browse.saved_views import saved_view_expand
 from curation.datasets.serializers import (
     SampleDetailSerializer,
     SampleListItemSerializer,
@@ -25,7 +27,7 @@ from curation.datasets.serializers import (
 )
 from curation.embeddings.api_search import text_paginate
 from curation.filters import SampleFilter, filter_samples
-from curation.models import Annotation, Sample, Score
+from curation.models import Annotation, Dataset, Sample, Score
 
 TAG = ["samples"]
 MAX_PIXELS = 2**31 - 1
@@ -36,7 +38,9 @@ FILTER_DESCRIPTION = (
     "`min:lightly.sharpness=50`) and metadata values `meta:KEY=VALUE` (repeatable) are accepted. "
     "Text search: `text=QUERY` (with `space=NAME` when several spaces have a text model, "
     "`text_top=N` to keep the N best) lists the samples best match first, each with its "
-    "`text_similarity`, paginated by rank."
+    "`text_similarity`, paginated by rank. Find similar: `similar_to=ID[,ID…]` (with `space=NAME` "
+    "when the dataset has several spaces, `similar_top=N` to keep the N nearest) lists the "
+    "samples nearest first (the query samples first), each with its `similar_distance`."
 )
 FILTER_PARAMETERS = [
     OpenApiParameter("tag", str, many=True, explode=True, description="In any of these tags."),
@@ -68,7 +72,8 @@ EXPAND_PARAMETER = OpenApiParameter(
 NOT_FILTERS = frozenset({"expand"})
 
 
-def parse_filter(request: Request) -> SampleFilter:
+def parse_filter(request: Request, dataset: Dataset) -> SampleFilter:
+    """The request's filter, ``view=NAME`` expanded (``curation.browse.saved_views``)."""
     params = {k: v for k, v in request.query_params.items() if k in _SizeBounds().fields and v}
     _SizeBounds(data=params).is_valid(raise_exception=True)
     pairs = [
@@ -77,7 +82,7 @@ def parse_filter(request: Request) -> SampleFilter:
         if key not in NOT_FILTERS
         for value in values
     ]
-    return SampleFilter.parse(pairs)
+    return SampleFilter.parse(saved_view_expand(dataset=dataset, user=request.user, pairs=pairs))
 
 
 def annotations_prefetch() -> Prefetch:
@@ -105,7 +110,7 @@ class SampleListView(CurationAPIView):
     def get(self, request: Request, dataset_id: int) -> Response:
         dataset = get_dataset_for_user(request.user, dataset_id)
         expand = sample_expand_parse(request.query_params.get("expand"))
-        sample_filter = parse_filter(request)
+        sample_filter = parse_filter(request, dataset)
         samples = filter_samples(dataset, sample_filter)
         if "tags" in expand:
             samples = samples.prefetch_related("tags")
@@ -115,6 +120,8 @@ class SampleListView(CurationAPIView):
             samples = samples.prefetch_related(scores_prefetch())
         if sample_filter.text:  # best match first, by rank (curation.embeddings.api_search)
             return text_paginate(request, dataset, sample_filter, samples)
+        if sample_filter.similar_to:  # nearest first, by rank (curation.browse.api_similar)
+            return similar_paginate(request, dataset, sample_filter, samples)
         return paginate(self, request, samples, SampleListItemSerializer)
 
 

@@ -33,4 +33,4 @@ class SampleCountView(CurationAPIView):
     )
     def get(self, request: Request, dataset_id: int) -> Response:
         dataset = get_dataset_for_user(request.user, dataset_id)
-        return Response({"count": filter_samples(dataset, parse_filter(request)).count()})
+        return Response({"count": filter_samples(dataset, parse_filter(request, dataset)).count()})

@@ -29,6 +29,7 @@ from django.db import OperationalError, connections, transaction
 from django.db.models import Count, Max, Min, QuerySet
 
 from curation.filters import SampleFilter, filter_samples
+from curation.filters_similar import ranked_neighbours, similar_ranked_page
 from curation.filters_text import text_ranked_page
 from curation.models import AnnotationTask, Dataset, EmbeddingSpace, Sample, Tag
 from curation.models.datasets import DatasetCounts
@@ -96,6 +97,12 @@ def result_page(
     if sample_filter.text:  # ranked best first: ``after`` is a rank offset (filters_text)
         qs = filter_samples(dataset, sample_filter).only(*GRID_FIELDS)
         ranked, _, more = text_ranked_page(
+            dataset, sample_filter, offset=after, size=size, samples=qs
+        )
+        return ResultPage(samples=ranked, next_after=after + size if more else None)
+    if sample_filter.similar_to:  # nearest first: ``after`` is a rank offset (filters_similar)
+        qs = filter_samples(dataset, sample_filter).only(*GRID_FIELDS)
+        ranked, _, more = similar_ranked_page(
             dataset, sample_filter, offset=after, size=size, samples=qs
         )
         return ResultPage(samples=ranked, next_after=after + size if more else None)
@@ -308,7 +315,10 @@ def nearest_neighbours(sample: Sample, *, k: int = 12) -> list[Neighbours]:
 def adjacent_ids(
     dataset: Dataset, sample_filter: SampleFilter, sample_id: int
 ) -> tuple[int | None, int | None]:
-    """The previous and next sample ids within the filter (keyset, two index lookups)."""
+    """The previous and next sample ids within the filter (keyset, two index lookups), or
+    in its ranked order for ``text=`` / ``similar_to=``."""
+    if sample_filter.text or sample_filter.similar_to:
+        return ranked_neighbours(dataset, sample_filter, sample_id)
     qs = filter_samples(dataset, sample_filter)
     previous = qs.filter(pk__lt=sample_id).order_by("-pk").values_list("pk", flat=True).first()
     following = qs.filter(pk__gt=sample_id).order_by("pk").values_list("pk", flat=True).first()

@@ -10,6 +10,7 @@ from curation.models.login_failures import LoginFailure
 from curation.models.presets import StrategyPreset
 from curation.models.runs import SelectionRun
 from curation.models.samples import Sample
+from curation.models.saved_views import SavedView
 from curation.models.tags import Tag, TagAnnotation, TagSample
 from curation.models.tokens import ApiToken
 from curation.models.workers import WorkerHeartbeat
@@ -25,6 +26,7 @@ __all__ = [
     "Job",
     "LoginFailure",
     "Sample",
+    "SavedView",
     "Score",
     "SelectionRun",
     "StrategyPreset",

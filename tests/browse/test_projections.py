@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from curation.browse.projections import SCALE, pca_2d, projection_compute
-from curation.filters import FilterError, SampleFilter, filter_samples, points_in_polygon
+from curation.filter_regions import points_in_polygon
+from curation.filters import FilterError, SampleFilter, filter_samples
 from curation.models import EmbeddingSpace, Sample
 from curation.storage.embeddings import embedding_space_store
 

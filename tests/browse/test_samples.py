@@ -21,7 +21,8 @@ def test_it_shows_the_image_boxes_annotations_metadata_and_neighbours(
     text = response.content.decode()
     assert response.status_code == 200
     assert reverse("sample-image", args=[samples[0].pk]) in text
-    assert '<rect x="2.0" y="3.0" width="20.0" height="10.0"' in text
+    # the box (2, 3, 20 x 10 px of a 40 x 30 image) in percent: label text keeps its 12px size
+    assert '<rect x="5.000%" y="10.000%" width="50.000%" height="33.333%"' in text
     assert "detector" in text and "0.800" in text  # prediction with probability
     assert "lightly.sharpness" in text and "split" in text
     assert "Nearest neighbours" in text

@@ -27,7 +27,11 @@ from curation.filters import FilterError, SampleFilter
 
 SIZE_KEYS = ("width_min", "width_max", "height_min", "height_max")
 KNOWN_KEYS = ("tag", "exclude_tag", "label", "task", "q", *SIZE_KEYS)
-IGNORED_KEYS = ("page", "after", "before", "partial", "view", "sort", "cursor", "page_size")
+# ordering and saved views: parsed with their own rules (tests/filters/test_similar.py,
+# tests/browse/test_saved_views.py), never reported as unknown
+KNOWN_KEYS += ("text", "space", "text_top", "similar_to", "similar_top", "view")
+IGNORED_KEYS = ("page", "after", "before", "partial", "sort", "cursor", "page_size")
+IGNORED_KEYS += ("boxes", "sample")  # display state of the browser
 
 # Any text a URL can carry (no lone surrogates: they cannot be UTF-8 encoded), as parse keeps it.
 text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12).filter(

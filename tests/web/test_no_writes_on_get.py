@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from curation.models import EmbeddingSpace, Job, SelectionRun, StrategyPreset, Tag
+from curation.models import EmbeddingSpace, Job, SavedView, SelectionRun, StrategyPreset, Tag
 from curation.storage.embeddings import embedding_space_store
 from curation.tokens.services import api_token_create
 
@@ -63,6 +63,7 @@ def world(alice, dataset, samples, space):
         "space_id": other.pk,
         "key": "0" * 32,  # an upload session that does not exist: 404, no write
         "annotation_id": samples[0].annotations.filter(x__isnull=False).first().pk,  # a box
+        "view_id": SavedView.objects.create(dataset=dataset, owner=alice, name="v", query="q=a").pk,
     }
 
 
