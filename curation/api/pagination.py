@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 
 class IdCursorPagination(CursorPagination):
@@ -56,3 +59,38 @@ def paginate(view: Any, request: Request, queryset: Any, serializer_class: Any) 
     page: Any = paginator.paginate_queryset(queryset, request, view=view)
     data = serializer_class(page, many=True, context={"request": request}).data
     return paginator.get_paginated_response(data)
+
+
+RANK_OFFSET_MAX = 10_000_000
+
+
+def rank_offset(request: Request) -> int:
+    """The ``cursor`` of a ranked list (``text=``, ``similar_to=``): a rank offset, 0 first."""
+    raw = request.query_params.get("cursor") or "0"
+    try:
+        offset = int(raw)
+    except ValueError:
+        offset = -1
+    if not 0 <= offset <= RANK_OFFSET_MAX:
+        raise ValidationError({"cursor": IdCursorPagination.invalid_cursor_message})
+    return offset
+
+
+def ranked_response(
+    request: Request,
+    *,
+    items: list[dict[str, Any]],
+    values: Sequence[float],
+    field: str,
+    offset: int,
+    size: int,
+    more: bool,
+) -> Response:
+    """A page of a ranked list shaped like every sample list (``next``, ``previous``,
+    ``results``), each item with its rank value in ``field`` (null for NaN: no vector)."""
+    for item, value in zip(items, values, strict=False):
+        item[field] = None if value != value else round(value, 6)
+    url = request.build_absolute_uri()
+    following = replace_query_param(url, "cursor", offset + size) if more else None
+    previous = replace_query_param(url, "cursor", max(0, offset - size)) if offset else None
+    return Response({"next": following, "previous": previous, "results": items})
