@@ -45,6 +45,17 @@ class LoadedInputs:
     notes: tuple[str, ...] = ()  # lines for the run's message (``runs.order``)
 
 
+def load_timings(t0: float, t_candidates: float, t_embeddings: float) -> dict[str, float]:
+    """The phases of a load, ending now: candidates, embeddings, the rest, and the total."""
+    t_end = time.perf_counter()
+    return {
+        "load_candidates_s": t_candidates - t0,
+        "load_embeddings_s": t_embeddings - t_candidates,
+        "load_other_s": t_end - t_embeddings,
+        "load_s": t_end - t0,
+    }
+
+
 def _align(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each of ``wanted`` its row in ``ids`` (any order) and whether found."""
     return RowIndex(ids).find(wanted)
@@ -218,7 +229,6 @@ def load_inputs(
         queries[qkey] = np.take(loaded.matrix, rows[found], axis=0)
     masked = np.isin(sample_ids, _tag_sample_ids(mask_tag)) if mask_tag else None
     preselected = np.isin(sample_ids, _tag_sample_ids(preselected_tag)) if preselected_tag else None
-    t_end = time.perf_counter()
     data = ArrayData(
         embeddings=embeddings,
         metadata=metadata,
@@ -233,12 +243,7 @@ def load_inputs(
         sample_ids=sample_ids,
         data=data,
         n_without_vectors=n_without,
-        timings={
-            "load_candidates_s": t_candidates - t0,
-            "load_embeddings_s": t_embeddings - t_candidates,
-            "load_other_s": t_end - t_embeddings,
-            "load_s": t_end - t0,
-        },
+        timings=load_timings(t0, t_candidates, t_embeddings),
     )
 
 

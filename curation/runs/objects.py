@@ -39,7 +39,13 @@ from curation.models import (
     TagSample,
 )
 from curation.runs.inputs import ResolvedInputs, SelectionRunError, check_metadata_input
-from curation.runs.load import Check, LoadedInputs, load_candidate_rows, numeric_or_object
+from curation.runs.load import (
+    Check,
+    LoadedInputs,
+    load_candidate_rows,
+    load_timings,
+    numeric_or_object,
+)
 from curation.selection import ArrayData, SelectionConfig
 from curation.selection.config import StrategySpec
 from curation.selection.kernels_align import RowIndex
@@ -296,7 +302,6 @@ def load_object_inputs(
             preselected = np.isin(object_ids, _object_members(preselected_tag))
         else:
             preselected = np.isin(sample_ids, _members(preselected_tag))
-    t_end = time.perf_counter()
     data = ArrayData(
         embeddings={plan.space_name: matrix},
         metadata=metadata,
@@ -311,12 +316,7 @@ def load_object_inputs(
         sample_ids=sample_ids,
         data=data,
         n_without_vectors=n_without,
-        timings={
-            "load_candidates_s": t_candidates - t0,
-            "load_embeddings_s": t_embeddings - t_candidates,
-            "load_other_s": t_end - t_embeddings,
-            "load_s": t_end - t0,
-        },
+        timings=load_timings(t0, t_candidates, t_embeddings),
         object_ids=object_ids,
     )
 
