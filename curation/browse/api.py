@@ -18,14 +18,13 @@ from curation.access import get_dataset_for_user
 from curation.api.pagination import IdCursorPagination, paginate
 from curation.api.serializers_common import errors
 from curation.api.views_base import CurationAPIView
-from curation.browse.api_similar import similar_paginate
+from curation.browse.api_ranked import ranked_sample_list
 from curation.browse.saved_views import saved_view_expand
 from curation.datasets.serializers import (
     SampleDetailSerializer,
     SampleListItemSerializer,
     sample_expand_parse,
 )
-from curation.embeddings.api_search import text_paginate
 from curation.filters import SampleFilter, filter_samples
 from curation.models import Annotation, Dataset, Sample, Score
 
@@ -118,10 +117,9 @@ class SampleListView(CurationAPIView):
             samples = samples.prefetch_related(annotations_prefetch())
         if "scores" in expand:
             samples = samples.prefetch_related(scores_prefetch())
-        if sample_filter.text:  # best match first, by rank (curation.embeddings.api_search)
-            return text_paginate(request, dataset, sample_filter, samples)
-        if sample_filter.similar_to:  # nearest first, by rank (curation.browse.api_similar)
-            return similar_paginate(request, dataset, sample_filter, samples)
+        ranked = ranked_sample_list(request, dataset, sample_filter, samples)
+        if ranked is not None:  # text= best match first, similar_to= nearest first
+            return ranked
         return paginate(self, request, samples, SampleListItemSerializer)
 
 
