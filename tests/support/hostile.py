@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,15 @@ def message_of(response: Any) -> str:
         body = response.json()
         return str(body.get("detail", body)) if isinstance(body, dict) else str(body)
     return html.unescape(response.content.decode(errors="replace"))
+
+
+def assert_refused_and_unchanged(case: Case, send: Callable[[Case], Any]) -> None:
+    """The corpus's one check: ``case`` answers its status with its sentence, shows no stack
+    trace, server path or codec name, and changes no row or file."""
+    before = snapshot()
+    response = send(case)
+    text = message_of(response)
+    assert response.status_code == case.status, text[:500]
+    assert case.message in text
+    assert "Traceback" not in text and "/tmp/" not in text and "codec" not in text
+    assert snapshot() == before
