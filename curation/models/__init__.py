@@ -13,6 +13,7 @@ from curation.models.samples import Sample
 from curation.models.saved_views import SavedView
 from curation.models.tags import Tag, TagAnnotation, TagSample
 from curation.models.tokens import ApiToken
+from curation.models.videos import Video
 from curation.models.workers import WorkerHeartbeat
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "Tag",
     "TagAnnotation",
     "TagSample",
+    "Video",
     "WorkerHeartbeat",
 ]

@@ -4,7 +4,8 @@ from django.db import models
 
 
 class Sample(models.Model):
-    """One image of a dataset; ``metadata`` holds custom and built-in (``lightly.*``) keys."""
+    """One image (or one frame of a video) of a dataset; ``metadata`` holds custom and
+    built-in (``lightly.*``) keys."""
 
     dataset = models.ForeignKey(
         "curation.Dataset", on_delete=models.CASCADE, related_name="samples"
@@ -15,6 +16,17 @@ class Sample(models.Model):
     size_bytes = models.BigIntegerField(null=True, blank=True)
     thumbnail = models.CharField(max_length=1024, blank=True, help_text="Path under MEDIA_ROOT.")
     metadata = models.JSONField(default=dict, blank=True)
+    video = models.ForeignKey(
+        "curation.Video",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="frames",
+        help_text="The video this sample is a frame of; empty for images.",
+    )
+    frame_index = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Index of the frame in its video's decoded stream."
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -24,7 +36,10 @@ class Sample(models.Model):
                 fields=["dataset", "file_name"], name="sample_file_name_unique_per_dataset"
             )
         ]
-        indexes = [models.Index(fields=["dataset", "width", "height"], name="sample_size_idx")]
+        indexes = [
+            models.Index(fields=["dataset", "width", "height"], name="sample_size_idx"),
+            models.Index(fields=["video", "frame_index"], name="sample_video_frame_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.file_name
