@@ -26,6 +26,7 @@ from curation.models import (
     SelectionRun,
     StrategyPreset,
     Tag,
+    Video,
     WorkerHeartbeat,
 )
 
@@ -147,6 +148,25 @@ class SampleAdmin(admin.ModelAdmin):
     list_select_related = ["dataset"]
     raw_id_fields = ["dataset"]
     show_full_result_count = False
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    """Read-only: a video's rows and frames are written by imports only."""
+
+    list_display = ["name", "dataset", "fps", "duration_s", "frame_count", "frame_step"]
+    list_filter = ["dataset"]
+    search_fields = ["name"]
+    list_select_related = ["dataset"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Tag)

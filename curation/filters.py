@@ -19,8 +19,11 @@ the same text works for ``manage.py select --where`` and the API's ``/samples/``
 ``text_top=N``             … keeping only the N best matches
 ``similar_to=ID[,ID…]``    nearest first: exact embedding distance to these samples
 ``similar_top=N``          … keeping only the N nearest (``space=NAME`` as for text)
+``video=NAME``             a frame of one of the listed videos; ``frames=START-END`` frame
+                           indexes, open ends allowed (``curation.filter_videos``)
 ``view=NAME``              a saved view's parameters (expanded by ``curation.browse.saved_views``
-                           in the browser and the API's sample list; an error elsewhere)
+                           in the browser, the API's sample list and a selection run's
+                           candidates: API, dialog, ``select --where``; an error elsewhere)
 =========================  ===========================================================
 
 Map coordinates are those of the cached 2D projection of the embedding space, scaled to
@@ -53,11 +56,19 @@ from curation.browse.similarity import SimilarityError, similar_top_ids
 from curation.embeddings.text_search import TextSearchError, text_filter_ids
 from curation.filter_metadata import range_condition, values_condition
 from curation.filter_regions import RegionError, region_parse, region_sample_ids
+from curation.filter_videos import (
+    FrameRange,
+    VideoFilterError,
+    frames_parse,
+    video_condition,
+    video_describe,
+    video_pairs,
+)
 from curation.models import Annotation, AnnotationTask, Dataset, Sample, Tag, TagSample
 
 _SIZE_KEYS = ("width_min", "width_max", "height_min", "height_max")
-_LIST_KEYS = ("tag", "exclude_tag", "label")
-_SINGLE_KEYS = ("task", "q")
+_LIST_KEYS = ("tag", "exclude_tag", "label", "video")
+_SINGLE_KEYS = ("task", "q", "frames")
 # paging and display state of the pages (curation.browse.views), not conditions on samples:
 _IGNORED_KEYS: tuple[str, ...] = ("page", "after", "before", "partial", "sort", "cursor")
 _IGNORED_KEYS += ("page_size", "boxes", "sample")
@@ -86,6 +97,8 @@ class SampleFilter:
     text_top: int = 0
     similar_to: tuple[int, ...] = ()  # order by embedding distance to these samples
     similar_top: int = 0
+    videos: tuple[str, ...] = ()  # frames of these videos (curation.filter_videos)
+    frames: FrameRange | None = None  # frame-index range, inclusive, None = any
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     # ---- parsing -------------------------------------------------------------------------
@@ -121,7 +134,7 @@ class SampleFilter:
             elif key == "view":  # expanded first by curation.browse.saved_views
                 raise FilterError(
                     f"Filter parameter view={value!r}: saved views work in the browser and the "
-                    "API's sample list; give the view's own parameters here."
+                    "API (sample lists, selection runs); give the view's own parameters here."
                 )
             elif key.split(":", 1)[0] in _REGION_KINDS and ":" in key:
                 try:
@@ -132,7 +145,7 @@ class SampleFilter:
                 raise FilterError(
                     f"Unknown filter parameter {key!r}: use tag, exclude_tag, label, task, q, "
                     "width_min/width_max/height_min/height_max, min:KEY, max:KEY, meta:KEY, "
-                    "text or similar_to."
+                    "text, similar_to, video or frames."
                 )
         top = _as_int("text_top", text["text_top"]) if "text_top" in text else 0  # no text: unused
         if top < 0:
@@ -143,6 +156,10 @@ class SampleFilter:
             raise FilterError(f"Filter parameter similar_top={similar_top} must be 1 or more.")
         if similar and "text" in text:
             raise FilterError("text= and similar_to= both order the samples: use one of them.")
+        try:
+            frames = frames_parse(single["frames"]) if "frames" in single else None
+        except VideoFilterError as exc:
+            raise FilterError(str(exc)) from None
         range_keys = sorted(set(mins) | set(maxs))
         return cls(
             tags=tuple(dict.fromkeys(lists["tag"])),
@@ -159,6 +176,8 @@ class SampleFilter:
             text_top=top if "text" in text else 0,
             similar_to=similar,
             similar_top=similar_top,
+            videos=tuple(dict.fromkeys(lists["video"])),
+            frames=frames,
         )
 
     # ---- output --------------------------------------------------------------------------
@@ -189,7 +208,7 @@ class SampleFilter:
             pairs.append(("similar_to", ",".join(str(i) for i in self.similar_to)))
             pairs += [("space", self.space)] if self.space else []
             pairs += [("similar_top", str(self.similar_top))] if self.similar_top else []
-        return pairs
+        return pairs + video_pairs(self.videos, self.frames)
 
     def to_querystring(self) -> str:
         return urlencode(self.to_pairs(), safe=":,")
@@ -238,6 +257,7 @@ class SampleFilter:
             plural = "s" if len(self.similar_to) > 1 else ""
             in_space = f" in {self.space}" if self.space else ""
             parts.append(f"{near} to sample{plural} {which}{in_space}")
+        parts += video_describe(self.videos, self.frames)
         return ", ".join(parts) if parts else "all samples"
 
 
@@ -273,6 +293,11 @@ def filter_samples(dataset: Dataset, sample_filter: SampleFilter) -> QuerySet[Sa
         qs = qs.filter(Exists(annotations))
     if f.q:
         qs = qs.filter(file_name__icontains=f.q)
+    if f.videos or f.frames:
+        try:
+            qs = qs.filter(video_condition(dataset, f.videos, f.frames))
+        except VideoFilterError as exc:
+            raise FilterError(str(exc)) from None
     for key, bound in f.sizes:
         field_name, op = key.split("_")
         qs = qs.filter(**{f"{field_name}__{'gte' if op == 'min' else 'lte'}": bound})
@@ -334,6 +359,14 @@ def _pairs(source: str | Mapping[str, Any] | Iterable[tuple[str, str]]) -> list[
                 pairs.append((str(key), str(item)))
         return pairs
     return [(str(k), str(v)) for k, v in source]
+
+
+def filter_pairs(
+    source: str | Mapping[str, Any] | Iterable[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """The (key, value) pairs of a filter given in any form ``SampleFilter.parse`` takes (for
+    ``curation.browse.saved_views``, which expands ``view=NAME`` before parsing)."""
+    return _pairs(source)
 
 
 def _meta_key(param: str) -> str:

@@ -61,6 +61,18 @@ def similar_ranked_page(
     return page, values, offset + size < len(ids)
 
 
+def similar_rank_ids(
+    dataset: Dataset, sample_filter: SampleFilter, samples: QuerySet[Sample]
+) -> np.ndarray | None:
+    """The ids of ``samples`` nearest first to the filter's ``similar_to=`` samples (the query
+    samples themselves first), or None when the filter has none: the order in which the samples
+    page and the API list them, and so a selection run's candidate order (``runs.order``)."""
+    if not sample_filter.similar_to:
+        return None
+    ids, _ = _ranked_ids(dataset, sample_filter, samples)
+    return ids
+
+
 def ranked_neighbours(
     dataset: Dataset, sample_filter: SampleFilter, sample_id: int
 ) -> tuple[int | None, int | None]:

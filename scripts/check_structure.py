@@ -49,6 +49,8 @@ LAZY_ALLOWED = frozenset(
     | {"sklearn", "daphne"}
     # tokenizers: the text encoder's tokenizer.json for text search (the optional onnx extra).
     | {"tokenizers", "onnx"}  # onnx: builds the ingest benchmark's CNN (dev extra)
+    # umap (umap-learn): optional UMAP maps, imported (numba: seconds) only to compute one.
+    | {"umap"}
 )
 
 # What the engine may import besides the standard library and itself.

@@ -26,6 +26,7 @@ from curation.runs import api_keep_first as views_keep_first
 from curation.tags import api as views_tags
 from curation.tags import api_export as views_export
 from curation.tokens import api as views_tokens
+from curation.videos import api as views_videos
 
 D = "datasets/<int:dataset_id>/"
 T = f"{D}tags/<int:tag_id>/"
@@ -52,6 +53,13 @@ urlpatterns = [
         f"{D}samples/<int:sample_id>/",
         views_samples.SampleDetailView.as_view(),
         name="api-sample-detail",
+    ),
+    # videos
+    path(f"{D}videos/", views_videos.VideoListView.as_view(), name="api-video-list"),
+    path(
+        f"{D}videos/<int:video_id>/",
+        views_videos.VideoDetailView.as_view(),
+        name="api-video-detail",
     ),
     # tags
     path(f"{D}tags/", views_tags.TagListView.as_view(), name="api-tag-list"),

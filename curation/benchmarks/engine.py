@@ -230,6 +230,13 @@ CASES: list[Case] = [
         bound_target=2.0,
     ),
     Case(
+        "typicality_lowrank",
+        "TYPICALITY K=20 N=13k D=384, rank 32 + noise, unit vectors",
+        case_typicality(_LOWRANK, 20),
+        10.0,
+        bound_target=2.0,
+    ),
+    Case(
         "typicality",
         "TYPICALITY K=20 N=20k D=384, clustered",
         case_typicality(_mixture_data(20_000, 384, seed=1), 20),
@@ -272,6 +279,7 @@ QUICK: dict[str, Callable[[bool, int], Outcome]] = {
     "diversity_lowrank": case_diversity(functools.partial(bench_data.low_rank, 4000, 64), 200),
     "typicality_text": case_typicality(functools.partial(bench_data.text, 3000, 64), 20),
     "typicality_sphere": case_typicality(functools.partial(bench_data.sphere, 3000, 64), 20),
+    "typicality_lowrank": case_typicality(functools.partial(bench_data.low_rank, 3000, 64), 20),
     "typicality": case_typicality(_mixture_data(4_000, 64, seed=1), 20),
     "combined": case_combined(20_000, 128, 200),
     "diversity_1m": case_diversity(_mixture_data(100_000, 64), 200, plain=False),

@@ -3,8 +3,9 @@ an image folder (built-in metadata and thumbnails in worker processes).
 
 Targets on a 2-core machine: 100k x 512 embeddings CSV + metadata CSV <= 60 s; 10k small images
 <= 60 s. The data are generated in a temporary folder; the import runs against the configured
-database into a throwaway dataset that is deleted afterwards. Last, images per second through a
-small ONNX CNN at 224 px (``onnx_ingest``).
+database into a throwaway dataset that is deleted afterwards. Then a 10-minute 720p video at
+the default rate and at every frame (``ingest_video``; 1 minute under ``--quick``). Last, images
+per second through a small ONNX CNN at 224 px (``onnx_ingest``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from PIL import Image
 
+from curation.benchmarks.ingest_video import run_video_ingest
 from curation.benchmarks.onnx_ingest import run_onnx_ingest
 from curation.datasets.services import dataset_create, dataset_delete
 from curation.imports.services import dataset_import
@@ -183,6 +185,7 @@ def run_ingest_benchmark(stdout: Any, quick: bool) -> None:
             )
         finally:
             _delete(dataset, stdout)
+        run_video_ingest(stdout, root, quick, owner)
         run_onnx_ingest(stdout, root, quick)
     if temporary_owner:
         owner.delete()

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from curation.embeddings.compute import image_batches
+from curation.embeddings.compute import folder_paths, image_batches
 from curation.embeddings.onnx_models import ImageEncoder, ModelError, device_label
 
 SIZE = 224
@@ -96,10 +96,12 @@ def run_onnx_ingest(stdout: Any, root: Path, quick: bool) -> None:
     started = time.perf_counter()
     rows = sum(
         len(encoder.encode(b))
-        for b in image_batches(encoder, str(root / "onnx-images"), names, BATCH)
+        for b in image_batches(encoder, folder_paths(str(root / "onnx-images"), names), BATCH)
     )
     pipeline = time.perf_counter() - started
-    batch = next(image_batches(encoder, str(root / "onnx-images"), names[:BATCH], BATCH))
+    batch = next(
+        image_batches(encoder, folder_paths(str(root / "onnx-images"), names[:BATCH]), BATCH)
+    )
     encoder.encode(batch)  # warm-up
     started = time.perf_counter()
     repeats = max(1, count // BATCH)

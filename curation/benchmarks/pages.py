@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
+from curation.benchmarks.facets import time_facet_panels
 from curation.benchmarks.generated import ground_truth_labels_add, modulo_tag_add
 from curation.browse.similarity import similarity_clear_caches
 from curation.models import Dataset, EmbeddingSpace, Sample, Tag
@@ -138,6 +139,7 @@ def run_pages_benchmark(stdout: Any, quick: bool) -> None:
         ms, status = _time(client, url, headers)
         verdict = "ok" if ms <= TARGET_MS and status == 200 else f"SLOW (HTTP {status})"
         stdout.write(f"{label:<45} {ms:>10.1f}  {verdict}\n")
+    time_facet_panels(client, dataset, stdout, _time, TARGET_MS)
     _time_similar(client, owner, stdout)
 
 

@@ -47,6 +47,14 @@ FILTER_PARAMETERS = [
     OpenApiParameter("label", str, many=True, explode=True, description="Has one of these labels."),
     OpenApiParameter("task", str, description="…in this task (ground_truth or a prediction task)."),
     OpenApiParameter("q", str, description="File name contains this text (case-insensitive)."),
+    OpenApiParameter(
+        "video", str, many=True, explode=True, description="A frame of one of these videos (names)."
+    ),
+    OpenApiParameter(
+        "frames",
+        str,
+        description="Frame indexes START-END, inclusive; open ends allowed (100-, -50).",
+    ),
     *[
         OpenApiParameter(name, int, description=f"Image {name.replace('_', ' ')} in pixels.")
         for name in ("width_min", "width_max", "height_min", "height_max")
@@ -110,7 +118,7 @@ class SampleListView(CurationAPIView):
         dataset = get_dataset_for_user(request.user, dataset_id)
         expand = sample_expand_parse(request.query_params.get("expand"))
         sample_filter = parse_filter(request, dataset)
-        samples = filter_samples(dataset, sample_filter)
+        samples = filter_samples(dataset, sample_filter).select_related("video")
         if "tags" in expand:
             samples = samples.prefetch_related("tags")
         if "annotations" in expand:
@@ -134,6 +142,7 @@ class SampleDetailView(CurationAPIView):
         dataset = get_dataset_for_user(request.user, dataset_id)
         sample = (
             Sample.objects.filter(dataset=dataset, pk=sample_id)
+            .select_related("video")
             .prefetch_related(annotations_prefetch(), scores_prefetch(), "tags")
             .first()
         )

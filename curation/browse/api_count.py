@@ -1,4 +1,5 @@
-"""``GET /api/datasets/{id}/samples/count/``: how many samples match a filter (one COUNT).
+"""``GET /api/datasets/{id}/samples/count/``: how many samples match a filter, exact (one
+COUNT, or its result stored under the dataset's data version: ``browse.filter_cache``).
 
 The same filter parameters as ``/samples/`` (``curation.browse.api.parse_filter``); the Python
 client's ``len(query)`` asks this instead of paging through every sample.
@@ -15,7 +16,7 @@ from curation.access import get_dataset_for_user
 from curation.api.serializers_common import errors
 from curation.api.views_base import CurationAPIView
 from curation.browse.api import FILTER_DESCRIPTION, FILTER_PARAMETERS, parse_filter
-from curation.filters import filter_samples
+from curation.browse.filter_cache import filter_count
 
 
 class SampleCountSerializer(serializers.Serializer):
@@ -33,4 +34,4 @@ class SampleCountView(CurationAPIView):
     )
     def get(self, request: Request, dataset_id: int) -> Response:
         dataset = get_dataset_for_user(request.user, dataset_id)
-        return Response({"count": filter_samples(dataset, parse_filter(request, dataset)).count()})
+        return Response({"count": filter_count(dataset, parse_filter(request, dataset))})

@@ -41,11 +41,11 @@ def projection_status(space: EmbeddingSpace) -> str:
 
 
 def projection_schedule(*, space: EmbeddingSpace) -> None:
-    """Make sure ``space`` gets its map: computed now when small (``projections.INLINE_LIMIT``
+    """Make sure ``space`` gets its map: computed now when small (``projections.inline_limit()``
     rows at most), else queued once (called by writers and by the page's POST, never on GET)."""
     if projection_status(space) != "missing":
         return
-    if space.count <= projections.INLINE_LIMIT:
+    if space.count <= projections.inline_limit():
         space.projection = projection_compute(space=space)
         return
     marked = EmbeddingSpace.objects.filter(pk=space.pk, projection__isnull=True).update(

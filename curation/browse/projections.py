@@ -3,7 +3,10 @@
 
 The cached value is ``{"method": "pca", "scale": 10000, "ids": [...], "x": [...], "y": [...]}``:
 integer map coordinates in ``0..scale`` (both axes scaled to the unit square, aspect kept),
-row-aligned with sample ids. ``{"pending": true}`` marks a computation that has been queued.
+row-aligned with sample ids. ``method`` is ``"umap"`` when the optional ``umap`` package
+(umap-learn, not a dependency) is importable: fitted on an even subsample of at most
+``FIT_ROWS`` rows, the other rows placed with ``transform``; otherwise ``"pca"``. The map page
+names the method. ``{"pending": true}`` marks a computation that has been queued.
 Small spaces are projected on the spot; larger ones by a background task
 (``curation.tasks.projection_compute_task``), both asked for by ``browse.maps``. Storing new
 vectors resets the cache (``embedding_space_store``). This module computes and encodes only: it
@@ -19,6 +22,7 @@ browser), then only bit masks for filters and tags. Layout, little-endian::
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import struct
 from dataclasses import dataclass
@@ -35,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 SCALE = 10_000
 INLINE_LIMIT = 20_000  # project spaces with at most this many rows inside the request
+UMAP_INLINE_LIMIT = 2_000  # UMAP is far slower: larger spaces go to the background task
+METHOD_NAMES = {"pca": "PCA", "umap": "UMAP"}
 FIT_ROWS = 50_000  # PCA axes are fitted on an even subsample of at most this many rows
 CHUNK = 65_536
 MAGIC = b"CMAP"
@@ -71,15 +77,61 @@ def pca_2d(matrix: np.ndarray) -> np.ndarray:
     return pca_project(matrix, 2, fit_rows=FIT_ROWS, chunk=CHUNK)
 
 
+def umap_available() -> bool:
+    """Whether maps are made with UMAP (the optional ``umap`` package is importable)."""
+    return importlib.util.find_spec("umap") is not None
+
+
+def inline_limit() -> int:
+    """The most rows a writer projects on the spot (more: the background task)."""
+    return min(INLINE_LIMIT, UMAP_INLINE_LIMIT) if umap_available() else INLINE_LIMIT
+
+
+def umap_2d(matrix: np.ndarray) -> np.ndarray:
+    """UMAP to 2D: fitted on an even subsample of at most ``FIT_ROWS`` rows, the other rows
+    placed by ``transform`` in chunks (memory stays O(rows))."""
+    import umap  # optional and slow to import (numba): only when a map is computed
+
+    n = len(matrix)
+    fit = np.unique(np.linspace(0, n - 1, min(n, FIT_ROWS)).astype(np.int64))
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, len(fit) - 1), random_state=0)
+    out = np.empty((n, 2), dtype=np.float64)
+    out[fit] = reducer.fit_transform(np.asarray(matrix[fit], dtype=np.float32))
+    rest = np.setdiff1d(np.arange(n), fit, assume_unique=True)
+    for start in range(0, len(rest), CHUNK):
+        rows = rest[start : start + CHUNK]
+        out[rows] = reducer.transform(np.asarray(matrix[rows], dtype=np.float32))
+    return out
+
+
+def project_2d(matrix: np.ndarray) -> tuple[np.ndarray, str]:
+    """The map's 2D points and the method's key: UMAP when importable (and at least 4 rows,
+    UMAP's smallest neighbourhood), else PCA."""
+    if umap_available() and len(matrix) >= 4:
+        return umap_2d(matrix), "umap"
+    return pca_2d(matrix), "pca"
+
+
+def projection_method(space: EmbeddingSpace) -> str:
+    """The display name of the method that made the space's map ("" without a map); reads one
+    key, never the whole cached projection."""
+    method = (
+        EmbeddingSpace.objects.filter(pk=space.pk)
+        .values_list("projection__method", flat=True)
+        .first()
+    )
+    return METHOD_NAMES.get(str(method), "") if method else ""
+
+
 def projection_compute(*, space: EmbeddingSpace) -> dict[str, Any]:
     """Project the space, store the cached map on it and return it."""
     loaded = embedding_space_load(space)
-    points = pca_2d(loaded.matrix)
+    points, method = project_2d(loaded.matrix)
     low = points.min(axis=0)
     span = float((points.max(axis=0) - low).max()) or 1.0
     scaled = np.rint((points - low) / span * SCALE).astype(np.int64)
     projection = {
-        "method": "pca",
+        "method": method,
         "scale": SCALE,
         "ids": loaded.sample_ids.astype(np.int64).tolist(),
         "x": scaled[:, 0].tolist(),

@@ -6,14 +6,15 @@ Reads: ``saved_views_visible`` (the user's own views and the shared ones of a da
 may already see: callers check the dataset first), ``saved_view_for_user`` (404 for a view the
 user may not see, 403 for a change by anyone but its owner or staff) and ``saved_view_expand``
 (replaces ``view=NAME`` by the view's parameters: the user's own view of that name first, else
-the oldest shared one; further parameters refine it). Writes (``saved_view_create`` /
+the oldest shared one; further parameters refine it; ``sample_filter_for_user`` expands and
+parses in one step for a selection run's candidates). Writes (``saved_view_create`` /
 ``_update`` / ``_delete``) are keyword-only and atomic; a view stores the canonical query
 string of a filter that parses, never a ``view=`` of its own. Errors are one sentence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from curation.filters import FilterError, SampleFilter
+from curation.filters import FilterError, SampleFilter, filter_pairs
 from curation.models import Dataset, SavedView
 
 VIEW_PARAM = "view"
@@ -69,6 +70,20 @@ def saved_view_expand(
             )
         out += parse_qsl(view.query, keep_blank_values=False)
     return out
+
+
+def sample_filter_for_user(
+    *,
+    dataset: Dataset,
+    user: Any,
+    source: str | Mapping[str, Any] | Iterable[tuple[str, str]],
+) -> SampleFilter:
+    """``source`` (a query string, a mapping or pairs) parsed, each ``view=NAME`` replaced by
+    the saved view ``user`` may use: the filter of a selection run's candidates (the API, the
+    selection dialog, ``manage.py select --where``). Raises ``FilterError`` (one sentence)."""
+    return SampleFilter.parse(
+        saved_view_expand(dataset=dataset, user=user, pairs=filter_pairs(source))
+    )
 
 
 def _name(raw: str) -> str:

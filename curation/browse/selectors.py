@@ -43,7 +43,8 @@ COUNT_TIMEOUT_MS = 100
 METADATA_SAMPLE_ROWS = 2_000
 HISTOGRAM_BINS = 20
 MAX_STRING_VALUES = 12
-GRID_FIELDS = ("id", "dataset_id", "file_name", "width", "height", "thumbnail")
+GRID_FIELDS: tuple[str, ...] = ("id", "dataset_id", "file_name", "width", "height", "thumbnail")
+GRID_FIELDS += ("video", "frame_index")  # frames are grouped into filmstrips (curation.videos)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 
 from curation.access import can_delete_dataset, get_dataset_for_user
 from curation.browse.forms import THUMBNAIL_SIZES
@@ -34,10 +35,13 @@ from curation.browse.selectors import (
 )
 from curation.browse.similarity import similarity_space_names
 from curation.browse.views_display import thumbnail_size
+from curation.browse.views_facets import REFRESH_EVENT, filter_changed
 from curation.browse.views_sample import sample_modal_html
 from curation.embeddings.text_search import text_space_names
 from curation.filters import FilterError, SampleFilter
 from curation.models import AnnotationTask, Dataset
+from curation.videos.filmstrips import page_filmstrips
+from curation.videos.selectors import sidebar_videos
 from curation.web.pages import HtmxRequest, page_partial, render_page
 
 TEMPLATE = "curation/browser.html"
@@ -82,6 +86,8 @@ def browser(request: HtmxRequest, dataset_id: int) -> HttpResponse:
         "after": after,
         "page": None,
         "count": None,
+        "strips": [],  # the page's frames, one filmstrip per video (curation.videos.filmstrips)
+        "images": [],
         "similar_spaces": similarity_space_names(dataset),
         "boxes": boxes,
         "thumb_size": thumbnail_size(request),
@@ -98,6 +104,10 @@ def browser(request: HtmxRequest, dataset_id: int) -> HttpResponse:
             overlays = page_overlays(context["page"].samples, tasks, boxes)
             for sample in context["page"].samples:
                 sample.overlay = overlays.get(sample.pk)
+            ranked = bool(sample_filter.text or sample_filter.similar_to)
+            context["strips"], context["images"] = page_filmstrips(
+                context["page"].samples, ranked=ranked
+            )
             if not (request.htmx and request.htmx.target == "more"):
                 first = context["page"] if after == 0 else None
                 context["count"] = result_count(dataset, sample_filter, first)
@@ -112,7 +122,17 @@ def browser(request: HtmxRequest, dataset_id: int) -> HttpResponse:
     response = render_page(request, TEMPLATE, context, partial=partial, status=status)
     if partial == "results" and not context["error"]:
         response["HX-Push-Url"] = browser_url(dataset, sample_filter, display=display)
+    if page_partial(request, partial) == "results":  # the sidebar follows, out of band
+        response.write(_legend_oob(request, tasks, boxes))
+        if not context["error"] and filter_changed(request, dataset, sample_filter):
+            response["HX-Trigger"] = REFRESH_EVENT  # the facet panels count again
     return response
+
+
+def _legend_oob(request: HtmxRequest, tasks: list[AnnotationTask], boxes: list[str]) -> str:
+    """The class colours of the drawn tasks, swapped into the sidebar (``hx-swap-oob``)."""
+    context = {"legend": legend(tasks, boxes), "legend_oob": True}
+    return render_to_string(f"{TEMPLATE}#overlay-legend", context, request=request)
 
 
 def _display_query(tasks: list[AnnotationTask], boxes: list[str]) -> str:
@@ -145,6 +165,7 @@ def _sidebar(
         "can_delete": can_delete_dataset(request.user, dataset),
         "text_spaces": text_space_names(dataset),
         "saved_views": list(saved_views_visible(dataset=dataset, user=request.user)),
+        **sidebar_videos(dataset, sample_filter),
     }
 
 

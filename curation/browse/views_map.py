@@ -24,9 +24,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from curation.access import get_dataset_for_user
+from curation.browse.filter_cache import map_masks_packed
+from curation.browse.map_colours import colour_choices
 from curation.browse.maps import projection_binary, projection_schedule, projection_status
-from curation.browse.projections import projection_binary_cached
-from curation.browse.selectors import map_masks
+from curation.browse.projections import (
+    projection_binary_cached,
+    projection_method,
+    umap_available,
+)
 from curation.filters import FilterError, SampleFilter
 from curation.models import Dataset, EmbeddingSpace, Tag
 from curation.web.pages import HtmxRequest
@@ -44,7 +49,7 @@ def embedding_map(request: HtmxRequest, dataset_id: int) -> HttpResponse:
     space = _space(dataset, request.GET.get("space", ""))
     error = ""
     try:
-        sample_filter = SampleFilter.parse(_without(request, "space", "highlight"))
+        sample_filter = SampleFilter.parse(_without(request, "space", "highlight", "colour"))
     except FilterError as exc:
         error, sample_filter = str(exc), SampleFilter()
     context: dict[str, Any] = {
@@ -57,6 +62,10 @@ def embedding_map(request: HtmxRequest, dataset_id: int) -> HttpResponse:
         "highlight": request.GET.get("highlight", ""),
         "error": error,
         "map_status": projection_status(space) if space is not None else "",
+        "colour_groups": colour_choices(dataset) if space is not None else [],
+        "colour": request.GET.get("colour", ""),
+        "projection_method": projection_method(space) if space is not None else "",
+        "umap_available": umap_available(),
     }
     return render(request, "curation/embedding_map.html", context)
 
@@ -139,14 +148,20 @@ def map_mask(request: HtmxRequest, dataset_id: int) -> JsonResponse:
     highlight = request.GET.get("highlight", "")
     tag = Tag.objects.filter(dataset=dataset, name=highlight).first() if highlight else None
     try:
-        sample_filter = SampleFilter.parse(_without(request, "space", "highlight"))
-        masks = map_masks(dataset=dataset, row_ids=raw_ids, sample_filter=sample_filter, tag=tag)
+        sample_filter = SampleFilter.parse(_without(request, "space", "highlight", "colour"))
+        masks = map_masks_packed(  # stored under the data version: browse.filter_cache
+            dataset=dataset, row_ids=raw_ids, row_key=binary.etag, sample_filter=sample_filter,
+            tag=tag,
+        )  # fmt: skip
     except FilterError as exc:  # the filter is reported; the tag highlight still shows
         payload["error"] = str(exc)
-        masks = map_masks(dataset=dataset, row_ids=raw_ids, sample_filter=SampleFilter(), tag=tag)
-    if masks.filter_mask is not None:
-        payload["filter_mask"] = _bits(masks.filter_mask)
-        payload["matching"] = int(masks.filter_mask.sum())
-    if masks.tag_mask is not None:
-        payload["tag_mask"] = _bits(masks.tag_mask)
+        masks = map_masks_packed(
+            dataset=dataset, row_ids=raw_ids, row_key=binary.etag, sample_filter=SampleFilter(),
+            tag=tag,
+        )  # fmt: skip
+    if masks.filter_bits is not None:
+        payload["filter_mask"] = base64.b64encode(masks.filter_bits).decode("ascii")
+        payload["matching"] = masks.matching
+    if masks.tag_bits is not None:
+        payload["tag_mask"] = base64.b64encode(masks.tag_bits).decode("ascii")
     return JsonResponse(payload)

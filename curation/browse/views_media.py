@@ -35,6 +35,7 @@ from django.views.decorators.http import require_safe
 
 from curation.access import datasets_visible_to
 from curation.models import Sample
+from curation.storage.frames import sample_file_path
 from curation.storage.paths import UnsafePathError, safe_join
 
 CACHE_CONTROL = "private, max-age=86400"
@@ -44,7 +45,7 @@ def _visible_sample(request: HttpRequest, sample_id: int) -> Sample:
     sample = (
         Sample.objects.filter(pk=sample_id, dataset__in=datasets_visible_to(request.user))
         .select_related("dataset")
-        .only("id", "file_name", "thumbnail", "dataset__id", "dataset__image_root")
+        .only("id", "file_name", "thumbnail", "video", "dataset__id", "dataset__image_root")
         .first()
     )
     if sample is None:
@@ -97,7 +98,19 @@ def serve_file(request: HttpRequest, path: Path) -> HttpResponseBase:
 @require_safe
 def sample_image(request: HttpRequest, sample_id: int) -> HttpResponseBase:
     sample = _visible_sample(request, sample_id)
-    return serve_file(request, safe_path(sample.dataset.image_root, sample.file_name))
+    return serve_file(request, _sample_file(sample))
+
+
+def _sample_file(sample: Sample) -> Path:
+    """The sample's own file (an image below the image folder, or a video frame in the frames
+    store: ``storage.frames.sample_file_path``), or 404."""
+    try:
+        path = sample_file_path(sample)
+    except UnsafePathError:
+        raise Http404("No such image.") from None
+    if not path.is_file():
+        raise Http404("No such image.")
+    return path
 
 
 @login_required
@@ -110,4 +123,4 @@ def sample_thumbnail(request: HttpRequest, sample_id: int) -> HttpResponseBase:
             return serve_file(request, safe_path(settings.MEDIA_ROOT, sample.thumbnail))
         except Http404:
             pass
-    return serve_file(request, safe_path(sample.dataset.image_root, sample.file_name))
+    return serve_file(request, _sample_file(sample))

@@ -28,6 +28,8 @@ class BuilderChoices:
     prediction_tasks: dict[str, list[str]] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     from_dataset: bool = True
+    dataset_id: int | None = None  # the rows are checked against it (builder.dataset_checks)
+    dataset_name: str = ""
 
     @property
     def score_options(self) -> list[tuple[str, str]]:
@@ -52,6 +54,8 @@ class BuilderChoices:
             prediction_tasks={k: list(v) for k, v in self.prediction_tasks.items()},
             tags=list(self.tags),
             from_dataset=self.from_dataset,
+            dataset_id=self.dataset_id,
+            dataset_name=self.dataset_name,
         )
         for row in state.rows:
             if row.embedding and row.embedding not in copy.embeddings:
@@ -137,6 +141,8 @@ def builder_choices(dataset: Dataset | None) -> BuilderChoices:
         scores=scores,
         prediction_tasks=tasks,
         tags=tags,
+        dataset_id=dataset.pk,
+        dataset_name=dataset.name,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curation.builder.choices import BuilderChoices, fill_defaults, new_row
+from curation.builder.dataset_checks import dataset_errors
 from curation.builder.forms import (
     DISTRIBUTION_LABELS,
     INPUT_LABELS,
@@ -26,7 +27,7 @@ from curation.builder.forms import (
     state_data,
     state_from_form,
 )
-from curation.builder.rows import BuilderState, config_json, state_from_config
+from curation.builder.rows import BuilderState, Row, config_json, state_from_config
 from curation.builder.validation import validate_state
 from curation.selection.config import PREDICTION_NAMES
 
@@ -81,7 +82,8 @@ class BuilderForm:
                 row.add_error(name if name in row.fields else None, message)
             return
         count = "n_samples" if self.state.count_mode == "n" else "percent"
-        self.form.add_error({"count": count, "rows": "rows"}.get(key), message)
+        fields = {"count": count, "rows": "rows", "sequence_length": "sequence_length"}
+        self.form.add_error(fields.get(key), message)
 
 
 def builder_form_for_config(config: dict[str, Any], *, action: str = "") -> BuilderForm:
@@ -97,7 +99,11 @@ def builder_form(
     """Process the builder's part of a request. ``data`` is ``request.POST`` (or None for the
     first GET, which shows ``initial`` or the default config)."""
     if data is None:
-        return builder_form_for_config(initial or DEFAULT_CONFIG)
+        form = builder_form_for_config(initial or DEFAULT_CONFIG)
+        for key, message in dataset_errors(form.state, choices).items():
+            if key not in form.errors:
+                form.add_error(key, message)
+        return form
     around = BuilderFieldsForm(data)
     around.is_valid()
     action = around.text("action")
@@ -118,6 +124,8 @@ def builder_form(
             with contextlib.suppress(ValueError, IndexError):
                 del state.rows[int(action.split(":", 1)[1])]
     config, errors = validate_state(state)
+    for key, message in dataset_errors(state, choices).items():
+        errors.setdefault(key, message)  # names the dataset lacks, before a run would start
     return BuilderForm(
         state=state,
         config=config,
@@ -126,6 +134,23 @@ def builder_form(
         json_text=json_text,
         action=action,
     )
+
+
+def _unoffered(row: Row) -> dict[str, str]:
+    """Values of the row's fixed selects that none of their options offer (a pasted typo such
+    as ``"operation": "BIGGERR"``): the select shows them as they are, next to their error,
+    instead of silently falling back to its first option."""
+    offered = {
+        "input": row.allowed_inputs,
+        "operation": tuple(OPERATION_LABELS),
+        "distribution": tuple(DISTRIBUTION_LABELS),
+        "pred_name": tuple(PREDICTION_NAMES),
+    }
+    return {
+        name: getattr(row, name)
+        for name, values in offered.items()
+        if getattr(row, name) not in values
+    }
 
 
 def builder_context(form: BuilderForm, choices: BuilderChoices) -> dict[str, Any]:
@@ -151,6 +176,7 @@ def builder_context(form: BuilderForm, choices: BuilderChoices) -> dict[str, Any
                 "inputs": [(t, INPUT_LABELS[t]) for t in row.allowed_inputs],
                 "metadata_keys": metadata_keys,
                 "targets": [(name, shares.get(name, "")) for name in names],
+                "unoffered": _unoffered(row),
                 "extra_input": config_json(row.extra_input) if row.extra_input else "",
                 "extra_strategy": config_json(row.extra_strategy) if row.extra_strategy else "",
             }

@@ -198,6 +198,7 @@ class BuilderFieldsForm(_TextForm):
     count_mode = forms.CharField(required=False)
     n_samples = forms.CharField(required=False)
     percent = forms.CharField(required=False)
+    sequence_length = forms.CharField(required=False)
     extra = forms.CharField(required=False, widget=forms.HiddenInput)
     config_json = forms.CharField(required=False, strip=False, widget=forms.Textarea)
     action = forms.CharField(required=False)
@@ -217,6 +218,7 @@ def state_from_form(data: Mapping[str, Any]) -> BuilderState:
         count_mode="proportion" if fields.text("count_mode") == "proportion" else "n",
         n_samples=fields.text("n_samples", "100"),
         percent=fields.text("percent", "10"),
+        sequence_length=fields.text("sequence_length", "1"),
         extra=_json_dict(fields.text("extra")),
     )
 
@@ -228,6 +230,7 @@ def state_data(state: BuilderState) -> dict[str, str]:
         "count_mode": state.count_mode,
         "n_samples": state.n_samples,
         "percent": state.percent,
+        "sequence_length": state.sequence_length,
     }
     if state.extra:
         data["extra"] = json.dumps(state.extra)

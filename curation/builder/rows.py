@@ -97,6 +97,7 @@ class BuilderState:
     count_mode: str = "n"  # "n" or "proportion"
     n_samples: str = "100"
     percent: str = "10"
+    sequence_length: str = "1"  # ``selected_sequence_length``; written only when not 1
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -220,6 +221,12 @@ def config_from_state(state: BuilderState) -> tuple[dict[str, Any], dict[str, st
             errors["count"] = "the number of samples must be a whole number"
         else:
             config["n_samples"] = n
+    if state.sequence_length.strip() not in ("", "1"):
+        length = _integer(state.sequence_length)
+        if length is None:
+            errors["sequence_length"] = "the sequence length must be a whole number"
+        else:  # 0 or less too: validation names it
+            config["selected_sequence_length"] = length
     config["strategies"] = [row_entry(row, i, errors) for i, row in enumerate(state.rows)]
     config.update(state.extra)
     return config, errors
@@ -241,6 +248,9 @@ def state_from_config(config: Mapping[str, Any]) -> BuilderState:
         state.count_mode = "n"
         state.n_samples = _fmt(rest.pop("n_samples", ""))
         rest.pop("proportion_samples", None)
+    length = rest.get("selected_sequence_length")
+    if isinstance(length, int) and not isinstance(length, bool):  # else kept: validation names it
+        state.sequence_length = str(rest.pop("selected_sequence_length"))
     strategies = rest.pop("strategies", [])
     state.extra = rest
     if not isinstance(strategies, list):

@@ -52,6 +52,8 @@ def field_for_path(path: str, row: Row | None = None) -> tuple[int | None, str]:
     if not match:
         if path.startswith(("n_samples", "proportion_samples")):
             return None, "count"
+        if path == "selected_sequence_length":
+            return None, "sequence_length"
         if path == "strategies":
             return None, "rows"
         return None, "config"

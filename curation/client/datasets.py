@@ -230,15 +230,26 @@ class ImageDataset(EmbeddingsMixin):
         embed: bool | str = True,
         show_progress: bool | None = None,
         upload: bool | None = None,
+        video_every: int | None = None,
+        video_fps: float | None = None,
     ) -> dict[str, Any]:
-        """Add the images below ``path`` (recursively); returns the import summary.
+        """Add the images (and videos: ``video_every``-th frame or ``video_fps`` frames per
+        second, default 1) below ``path`` (recursively); returns the import summary.
 
         In place when the server may read ``path`` (below an import root of the account, or
         any folder for the local admin of an embedded ``make run``), else uploaded in
         resumable batches and committed all or nothing. ``embed``: compute the built-in
         embedding when the dataset has no other embedding space (``True``), never (``False``),
         or ``"always"``."""
-        summary = add_images(self, path, embed=embed, show_progress=show_progress, upload=upload)
+        summary = add_images(
+            self,
+            path,
+            embed=embed,
+            show_progress=show_progress,
+            upload=upload,
+            video_every=video_every,
+            video_fps=video_fps,
+        )
         self.refresh()
         return summary
 

@@ -157,8 +157,9 @@ class DatasetQuery(TextSearchMixin):
         embedding: str | None = None,
     ) -> Path:
         """Export the matching samples in any export format of the server (``filenames``,
-        ``csv``, ``coco``, ``yolo``, ``lightly-csv``, …) to ``path`` (a file; default: the
-        server's file name in the current folder); returns the path written.
+        ``csv``, ``coco``, ``yolo``, ``lightly-csv``, ``video_frames`` for video frames, …) to
+        ``path`` (a file; default: the server's file name in the current folder); returns the
+        path written.
 
         A query that is exactly one tag exports that tag; any other query is first saved as a
         temporary tag (removed again afterwards)."""

@@ -29,19 +29,21 @@ if TYPE_CHECKING:
     from curation.client.datasets import ImageDataset
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm")  # decoded by the server
 BATCH_FILES = 100
 BATCH_BYTES = 64 << 20
 
 
 def scan_images(root: Path) -> dict[str, Path]:
-    """Relative name (``/``-separated) -> path of every image below ``root``, sorted."""
+    """Relative name (``/``-separated) -> path of every image and video below ``root``,
+    sorted."""
     if root.is_file():
         return {root.name: root}
     found: dict[str, Path] = {}
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.startswith(".") or not name.lower().endswith(IMAGE_SUFFIXES):
+            if name.startswith(".") or not name.lower().endswith(IMAGE_SUFFIXES + VIDEO_SUFFIXES):
                 continue
             full = Path(folder) / name
             found[full.relative_to(root).as_posix()] = full
@@ -74,10 +76,14 @@ def add_images(
     embed: bool | str = True,
     show_progress: bool | None = None,
     upload: bool | None = None,
+    video_every: int | None = None,
+    video_fps: float | None = None,
 ) -> dict[str, Any]:
-    """Import the images of ``path`` (a folder, searched recursively, or one image) into
-    ``dataset``; returns the import summary. ``upload``: force (True) or forbid (False) the
-    upload instead of the in-place import; default: in place when the server may read it."""
+    """Import the images and videos of ``path`` (a folder, searched recursively, or one file)
+    into ``dataset``; returns the import summary. ``upload``: force (True) or forbid (False)
+    the upload instead of the in-place import; default: in place when the server may read it.
+    Videos: every ``video_every``-th frame or ``video_fps`` frames per second (default 1)."""
+    rate = {k: v for k, v in (("video_every", video_every), ("video_fps", video_fps)) if v}
     root = Path(path).expanduser().absolute()
     if not root.exists():
         raise BadRequestError(f"{path} does not exist: check the path.")
@@ -87,14 +93,16 @@ def add_images(
     if upload is not True and root.is_dir():
         check = connection.post(f"{base}import/check/", json={"images": str(root)})
         if check["in_place"]:
-            body = {"images": str(root), "embed": mode}
+            body = {"images": str(root), "embed": mode, **rate}
             accepted = connection.post(f"{base}import/", json=body)
             return Job(connection, accepted["job"], "Importing").wait(show_progress=show_progress)
         if upload is False:
             raise BadRequestError(str(check["detail"]))
     images = scan_images(root)
     if not images:
-        raise BadRequestError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
+        raise BadRequestError(
+            f"{path} holds no images or videos ({', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)})."
+        )
     key = session_key(dataset.id, root)
     held = connection.post(f"{base}uploads/", json={"key": key})["files"]
     todo = [(n, p) for n, p in images.items() if held.get(n) != p.stat().st_size]
@@ -116,5 +124,5 @@ def add_images(
                 )
             done += len(batch)
             bar.update(done)
-    accepted = connection.post(f"{base}uploads/{key}/commit/", json={"embed": mode})
+    accepted = connection.post(f"{base}uploads/{key}/commit/", json={"embed": mode, **rate})
     return Job(connection, accepted["job"], "Importing").wait(show_progress=show_progress)

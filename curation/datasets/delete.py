@@ -60,6 +60,7 @@ from curation.realtime.job_events import job_progress_push
 from curation.runs.execute import finish as run_finish
 from curation.runs.recover import selection_runs_recover
 from curation.storage.embeddings import dataset_embedding_dir
+from curation.storage.frames import frames_root
 
 __all__ = [
     "DEAD_WORKER_MESSAGE",
@@ -238,6 +239,7 @@ def _run(job: Job, progress: _Progress, started: float) -> None:
     _mark_irreversible(job, done)
     progress(STAGE_FILES, 0, 0)
     folders = [dataset_embedding_dir(dataset_id), dataset_media_dir(dataset_id)]
+    folders.append(frames_root(dataset_id))  # its videos' frames
     _remove_folders(folders)
     progress(STAGE_DATASET, 0, 0)
     with transaction.atomic():

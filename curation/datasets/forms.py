@@ -35,6 +35,16 @@ class DatasetCreateForm(forms.Form):
     embeddings = forms.FileField(required=False, help_text="CSV, .npy or Parquet (optional).")
     metadata = forms.FileField(required=False, help_text="CSV or JSON Lines (optional).")
     annotations = forms.FileField(required=False, help_text="COCO JSON (optional).")
+    video_every = forms.IntegerField(
+        required=False, min_value=1, label="Every k-th frame", help_text="Keep every k-th frame."
+    )
+    video_fps = forms.FloatField(
+        required=False,
+        min_value=0.001,
+        max_value=1000,
+        label="Frames per second",
+        help_text="Default: 1 frame per second of video.",
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -46,6 +56,8 @@ class DatasetCreateForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         data["images"], data["image_names"] = [], []
+        if data.get("video_every") is not None and data.get("video_fps") is not None:
+            self.add_error("video_fps", "Give either every k-th frame or frames per second.")
         if data.get("source") == "folder":
             self._clean_folder(data)
         elif data.get("source") == "upload":

@@ -60,10 +60,22 @@ class DatasetCreateSerializer(StrictSerializer):
 
 class SampleSerializer(serializers.ModelSerializer):
     metadata = serializers.JSONField(read_only=True)
+    video = serializers.CharField(
+        source="video.name",
+        read_only=True,
+        allow_null=True,
+        help_text="Name of the video this sample is a frame of; null for an image.",
+    )
+    frame_index = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Index of the frame in its video; null for an image.",
+    )
 
     class Meta:
         model = Sample
         fields = ["id", "file_name", "width", "height", "size_bytes", "metadata", "created"]
+        fields += ["video", "frame_index"]
         read_only_fields = fields
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from curation.models import Annotation, Dataset, Sample, Score, TagSample
 from curation.storage.embeddings import dataset_embedding_dir
+from curation.storage.frames import frames_root
 from curation.storage.paths import safe_join
 
 
@@ -71,7 +72,11 @@ def dataset_delete(*, dataset: Dataset) -> None:
     The per-sample tables are emptied with one DELETE each: Django's cascade would first load
     every sample, annotation and score into memory (minutes at a million samples).
     """
-    folders = [dataset_embedding_dir(dataset.pk), dataset_media_dir(dataset.pk)]
+    folders = [
+        dataset_embedding_dir(dataset.pk),
+        dataset_media_dir(dataset.pk),
+        frames_root(dataset.pk),  # its videos' frames
+    ]
     with transaction.atomic():
         for queryset in (
             TagSample.objects.filter(sample__dataset=dataset),

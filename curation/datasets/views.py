@@ -106,6 +106,9 @@ def _create_and_import(
                 options = {"images": str(image_dir), "restrict_to_import_roots": False}
             else:
                 options = {"images": data["folder"], "restrict_to_import_roots": True}
+            for rate in ("video_every", "video_fps"):  # videos in the folder (default 1 fps)
+                if data.get(rate) is not None:
+                    options[rate] = data[rate]
             job = import_job_start(
                 dataset=dataset,
                 user=request.user,

@@ -47,6 +47,7 @@ from curation.jobs.heartbeat import worker_task_beat
 from curation.models import Dataset, EmbeddingModel, EmbeddingSpace, Job, Sample
 from curation.realtime.job_events import job_progress_push
 from curation.storage.embeddings import EmbeddingError, embedding_space_store
+from curation.storage.frames import sample_source_path
 from curation.storage.paths import UnsafePathError, safe_join
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,8 @@ def embed_job_start(
     for path in (image_model, text_model, tokenizer):
         if path and not Path(path).is_file():
             raise EmbedError(f"{path}: no such file on the server.")
-    if not dataset.image_root or not Path(dataset.image_root).is_dir():
+    has_folder = bool(dataset.image_root) and Path(dataset.image_root).is_dir()
+    if not has_folder and not Sample.objects.filter(dataset=dataset, video__isnull=False).exists():
         raise EmbedError(
             f"Dataset {dataset.name!r} has no image folder on the server, so its images cannot "
             "be embedded."
@@ -247,9 +249,8 @@ def embed_job_execute(*, job_id: int, progress: Progress | None = None) -> Job |
     return job
 
 
-def _load_image(root: str, file_name: str) -> Image.Image:
+def _load_image(path: Path, file_name: str) -> Image.Image:
     try:
-        path = safe_join(root, file_name)
         with Image.open(path) as image:
             image.load()
             return image.copy()
@@ -257,18 +258,44 @@ def _load_image(root: str, file_name: str) -> Image.Image:
         raise EmbedError(f"The image {file_name!r} cannot be read ({type(exc).__name__})") from None
 
 
+def sample_paths(dataset: Dataset, rows: list[tuple[str, bool]]) -> list[tuple[Path, str]]:
+    """``(path, file name)`` of each ``(file name, is frame)``: images below the dataset's image
+    folder, video frames in the frames store (``curation.storage.frames``)."""
+    paths = []
+    for file_name, is_frame in rows:
+        try:
+            path = sample_source_path(
+                dataset_id=dataset.pk,
+                image_root=dataset.image_root,
+                file_name=file_name,
+                is_frame=is_frame,
+            )
+        except UnsafePathError:
+            raise EmbedError(f"The image {file_name!r} is not in its dataset's folder") from None
+        paths.append((path, file_name))
+    return paths
+
+
+def folder_paths(root: str, file_names: list[str]) -> list[tuple[Path, str]]:
+    """``(path, file name)`` of files below one folder (each through ``safe_join``)."""
+    try:
+        return [(safe_join(root, name), name) for name in file_names]
+    except UnsafePathError:
+        raise EmbedError("An image name leaves its folder") from None
+
+
 def image_batches(
-    encoder: ImageEncoder, root: str, file_names: list[str], batch_size: int
+    encoder: ImageEncoder, paths: list[tuple[Path, str]], batch_size: int
 ) -> Iterator[np.ndarray]:
     """Preprocessed ``[B, 3, H, W]`` batches of the files, decoded by a few threads (Pillow
     releases the GIL while it decodes and resizes)."""
 
-    def load(file_name: str) -> np.ndarray:
-        return preprocess_image(_load_image(root, file_name), encoder.preprocess)
+    def load(item: tuple[Path, str]) -> np.ndarray:
+        return preprocess_image(_load_image(*item), encoder.preprocess)
 
     with ThreadPoolExecutor(max_workers=DECODE_THREADS) as pool:
-        for start in range(0, len(file_names), batch_size):
-            yield np.stack(list(pool.map(load, file_names[start : start + batch_size])))
+        for start in range(0, len(paths), batch_size):
+            yield np.stack(list(pool.map(load, paths[start : start + batch_size])))
 
 
 def _run(job: Job, report: _Reporter) -> None:
@@ -288,16 +315,16 @@ def _run(job: Job, report: _Reporter) -> None:
         f" ({notes})." if notes else "."
     )
     samples = Sample.objects.filter(dataset=dataset).order_by("pk")
-    rows = list(samples.values_list("pk", "file_name"))
+    rows = list(samples.values_list("pk", "file_name", "video_id"))
     if not rows:
         raise EmbedError(f"Dataset {dataset.name!r} has no samples to embed")
     total = len(rows)
     report("embedding", 0, total, force=True)
-    file_names = [file_name for _, file_name in rows]
+    paths = sample_paths(dataset, [(name, video is not None) for _, name, video in rows])
     parts: list[np.ndarray] = []
     done = 0
     batch_size = int(options.get("batch_size", DEFAULT_BATCH))
-    for pixels in image_batches(encoder, dataset.image_root, file_names, batch_size):
+    for pixels in image_batches(encoder, paths, batch_size):
         parts.append(encoder.encode(pixels))
         done += len(pixels)
         report("embedding", done, total)
@@ -313,7 +340,7 @@ def _run(job: Job, report: _Reporter) -> None:
         "device": device_label(encoder.provider),
         "device_note": encoder.device_note,
     }
-    space = _store(job, matrix, np.asarray([pk for pk, _ in rows], dtype=np.int64), source)
+    space = _store(job, matrix, np.asarray([row[0] for row in rows], dtype=np.int64), source)
     projection_schedule(space=space)
 
 

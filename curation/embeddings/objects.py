@@ -25,7 +25,8 @@ from curation.formats.objects import object_crop, object_crop_box
 from curation.imports.objects import ObjectBox, object_space_name, task_boxes
 from curation.models import AnnotationTask, EmbeddingSpace, Sample
 from curation.storage.embeddings import embedding_space_store
-from curation.storage.paths import UnsafePathError, safe_join
+from curation.storage.frames import sample_source_path
+from curation.storage.paths import UnsafePathError
 
 DEFAULT_PADDING = 0.1  # LightlyOne's crop_padding: a fraction of the box's width / height
 DEFAULT_MIN_SIZE = 1  # pixels, each side
@@ -64,15 +65,21 @@ class CropSettings:
 
 
 def _sample_paths(task: AnnotationTask) -> dict[int, str]:
+    """Each sample's file: below the image folder, or in the frames store for video frames."""
     root = task.dataset.image_root
-    if not root:
-        return {}
     out = {}
-    for pk, name in Sample.objects.filter(dataset_id=task.dataset_id).values_list(
-        "pk", "file_name"
+    for pk, name, video in Sample.objects.filter(dataset_id=task.dataset_id).values_list(
+        "pk", "file_name", "video_id"
     ):
         try:
-            out[pk] = str(safe_join(root, name))
+            out[pk] = str(
+                sample_source_path(
+                    dataset_id=task.dataset_id,
+                    image_root=root,
+                    file_name=name,
+                    is_frame=video is not None,
+                )
+            )
         except UnsafePathError:
             continue
     return out

@@ -2,13 +2,15 @@
 
 Every place where a user pastes or points to a config (the builder's paste box, ``manage.py
 select --config``, preset import) calls :func:`config_from_text`. It accepts JSON plus what the
-docs' examples carry: ``#`` and ``//`` (and ``/* */``) comments, trailing commas, and the
-Python literals ``True`` / ``False`` / ``None`` — all through the ``json5`` parser from PyPI.
+docs' examples carry: ``#`` and ``//`` (and ``/* */``) comments, trailing commas, the
+Python literals ``True`` / ``False`` / ``None`` and a number written as ``float(1e9)`` — all
+through the ``json5`` parser from PyPI.
 
 Invariants:
 - Only text outside strings is rewritten, and every rewrite keeps the length of each line
   (``#`` comments become spaces, ``True`` -> ``true``, ``False`` -> ``false``, ``None`` ->
-  ``null``), so the line and column of a syntax error are those of the text the user wrote.
+  ``null``, ``float(1e9)`` -> ``      1e9 ``), so the line and column of a syntax error are
+  those of the text the user wrote.
 - The result is always a dict (an object at the top) or :class:`ConfigTextError` is raised with
   one sentence that names the line and column. Content (the JSON paths) is checked afterwards
   by :func:`curation.selection.parse_config`.
@@ -24,6 +26,8 @@ import json5
 
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 _IDENT = re.compile(r"[\w$]+")
+# ``float(1e9)``, as seed 001's video example writes a strength: the number, padded with spaces
+_FLOAT_CALL = re.compile(r"float\(\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\)")
 _JSON5_ERROR = re.compile(r"^<string>:(\d+) (.*?) at column (\d+)$")
 
 
@@ -60,6 +64,10 @@ def normalize_config_text(text: str) -> str:
             end = n if end < 0 else end + 2
             out.append(text[i:end])
             i = end
+        elif (call := _FLOAT_CALL.match(text, i)) is not None:  # float(1e9) -> 1e9
+            pad_left = call.start(1) - call.start()
+            out.append(" " * pad_left + call.group(1) + " " * (call.end() - call.end(1)))
+            i = call.end()
         elif ch.isalpha() or ch in "_$":
             match = _IDENT.match(text, i)
             assert match is not None

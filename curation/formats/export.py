@@ -26,7 +26,9 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import yaml
 
+from curation.formats.cells import spreadsheet_safe
 from curation.formats.export_objects import write_object_crops, write_objects_csv
+from curation.formats.export_videos import write_video_frames_csv
 from curation.storage.paths import UnsafePathError, safe_join
 
 if TYPE_CHECKING:  # rows come from the models; this module never imports Django itself
@@ -50,15 +52,6 @@ def atomic_file(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(text: str) -> str:
-    """A text cell a spreadsheet will not run as a formula: one starting with ``= + - @``, a tab
-    or a carriage return gets a leading ``'`` (numbers are written as numbers, untouched)."""
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
 
 
 def _cell(value: Any) -> str:
@@ -291,6 +284,7 @@ class ExportFormat:
     tasks: Literal["none", "all", "one", "one-required"] = "none"
     embeddings: bool = False  # needs the dataset's embedding space
     objects: bool = False  # needs an objects tag (an object-level selection)
+    frames: bool = False  # reads each sample's video (``Sample.video``): video frames
 
 
 def _write_coco(path: Path, rows: ExportRows) -> None:
@@ -362,6 +356,14 @@ FORMATS: dict[str, ExportFormat] = {
             write_object_crops,
             folder=True,
             objects=True,
+        ),
+        ExportFormat(
+            "video_frames",
+            "Video frames CSV (video, frame index, timestamp, file)",
+            "csv",
+            "text/csv",
+            write_video_frames_csv,
+            frames=True,
         ),
     )
 }

@@ -226,5 +226,6 @@ class ServerImportView(CurationAPIView):
             "restrict_to_import_roots": not local_import_allowed(request),
         }
         options.update({key: data[key] for key in SERVER_OBJECT_OPTIONS if data.get(key)})
+        options.update(body.video_options())
         job = import_job_start(dataset=dataset, user=request.user, options=options)
         return job_accepted(job)

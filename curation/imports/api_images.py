@@ -30,6 +30,7 @@ from curation.api.serializers_common import StrictSerializer, errors
 from curation.api.views_base import CurationAPIView
 from curation.imports.api import ACCEPTED, import_path_resolve
 from curation.imports.common import IngestError
+from curation.imports.serializers import VideoRateSerializer
 from curation.imports.upload_sessions import (
     EMBED_CHOICES,
     MAX_FILES_PER_BATCH,
@@ -68,7 +69,7 @@ class BatchResultSerializer(serializers.Serializer):
     held = serializers.IntegerField(help_text="Files the session holds after this batch.")
 
 
-class CommitSerializer(StrictSerializer):
+class CommitSerializer(VideoRateSerializer):
     embed = serializers.ChoiceField(
         choices=list(EMBED_CHOICES),
         required=False,
@@ -176,7 +177,9 @@ class UploadCommitView(CurationAPIView):
         body = CommitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         embed = body.validated_data.get("embed", "auto")
-        job = upload_session_commit(dataset=dataset, key=key, user=request.user, embed=embed)
+        job = upload_session_commit(
+            dataset=dataset, key=key, user=request.user, embed=embed, **body.video_options()
+        )
         return job_accepted(job)
 
 

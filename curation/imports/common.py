@@ -126,9 +126,34 @@ class FileNameIndex:
                 unknown.append((described or {}).get(name, name))
             else:
                 mapping[name] = hit
-        if unknown:
-            raise IngestError(
-                f"{len(unknown)} file name(s) in {source} match no image of the dataset: "
-                f"{names_sample(unknown)}; check the names are relative to the image folder."
-            )
+        _refuse_unknown(unknown, source)
         return mapping
+
+    def resolve_values[V](
+        self,
+        pairs: Iterable[tuple[str, V]],
+        source: str,
+        *,
+        described: Mapping[str, str] | None = None,
+        by_stem: bool = False,
+    ) -> dict[str, V]:
+        """``{canonical name: value}`` for (written name, value) pairs, without a dict of the
+        written names in between (a metadata file of millions of rows); raises as ``resolve``."""
+        found: dict[str, V] = {}
+        unknown: list[str] = []
+        for name, value in pairs:
+            hit = self.lookup_stem(name) if by_stem else self.lookup(name)
+            if hit is None:
+                unknown.append((described or {}).get(name, name))
+            else:
+                found[hit] = value
+        _refuse_unknown(unknown, source)
+        return found
+
+
+def _refuse_unknown(unknown: list[str], source: str) -> None:
+    if unknown:
+        raise IngestError(
+            f"{len(unknown)} file name(s) in {source} match no image of the dataset: "
+            f"{names_sample(unknown)}; check the names are relative to the image folder."
+        )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.formats.names import IMAGE_EXTENSIONS
+from curation.formats.video import VIDEO_EXTENSIONS
 from curation.storage.paths import UnsafePathError, is_inside, validate_sample_file_name
 from curation.storage.thumbnails import ImageJob, process_chunk
 
@@ -34,10 +35,13 @@ class ImageScan:
     root: Path
     files: list[str] = field(default_factory=list)  # relative POSIX names, sorted
     refused: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    videos: list[str] = field(default_factory=list)  # relative POSIX names, sorted
+    unsupported: list[str] = field(default_factory=list)  # neither image nor video, sorted
 
 
 def scan_image_folder(root: Path) -> ImageScan:
-    """Every image below ``root`` (recursive; hidden folders and files skipped).
+    """Every image and video below ``root`` (recursive; hidden folders and files skipped;
+    other files listed in ``unsupported``).
 
     Each name returned is a checked relative name (``validate_sample_file_name``) whose file lies
     inside ``root`` with symlinks resolved, so callers may join it to ``root`` directly. Refused,
@@ -66,7 +70,10 @@ def scan_image_folder(root: Path) -> ImageScan:
             if entry.is_symlink() and entry.is_dir():
                 scan.refused.append((relative + "/", "a symlinked folder, which imports skip"))
                 continue
-            if os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
+            extension = os.path.splitext(name)[1].lower()
+            is_video = extension in VIDEO_EXTENSIONS
+            if not is_video and extension not in IMAGE_EXTENSIONS:
+                scan.unsupported.append(repr(relative)[1:-1])
                 continue
             try:
                 validate_sample_file_name(relative)
@@ -79,8 +86,10 @@ def scan_image_folder(root: Path) -> ImageScan:
             if not entry.is_file():  # a named pipe or device would block its reader forever
                 scan.refused.append((relative, "not a regular file"))
                 continue
-            scan.files.append(relative)
+            (scan.videos if is_video else scan.files).append(relative)
     scan.files.sort()
+    scan.videos.sort()
+    scan.unsupported.sort()
     return scan
 
 

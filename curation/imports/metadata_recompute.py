@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 from curation.imports.pixel_metadata import image_file_metadata
 from curation.models import Dataset, Sample
-from curation.storage.paths import UnsafePathError, safe_join
+from curation.storage.frames import sample_source_path
+from curation.storage.paths import UnsafePathError
 
 
 def sample_metadata_recompute(*, samples: Iterable[Sample]) -> tuple[int, list[str]]:
@@ -31,7 +32,12 @@ def sample_metadata_recompute(*, samples: Iterable[Sample]) -> tuple[int, list[s
             )
         root = roots[sample.dataset_id]
         try:
-            path = safe_join(root, sample.file_name)
+            path = sample_source_path(  # a video frame: in the frames store
+                dataset_id=sample.dataset_id,
+                image_root=root,
+                file_name=sample.file_name,
+                is_frame=sample.video_id is not None,
+            )
         except UnsafePathError as exc:
             failures.append(f"{sample.file_name}: refused, {exc.reason} (not read)")
             continue

@@ -8,7 +8,9 @@ canonical here (resolved by ``FileNameIndex``); thumbnails are named by ``thumbn
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, models
@@ -73,8 +75,10 @@ def samples_write(
             )
     summary.images_added = len(new_samples)
     summary.images_updated = len(pixel_updates)
-    for name in pixelless:
-        new_samples.append((name, None, None, None, "", custom.get(name, no_values)))
+    # Samples without pixels stream into the insert: no tuple per row is kept (1M+ names).
+    without_pixels = (
+        (name, None, None, None, "", custom.get(name, no_values)) for name in pixelless
+    )
     summary.samples_without_pixels = len(pixelless)
     metadata_updates = [
         Sample(pk=existing[n][0], metadata={**current.get(n, {}), **custom[n]})
@@ -82,17 +86,21 @@ def samples_write(
     ]
     _write_rows(
         dataset,
-        new_samples,
+        itertools.chain(new_samples, without_pixels),
         pixel_updates,
         ["width", "height", "size_bytes", "thumbnail", "metadata"],
     )
     _write_rows(dataset, [], metadata_updates, ["metadata"])
     summary.metadata_rows = len(custom)
-    return dict(Sample.objects.filter(dataset=dataset).values_list("file_name", "id"))
+    names = Sample.objects.filter(dataset=dataset).values_list("file_name", "id")
+    return dict(names.iterator(chunk_size=NAME_CHUNK))  # streamed: no client-side result copy
 
 
 def _write_rows(
-    dataset: Dataset, new_samples: list[NewSample], updates: list[Sample], update_fields: list[str]
+    dataset: Dataset,
+    new_samples: Iterable[NewSample],
+    updates: list[Sample],
+    update_fields: list[str],
 ) -> None:
     """Insert ``new_samples`` ((file name, width, height, size, thumbnail, metadata) tuples) and
     save ``updates``."""

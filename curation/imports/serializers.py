@@ -72,11 +72,41 @@ class PredictionUploadSerializer(StrictSerializer):
     )
 
 
-class ServerImportSerializer(StrictSerializer):
+class VideoRateSerializer(StrictSerializer):
+    """``video_every`` or ``video_fps``: which frames of the videos in the folder become samples
+    (default: 1 frame per second)."""
+
+    video_every = serializers.IntegerField(
+        required=False, min_value=1, help_text="Keep every k-th decoded frame of each video."
+    )
+    video_fps = serializers.FloatField(
+        required=False,
+        min_value=0.001,
+        max_value=1000,
+        help_text="Keep N frames per second of video (default 1; not with video_every).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if attrs.get("video_every") is not None and attrs.get("video_fps") is not None:
+            raise serializers.ValidationError(
+                {"video_fps": "Give either video_every or video_fps, not both."}
+            )
+        return attrs
+
+    def video_options(self) -> dict[str, Any]:
+        """The rate as ``dataset_import`` options (only those given)."""
+        data = self.validated_data
+        return {k: data[k] for k in ("video_every", "video_fps") if data.get(k) is not None}
+
+
+class ServerImportSerializer(VideoRateSerializer):
     """Paths on the server, below an import root the caller may use (or, in embedded mode, any
     folder for a staff account on the same machine)."""
 
-    images = serializers.CharField(required=False, max_length=4096, help_text="Image folder.")
+    images = serializers.CharField(
+        required=False, max_length=4096, help_text="Folder of images and videos."
+    )
     embeddings = serializers.CharField(required=False, max_length=4096)
     embedding_name = serializers.RegexField(r"^[A-Za-z0-9_.-]{1,100}$", required=False)
     metadata = serializers.CharField(required=False, max_length=4096)
@@ -132,6 +162,14 @@ class ImportSummarySerializer(serializers.Serializer):
         help_text="[file name, reason] of images that could not be read.",
     )
     samples_without_pixels = serializers.IntegerField()
+    videos_added = serializers.IntegerField(required=False)
+    video_frames = serializers.IntegerField(required=False, help_text="Frames kept as samples.")
+    videos_skipped = serializers.IntegerField(required=False, help_text="Already there.")
+    unsupported = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Files of the folder that are neither images nor videos (skipped).",
+    )
     metadata_rows = serializers.IntegerField()
     embeddings = serializers.DictField(
         child=serializers.ListField(child=serializers.IntegerField()),

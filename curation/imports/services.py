@@ -32,6 +32,7 @@ from curation.formats.embeddings import read_embeddings
 from curation.formats.metadata import read_metadata
 from curation.formats.names import check_file_name
 from curation.formats.records import IngestError, TaskImport
+from curation.formats.video import frame_rate_check
 from curation.imports.annotations import labels_task, task_names_check
 from curation.imports.common import resolve_import_path
 from curation.imports.embeddings import BUILTIN_SPACE, check_embedding_compatible
@@ -39,6 +40,13 @@ from curation.imports.images import run_image_jobs, scan_image_folder
 from curation.imports.objects import object_import_read
 from curation.imports.pixel_metadata import BUILTIN_KEYS
 from curation.imports.summary import ImportSummary
+from curation.imports.videos import (
+    DecodedVideo,
+    frame_image_jobs,
+    frames_metadata,
+    videos_decode,
+    videos_write,
+)
 from curation.imports.write import validate_and_write
 from curation.models import (
     Annotation,
@@ -168,6 +176,8 @@ def _dataset_import(
     object_task: str | None = None,
     object_embedding_name: str | None = None,
     restrict_to_import_roots: bool = False,
+    video_every: int | None = None,
+    video_fps: float | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
     user: Any = None,
@@ -187,11 +197,14 @@ def _dataset_import(
     ``object_embedding_name``; normalised unless ``normalize_embeddings`` is off): vectors of
     the boxes of ``object_task``, resolved and stored after the annotations are written, in the
     same transaction (``imports.objects``). ``object_coco`` defaults to a COCO ``annotations``.
+    Videos in ``images`` (``imports.videos``): every ``video_every``-th frame or ``video_fps``
+    frames per second (default 1 per second) become samples.
     """
     started = time.monotonic()
     dataset_refuse_if_deleting(dataset)
     if embed not in EMBED_CHOICES:
         raise IngestError(f"embed must be one of {', '.join(EMBED_CHOICES)}, not {embed!r}.")
+    rate = frame_rate_check(video_every, video_fps)
     summary = ImportSummary(dataset=dataset)
     if progress:
         progress("reading files", 0, 0)
@@ -287,15 +300,33 @@ def _dataset_import(
     thumbnails: list[Path] = []
     processed: dict[str, dict[str, Any]] = {}
     descriptors: dict[str, np.ndarray] = {}
+    videos: list[DecodedVideo] = []
     if image_root is not None:
         scan = scan_image_folder(image_root)
+        if not (scan.files or scan.videos or scan.refused):
+            raise IngestError(
+                f"{images} contains no images or videos: put image files (.jpg, .png, ...) "
+                "or videos (.mp4, .mov, .mkv, .avi, .webm) in it."
+            )
         summary.images_failed += scan.refused
+        summary.unsupported = scan.unsupported
         todo = [n for n in scan.files if n not in existing or existing[n][1] is None]
         summary.images_skipped = len(scan.files) - len(todo)
+        known_videos = set(dataset.videos.values_list("name", flat=True))
+        new_videos = [n for n in scan.videos if n not in known_videos]
+        summary.videos_skipped = len(scan.videos) - len(new_videos)
+        videos = videos_decode(
+            root=image_root,
+            names=new_videos,
+            dataset_id=dataset.pk,
+            staging=staging,
+            rate=rate,
+            progress=progress,
+        )
         want_builtin = embed == "always" or (
             embed == "auto"
             and embedding_file is None
-            and bool(todo)
+            and bool(todo or videos)
             and not dataset.embedding_spaces.exclude(name=BUILTIN_SPACE).exists()
         )
         # The scan proved every name in ``todo`` inside image_root (symlinks resolved), and
@@ -317,6 +348,11 @@ def _dataset_import(
                     continue
                 job_names.append(name)
                 jobs.append(ImageJob(str(path), None, True))
+        frame_names, frame_jobs = frame_image_jobs(
+            videos, dataset_id=dataset.pk, staging=staging, descriptor=want_builtin
+        )
+        job_names += frame_names
+        jobs += frame_jobs
         thumbnails = [Path(job.thumbnail) for job in jobs if job.thumbnail]
         results = run_image_jobs(
             jobs,
@@ -332,6 +368,7 @@ def _dataset_import(
                 processed[name] = result
             if "descriptor" in result:
                 descriptors[name] = result.pop("descriptor")
+        frames_metadata(videos, processed)
     summary.phases["images"] = time.monotonic() - started - summary.phases["read files"]
     if progress:
         progress("writing", 0, 0)
@@ -355,6 +392,7 @@ def _dataset_import(
                 object_import=object_import,
                 user=user,
             )
+            videos_write(dataset=dataset, videos=videos, summary=summary)
             if before_commit is not None:  # e.g. a job marks itself succeeded, atomically
                 summary.seconds = time.monotonic() - started
                 before_commit(summary)

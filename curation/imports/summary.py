@@ -17,6 +17,10 @@ class ImportSummary:
     images_skipped: int = 0  # already in the dataset
     images_failed: list[tuple[str, str]] = field(default_factory=list)
     samples_without_pixels: int = 0  # created from an embeddings file
+    videos_added: int = 0
+    video_frames: int = 0  # frame samples of the added videos (not counted as images)
+    videos_skipped: int = 0  # already in the dataset
+    unsupported: list[str] = field(default_factory=list)  # files neither image nor video
     metadata_rows: int = 0
     embeddings: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (rows, dim)
     object_embeddings: dict[str, tuple[int, int]] = field(default_factory=dict)  # (objects, dim)
@@ -38,6 +42,18 @@ class ImportSummary:
         out += [f"  failed: {name}: {reason}" for name, reason in self.images_failed[:20]]
         if len(self.images_failed) > 20:
             out.append(f"  ... and {len(self.images_failed) - 20} more")
+        if self.videos_added or self.videos_skipped:
+            out.append(
+                f"Videos: {self.videos_added} added ({self.video_frames} frames), "
+                f"{self.videos_skipped} skipped (already there)."
+            )
+        if self.unsupported:
+            more = len(self.unsupported) - 20
+            out.append(
+                f"Skipped {len(self.unsupported)} unsupported file(s): "
+                + ", ".join(self.unsupported[:20])
+                + (f" and {more} more." if more > 0 else ".")
+            )
         if self.samples_without_pixels:
             out.append(f"Samples created from embedding file names: {self.samples_without_pixels}.")
         for name, (rows, dim) in self.embeddings.items():

@@ -210,8 +210,17 @@ def _remove_strays(image_dir: Path, dataset: Dataset) -> int:
     return removed
 
 
-def upload_session_commit(*, dataset: Dataset, key: str, user: Any, embed: str = "auto") -> Job:
-    """Move the session's files into the dataset's upload folder and start the import job.
+def upload_session_commit(
+    *,
+    dataset: Dataset,
+    key: str,
+    user: Any,
+    embed: str = "auto",
+    video_every: int | None = None,
+    video_fps: float | None = None,
+) -> Job:
+    """Move the session's files into the dataset's upload folder and start the import job
+    (videos at ``video_every`` / ``video_fps``, default 1 frame per second).
 
     Raises ``UploadSessionBusy`` while another import of the dataset is queued or running, and
     ``UploadSessionError`` for an empty session or a dataset that reads its images elsewhere."""
@@ -247,7 +256,12 @@ def upload_session_commit(*, dataset: Dataset, key: str, user: Any, embed: str =
         job = import_job_start(
             dataset=dataset,
             user=user,
-            options={"images": str(image_dir), "restrict_to_import_roots": False, "embed": embed},
+            options={
+                "images": str(image_dir),
+                "restrict_to_import_roots": False,
+                "embed": embed,
+                **{k: v for k, v in (("video_every", video_every), ("video_fps", video_fps)) if v},
+            },
         )
     except BaseException:
         for target in moved:

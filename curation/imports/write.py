@@ -69,8 +69,9 @@ def validate_and_write(
         embedding_names = index.resolve(embedding_file.names, embedding_file.source)
     custom: dict[str, dict[str, Any]] = {}
     if metadata_file is not None:
-        mapping = index.resolve([r[0] for r in metadata_file.rows], metadata_file.source)
-        custom = {mapping[name]: values for name, values, _ in metadata_file.rows}
+        custom = index.resolve_values(
+            ((name, values) for name, values, _ in metadata_file.rows), metadata_file.source
+        )
     sizes = {n: (w, h) for n, (_, w, h) in existing.items()}
     sizes.update({n: (r["width"], r["height"]) for n, r in processed.items()})
     resolved_tasks = [resolve_task(task, index, sizes) for task in tasks]

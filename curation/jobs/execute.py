@@ -70,10 +70,17 @@ IMPORT_OPTIONS = frozenset(
         "object_task",
         "object_embedding_name",
         "restrict_to_import_roots",
+        "video_every",
+        "video_fps",
         "workers",
     }
 )
-STAGE_SPAN = {"reading files": (0.0, 0.05), "images": (0.05, 0.9), "writing": (0.9, 0.99)}
+STAGE_SPAN = {
+    "reading files": (0.0, 0.05),
+    "videos": (0.05, 0.5),  # decoding (frames decoded / estimated); then the images stage
+    "images": (0.05, 0.9),
+    "writing": (0.9, 0.99),
+}
 USER_ERRORS = (IngestError, DatasetError, EmbeddingError, UnsafePathError)
 
 
@@ -98,7 +105,8 @@ class JobMonitor:
         changed = stage != job.stage
         job.stage, job.done, job.total = stage, done, total
         low, high = STAGE_SPAN.get(stage, (job.progress, job.progress))
-        job.progress = low + (high - low) * (min(1.0, done / total) if total else 0.0)
+        share = low + (high - low) * (min(1.0, done / total) if total else 0.0)
+        job.progress = max(job.progress or 0.0, share)  # never backwards (videos, then images)
         if changed or time.monotonic() - self.last_write >= PROGRESS_WRITE_SECONDS:
             self.write()
 
@@ -176,6 +184,8 @@ def job_execute(*, job_id: int) -> Job | None:
         job_cleanup(job, settle=True)
     except JobCancelled:
         what = f" after {job.done} of {job.total} images" if job.stage == "images" else ""
+        if job.stage == "videos":
+            what = f" after decoding {job.done} of about {job.total} video frames"
         job_finish(job_id, Status.CANCELLED, message=f"Cancelled{what}; nothing was imported.")
     except KeyboardInterrupt:
         job_finish(job_id, Status.CANCELLED, message="Interrupted; nothing was imported.")
@@ -211,6 +221,10 @@ def import_summary_data(summary: ImportSummary) -> dict[str, Any]:
         "images_skipped": summary.images_skipped,
         "images_failed": [list(pair) for pair in summary.images_failed],
         "samples_without_pixels": summary.samples_without_pixels,
+        "videos_added": summary.videos_added,
+        "video_frames": summary.video_frames,
+        "videos_skipped": summary.videos_skipped,
+        "unsupported": summary.unsupported,
         "metadata_rows": summary.metadata_rows,
         "embeddings": {name: list(shape) for name, shape in summary.embeddings.items()},
         "object_embeddings": {

@@ -62,12 +62,17 @@ class DatasetCounts(models.Model):
     """Samples per dataset, kept exact by database triggers on the sample table (migration
     0010): every insert, delete or move of samples updates this row in the same statement's
     transaction, whichever code path wrote them (ORM, raw SQL, COPY). Never written by Python;
-    read it instead of ``COUNT(*)`` over millions of rows (admin, dataset list, browser)."""
+    read it instead of ``COUNT(*)`` over millions of rows (admin, dataset list, browser).
+
+    ``version`` (PostgreSQL, migration 0017; NULL = 0) grows with every statement that writes the
+    dataset's samples, annotations or tag memberships: results computed from those rows and
+    stored under the version they were read at stay exact (``curation.browse.filter_cache``)."""
 
     dataset = models.OneToOneField(
         Dataset, on_delete=models.CASCADE, primary_key=True, related_name="counts"
     )
     samples = models.BigIntegerField(default=0)
+    version = models.BigIntegerField(null=True, blank=True)  # NULL: never written since
 
     def __str__(self) -> str:
         return f"{self.dataset_id}: {self.samples} samples"

@@ -25,6 +25,7 @@ from pathlib import Path
 from PIL import Image
 
 from curation.formats.objects import object_crop_box
+from curation.storage.frames import sample_source_path
 from curation.storage.paths import UnsafePathError, safe_join
 
 CROP_MAX = 192  # pixels a side, as the browser's thumbnails are shown
@@ -45,6 +46,7 @@ class CropRequest:
     file_name: str
     box: tuple[float, float, float, float]
     padding: float
+    is_frame: bool = False
 
 
 def crop_relpath(request: CropRequest, *, image_mtime_ns: int) -> str:
@@ -59,7 +61,12 @@ def crop_relpath(request: CropRequest, *, image_mtime_ns: int) -> str:
 
 def _original(request: CropRequest) -> Path:
     try:
-        path = safe_join(request.image_root, request.file_name)
+        path = sample_source_path(
+            dataset_id=request.dataset_id,
+            image_root=request.image_root,
+            file_name=request.file_name,
+            is_frame=request.is_frame,
+        )
     except UnsafePathError:
         raise CropUnavailable("The image of this object is not in its dataset's folder.") from None
     if not path.is_file():

@@ -31,6 +31,7 @@ def object_crop(request: HttpRequest, annotation_id: int) -> HttpResponseBase:
             "sample__dataset_id",
             "sample__dataset__image_root",
             "sample__file_name",
+            "sample__video_id",
             "x",
             "y",
             "w",
@@ -41,9 +42,11 @@ def object_crop(request: HttpRequest, annotation_id: int) -> HttpResponseBase:
     if row is None:
         raise Http404("No such object.")
     padding = CropForm(request.GET).chosen_padding()
-    dataset_id, image_root, file_name, x, y, w, h = row
+    dataset_id, image_root, file_name, video_id, x, y, w, h = row
     box = (float(x or 0), float(y or 0), float(w or 0), float(h or 0))  # never null: filtered
-    crop = CropRequest(dataset_id, image_root or "", file_name, box, float(padding))
+    crop = CropRequest(
+        dataset_id, image_root or "", file_name, box, float(padding), is_frame=video_id is not None
+    )
     try:
         path = crop_cached(crop, settings.MEDIA_ROOT)
     except CropUnavailable as exc:

@@ -64,7 +64,8 @@ class DatasetRunListView(CurationAPIView):
     )
     def post(self, request: Request, dataset_id: int) -> Response:
         dataset = get_dataset_for_user(request.user, dataset_id)
-        body = RunStartSerializer(data=request.data)
+        context = {"dataset": dataset, "user": request.user}  # view=NAME in the filter
+        body = RunStartSerializer(data=request.data, context=context)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         preset = None

@@ -35,7 +35,13 @@ from curation.runs.load import LoadedInputs, load_inputs
 from curation.runs.objects_execute import objects_load, objects_picked, objects_tag_write
 from curation.runs.order import loaded_in_candidate_order
 from curation.runs.prepare import PreparedRun, selection_run_prepare
-from curation.selection import SelectionCancelled, SelectionError, SelectionResult, select
+from curation.selection import (
+    SelectionCancelled,
+    SelectionError,
+    SelectionResult,
+    select,
+    select_sequences,
+)
 from curation.tags.services import TagError, tag_create
 
 logger = logging.getLogger(__name__)
@@ -206,13 +212,24 @@ def _compute(
         )
     monitor.started(_counts(loaded)["candidates"])
     t_loaded = time.perf_counter()
-    result = select(
-        prepared.engine_config,
-        loaded.data,
-        progress=monitor.progress,
-        cancel=monitor.cancelled,
-        knn=(run.options or {}).get("knn"),  # typicality's k-NN mode (runs.services)
-    )
+    knn = (run.options or {}).get("knn")  # typicality's k-NN mode (runs.services)
+    if loaded.frames is not None:  # selected_sequence_length > 1: whole runs of frames
+        result = select_sequences(
+            prepared.engine_config,
+            loaded.data,
+            *loaded.frames,
+            progress=monitor.progress,
+            cancel=monitor.cancelled,
+            knn=knn,
+        )
+    else:
+        result = select(
+            prepared.engine_config,
+            loaded.data,
+            progress=monitor.progress,
+            cancel=monitor.cancelled,
+            knn=knn,
+        )
     t_engine = time.perf_counter()
     timings = {
         "validate_s": t_resolved - t0,

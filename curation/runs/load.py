@@ -23,6 +23,7 @@ from django.db.models.fields.json import KeyTransform
 
 from curation.models import Annotation, AnnotationTask, Dataset, Sample, Score, Tag, TagSample
 from curation.runs.inputs import ResolvedInputs, is_number
+from curation.runs.sequences import frame_columns
 from curation.selection import ArrayData, SelectionConfig
 from curation.selection.kernels_align import RowIndex
 from curation.storage.embeddings import embedding_space_load
@@ -43,6 +44,8 @@ class LoadedInputs:
     timings: dict[str, float]
     object_ids: np.ndarray | None = None  # object-level: row i is this annotation (box)
     notes: tuple[str, ...] = ()  # lines for the run's message (``runs.order``)
+    # a sequence run: (video id or -1, frame index) of row i (``runs.sequences``)
+    frames: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def load_timings(t0: float, t_candidates: float, t_embeddings: float) -> dict[str, float]:
@@ -239,11 +242,15 @@ def load_inputs(
         preselected=preselected,
         n=len(sample_ids),
     )
+    frames = None
+    if config.selected_sequence_length > 1:
+        frames = frame_columns(candidates, sample_ids)
     return LoadedInputs(
         sample_ids=sample_ids,
         data=data,
         n_without_vectors=n_without,
         timings=load_timings(t0, t_candidates, t_embeddings),
+        frames=frames,
     )
 
 

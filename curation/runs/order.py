@@ -18,12 +18,18 @@ The order:
   the API list the candidates in. So a tie goes to the better match, diversity starts at the best
   match, a constant weight picks the n best matches, and a RANDOM input with the same seed and
   the same query gives the same result (a different one than without ``text=``).
+- With ``similar_to=ID[,ID…]`` (and ``space=``) in the candidate filter: nearest first — the
+  query samples themselves, then by the smallest distance to any of them, candidates without a
+  vector last (``curation.filters_similar.similar_rank_ids``), again the samples page's order.
+  So diversity starts at a query sample, ties go to the nearer candidate, and a constant weight
+  picks the n nearest. ``text=`` and ``similar_to=`` are never both in one filter (each
+  replaces the other), and a saved view (``view=NAME``) is expanded before the run starts.
 - Object-level runs: the boxes follow their image's rank (stable: an image's boxes keep their
   loaded order).
 
 The permutation is applied once, after loading, to every per-row array of ``ArrayData`` and to
-``LoadedInputs.sample_ids`` / ``object_ids``, so row ``i`` stays one candidate everywhere
-(``PER_ROW`` / ``SHARED`` name every ``ArrayData`` field; a test keeps them complete).
+``LoadedInputs.sample_ids`` / ``object_ids`` / ``frames``, so row ``i`` stays one candidate
+everywhere (``PER_ROW`` / ``SHARED`` name every ``ArrayData`` field; a test keeps them complete).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from dataclasses import replace
 import numpy as np
 
 from curation.filters import FilterError
+from curation.filters_similar import similar_rank_ids
 from curation.filters_text import text_rank_ids
 from curation.runs.inputs import SelectionRunError
 from curation.runs.load import LoadedInputs
@@ -45,9 +52,13 @@ SHARED = frozenset({"queries", "n"})
 
 
 def candidate_rank(prepared: PreparedRun) -> np.ndarray | None:
-    """The candidates' sample ids in candidate order, or None for id order (no ``text=``)."""
+    """The candidates' sample ids in candidate order, or None for id order (no ``text=`` and
+    no ``similar_to=``)."""
+    f = prepared.sample_filter
     try:
-        return text_rank_ids(prepared.dataset, prepared.sample_filter, prepared.candidates)
+        if f.similar_to:
+            return similar_rank_ids(prepared.dataset, f, prepared.candidates)
+        return text_rank_ids(prepared.dataset, f, prepared.candidates)
     except FilterError as exc:
         raise SelectionRunError(str(exc), path="candidate_filter") from None
 
@@ -77,18 +88,28 @@ def loaded_in_order(loaded: LoadedInputs, rank: np.ndarray, note: str = "") -> L
     notes = (*loaded.notes, note) if note else loaded.notes
     if np.array_equal(perm, np.arange(len(perm))):
         return replace(loaded, notes=notes)
+    frames = loaded.frames
     return replace(
         loaded,
         sample_ids=loaded.sample_ids[perm],
         object_ids=None if loaded.object_ids is None else loaded.object_ids[perm],
         data=_data_in_order(loaded.data, perm),
         notes=notes,
+        frames=None if frames is None else (frames[0][perm], frames[1][perm]),
     )
 
 
 def candidate_order_note(prepared: PreparedRun) -> str:
     """The run's message line saying the candidates were ranked (empty for id order)."""
     f = prepared.sample_filter
+    if f.similar_to:
+        where = f" in {f.space!r}" if f.space else ""
+        more = ", …" if len(f.similar_to) > 5 else ""
+        shown = ", ".join(str(pk) for pk in f.similar_to[:5]) + more
+        return (
+            f"Candidates nearest first to sample(s) {shown}{where}: ties go to the nearer "
+            "candidate."
+        )
     if not f.text:
         return ""
     where = f" in {f.space!r}" if f.space else ""

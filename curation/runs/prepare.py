@@ -17,7 +17,7 @@ Invariants:
 - The inputs are resolved once (``inputs.resolve_inputs``): candidate set, mask and pre-selected
   tags, embedding spaces, metadata keys, scores, prediction tasks and query tags.
 - The checks run in one order, so a request with several problems always names the same one
-  first: config, result tag name, option tags, candidate filter, counts, inputs.
+  first: config, result tag name, option tags, candidate filter, counts, inputs, sequences.
   Every failure is a :class:`SelectionRunError` naming the JSON path or the parameter.
 """
 
@@ -48,6 +48,7 @@ from curation.runs.inputs import (
     resolve_inputs,
 )
 from curation.runs.objects import resolve_object_inputs
+from curation.runs.sequences import check_sequences
 from curation.selection import SelectionConfig
 from curation.tags.services import TagError, objects_tag_name, tag_name_clean
 
@@ -143,6 +144,7 @@ def selection_run_prepare(
         resolved = resolve_object_inputs(dataset=dataset, config=parsed, candidates=candidates)
     else:
         resolved = resolve_inputs(dataset=dataset, config=parsed, candidates=candidates, user=user)
+        check_sequences(parsed, candidates)  # selected_sequence_length > 1: videos long enough
     return PreparedRun(
         dataset=dataset,
         config=parsed,

@@ -19,6 +19,8 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from curation.access import get_dataset_for_user, presets_visible_to
+from curation.browse.filter_cache import cached_result, data_state, depends_on_rows_only
+from curation.browse.saved_views import sample_filter_for_user
 from curation.builder.choices import BuilderChoices, builder_choices
 from curation.builder.editor import (
     BuilderForm,
@@ -84,7 +86,20 @@ def _counts(
         pool = candidate_queryset(dataset, sample_filter, pre)
     except SelectionRunError:
         return None
-    return candidate_counts(pool=pool, mask=mask, preselected=pre)
+    state = data_state(dataset)
+    if sample_filter.is_empty and mask is None and pre is None and state is not None:
+        return CandidateCounts(candidates=state.samples, masked=0, preselected=0)
+    if not depends_on_rows_only(sample_filter):
+        return candidate_counts(pool=pool, mask=mask, preselected=pre)
+    return cached_result(  # exact: stored under the dataset's data version
+        dataset,
+        "candidates",
+        pool,
+        lambda: candidate_counts(pool=pool, mask=mask, preselected=pre),
+        mask.pk if mask else None,
+        pre.pk if pre else None,
+        state=state,
+    )
 
 
 def _defaults(dataset: Dataset) -> dict[str, str]:
@@ -157,7 +172,9 @@ def selection_dialog(request: HtmxRequest, dataset_id: int) -> HttpResponse:
 
     filter_error = ""
     try:
-        sample_filter = SampleFilter.parse(request.GET)
+        sample_filter = sample_filter_for_user(
+            dataset=dataset, user=request.user, source=request.GET
+        )
         filter_samples(dataset, sample_filter)
     except FilterError as exc:
         sample_filter, filter_error = SampleFilter(), str(exc)

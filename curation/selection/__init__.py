@@ -13,6 +13,7 @@ from .data import ArrayData, SelectionResult
 from .engine import select
 from .errors import ConfigError, DataError, SelectionCancelled, SelectionError
 from .options import DEFAULT_APPROXIMATE_ABOVE, KNN_MODES, KnnOptions, knn_options
+from .sequences import SequencePlan, select_sequences, sequence_plan
 
 __all__ = [
     "DEFAULT_APPROXIMATE_ABOVE",
@@ -26,8 +27,11 @@ __all__ = [
     "SelectionConfig",
     "SelectionError",
     "SelectionResult",
+    "SequencePlan",
     "StrategySpec",
     "knn_options",
     "parse_config",
     "select",
+    "select_sequences",
+    "sequence_plan",
 ]

@@ -3,6 +3,10 @@
 Unknown keys are errors; every error names its JSON path, e.g.
 ``strategies[1].strategy.operation: must be one of SMALLER, SMALLER_EQUAL, BIGGER, BIGGER_EQUAL``.
 The dataclasses and the vocabulary live in ``config_spec`` and are importable from here too.
+
+``selected_sequence_length`` (top level, integer >= 1, default 1) selects runs of L consecutive
+video frames instead of single samples; ``n_samples`` must then be a multiple of L (see
+``sequences`` for the semantics).
 """
 
 from __future__ import annotations
@@ -290,7 +294,9 @@ def _check_object_level(strategies: tuple[StrategySpec, ...]) -> None:
 def parse_config(raw: Any) -> SelectionConfig:
     """Validate a LightlyOne Worker selection config dict; raise :class:`ConfigError`."""
     obj = _mapping(raw, "")
-    _check_keys(obj, ("n_samples", "proportion_samples", "strategies"), "")
+    _check_keys(
+        obj, ("n_samples", "proportion_samples", "strategies", "selected_sequence_length"), ""
+    )
     has_n = obj.get("n_samples") is not None
     has_p = obj.get("proportion_samples") is not None
     if has_n == has_p:
@@ -312,6 +318,39 @@ def parse_config(raw: Any) -> SelectionConfig:
         raise ConfigError("strategies", "must be a non-empty list")
     strategies = tuple(_parse_strategy_entry(s, i) for i, s in enumerate(raw_strats))
     _check_object_level(strategies)
+    length = _sequence_length(obj, n_samples, strategies)
     return SelectionConfig(
-        n_samples=n_samples, proportion_samples=proportion, strategies=strategies
+        n_samples=n_samples,
+        proportion_samples=proportion,
+        strategies=strategies,
+        selected_sequence_length=length,
     )
+
+
+def _sequence_length(
+    obj: Mapping[str, Any], n_samples: int | None, strategies: tuple[StrategySpec, ...]
+) -> int:
+    """``selected_sequence_length`` (default 1): an integer >= 1 that divides ``n_samples``;
+    sequences are runs of video frames, so an object-level config cannot have them."""
+    raw = obj.get("selected_sequence_length", 1)
+    length = _integer(raw, "selected_sequence_length")
+    if length < 1:
+        raise ConfigError("selected_sequence_length", "must be >= 1")
+    if length == 1:
+        return 1
+    if n_samples is not None and n_samples % length:
+        raise ConfigError(
+            "n_samples",
+            f"must be a multiple of selected_sequence_length ({length}): every sequence "
+            f"brings {length} frames",
+        )
+    task = next(
+        (s.input.task for s in strategies if s.input.task and s.input.type == "EMBEDDINGS"), None
+    )
+    if task is not None:
+        raise ConfigError(
+            "selected_sequence_length",
+            f"sequences are runs of video frames; an object-level selection (objects of "
+            f"{task!r}) cannot select them",
+        )
+    return length

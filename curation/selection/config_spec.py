@@ -130,6 +130,8 @@ class SelectionConfig:
     n_samples: int | None
     proportion_samples: float | None
     strategies: tuple[StrategySpec, ...]
+    # L > 1: select runs of L consecutive frames of one video (``curation.selection.sequences``)
+    selected_sequence_length: int = 1
 
     @property
     def object_task(self) -> str | None:

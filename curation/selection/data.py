@@ -71,6 +71,8 @@ class SelectionResult:
     scoring strategy, ``strength * log(Phi)`` of pick i given the picks before it (the term that
     entered the argmax). NaN for preselected rows and for a term that was constant at that pick
     (diversity before anything was selected). ``strategy_labels`` names the columns.
+    ``sequence_length`` > 1 (``sequences.select_sequences``): every L consecutive indices are the
+    frames of one picked sequence, and share its explanation row.
     """
 
     indices: np.ndarray
@@ -83,6 +85,7 @@ class SelectionResult:
     n_preselected: int
     messages: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    sequence_length: int = 1  # > 1: indices are frames, L per picked sequence (``sequences``)
 
     @property
     def n_selected(self) -> int:
@@ -97,7 +100,10 @@ class SelectionResult:
                 label: (float(v) if math.isfinite(float(v)) else None)
                 for label, v in zip(self.strategy_labels, vals, strict=True)
             }
-            rows.append({"index": int(idx), "rank": rank, "terms": terms})
+            row: dict[str, Any] = {"index": int(idx), "rank": rank, "terms": terms}
+            if self.sequence_length > 1:  # the frames of one picked sequence share its terms
+                row["sequence"] = rank // self.sequence_length
+            rows.append(row)
         return rows
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,4 +118,5 @@ class SelectionResult:
             "strategy_labels": list(self.strategy_labels),
             "explanation": self.explanation_rows(),
             "timings": dict(self.timings),
+            "sequence_length": self.sequence_length,
         }

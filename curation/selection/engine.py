@@ -108,6 +108,12 @@ def _select(
 ) -> SelectionResult:
     t_start = time.perf_counter()
     cfg = config if isinstance(config, SelectionConfig) else parse_config(config)
+    if cfg.selected_sequence_length > 1:
+        raise DataError(
+            "selected_sequence_length",
+            "sequences need each row's video and frame index: call "
+            "curation.selection.select_sequences(config, data, videos, frame_indices)",
+        )
     ticker = _Ticker(progress, cancel)
     n = data.n_samples()
     masked = _bool_array(data.masked, n, "masked")

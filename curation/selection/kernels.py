@@ -28,6 +28,8 @@ def gather_rows(X: np.ndarray, rows: I64 | None, idx: I64 | slice, dtype: type) 
     src = idx if rows is None else rows[idx]
     if isinstance(src, slice):
         return np.ascontiguousarray(X[src], dtype=dtype)
+    if not X.flags.c_contiguous:  # np.take would copy a strided view whole first
+        return np.ascontiguousarray(X[src], dtype=dtype)
     return np.ascontiguousarray(np.take(X, src, axis=0), dtype=dtype)
 
 

@@ -26,6 +26,7 @@ Cost, measured on 2 cores: entering and leaving ``single_threaded_blas`` takes a
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -77,14 +78,40 @@ def single_threaded_blas() -> Iterator[None]:
             _owner = None
 
 
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+def lending_pays() -> bool:
+    """Whether lending BLAS threads to a large pass pays: the 1-minute load average (which
+    counts this run's own threads) below twice the CPUs this process may use. Measured on 2
+    CPUs: at load 2-4 a lent thread sped the memory-bound passes of diversity on 1M x 384 up
+    (88 s against 138 s); at load 8-17 it mostly spun waiting for a CPU (diversity on 13k x 384:
+    8-14 s wall and 1.2 s CPU lent, 5.2-5.7 s and 0.4 s not). Where it cannot be read, True."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - not available on every OS
+        return True
+    return load < 2 * _cpus()
+
+
 @contextlib.contextmanager
 def all_blas_threads() -> Iterator[None]:
     """Inside ``single_threaded_blas``: give one large call (a pass over a big matrix) all of
-    BLAS's threads again. Memory-bound passes over tens of MB run about twice as fast on
-    two threads; the hand-off only hurts small calls."""
+    BLAS's threads again, unless the machine is oversubscribed (``lending_pays``).
+    Memory-bound passes over tens of MB run about twice as fast on two threads; the hand-off
+    only hurts small calls, and on a busy machine the extra OpenBLAS thread mostly spins."""
     blas = _controller
     limiter: Any = contextlib.nullcontext()
-    if blas is not None and _owner == threading.get_ident() and _full_threads > 1:
+    if (
+        blas is not None
+        and _owner == threading.get_ident()
+        and _full_threads > 1
+        and lending_pays()
+    ):
         limiter = blas.limit(limits=_full_threads)
     with limiter:
         yield

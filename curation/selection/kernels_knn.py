@@ -6,7 +6,11 @@ the cancellation in ``||x||^2 + ||y||^2 - 2 x.y``); nothing of size N x N is eve
 The k-NN search computes every block pair once for both blocks (a symmetric product counts
 once), keeps only entries below each row's current k-th value, and skips block pairs whose
 projected bounding balls prove them too far, so it stays exact on any data and gets faster the
-more structure the data has. The one O(N D) copy is the centred float32 matrix.
+more structure the data has. The one O(N D) copy is the centred float32 matrix. A probe
+(``kernels_knn_dense.prunable_share``) first measures on a sample whether such bounds could
+rule anything out; where they cannot (isotropic, low-rank-plus-noise and TF-IDF text
+embeddings measured 0.0000), ``knn_dense`` runs the same symmetric search without projection,
+k-means or bounds (about a quarter less CPU time on 13k x 384).
 
 ``approximate_knn_distances`` (typicality above ``KnnOptions.approximate_above`` candidates,
 or when asked) runs the IVF search of ``kernels_knn_approx`` on the same centred copy and
@@ -24,6 +28,7 @@ from .kernels import F64, I64, Check, _noop, _sqdist, gather_rows, kmeans
 from .kernels_blas import single_threaded_blas
 from .kernels_knn_approx import exact_neighbours, knn_ivf, measure_recall
 from .kernels_knn_clustered import knn_clustered
+from .kernels_knn_dense import DENSE_SHARE, knn_dense, prunable_share
 from .kernels_knn_symmetric import _cluster_share, _knn_symmetric, _projection
 from .options import KnnOptions
 
@@ -98,6 +103,8 @@ def _knn_distances(
     n_clusters = min(n_clusters, n)
     if n_clusters <= 1 or (auto and n < 2000):
         approx, nbr = _knn_block_all(Z, zz, kk, check)
+    elif auto and prunable_share(Z, zz, kk, n_clusters, check) < DENSE_SHARE:
+        approx, nbr = knn_dense(A, kk, block or 1024, check)  # nothing to prune: no bounds
     else:
         if block is None:
             block = 1024 if n < 65536 else 2048

@@ -134,7 +134,7 @@ def _cluster_share(Y: np.ndarray, labels: I64, Z: np.ndarray, kk: int) -> float:
         if len(members) <= kk:
             shares.append(0.0)
             continue
-        dm = np.take(Z, members, axis=0) - Z[i]
+        dm = Z[members] - Z[i]  # Z may be a strided view: np.take would copy it whole
         kth = float(np.sqrt(np.partition(np.einsum("ij,ij->i", dm, dm), kk)[kk]))
         dc = centers - Y[i].astype(np.float64)
         lb = np.sqrt(np.einsum("ij,ij->i", dc, dc)) - radius

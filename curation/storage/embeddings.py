@@ -1,6 +1,8 @@
 """Embedding matrices in storage: float32 ``.npy`` files row-aligned with a sample-id array.
 
-Writes are atomic: both files are written to temporary names, fsynced and renamed, and only then
+The matrix is held once: its rows are checked (finite), normalised and written in blocks
+straight to the temporary file (``_write_matrix_atomically``), never copied whole. Writes are
+atomic: both files are written to temporary names, fsynced and renamed, and only then
 is the database row written. If the row cannot be written, the files are removed again; files
 left behind by a crash (or by an outer transaction that rolled back) carry a key no row names
 and are removed by ``embedding_files_sweep``. Reads are memory-mapped.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +68,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _validated(matrix: np.ndarray, sample_ids: np.ndarray, normalize: bool) -> np.ndarray:
+def _checked(matrix: np.ndarray, sample_ids: np.ndarray) -> np.ndarray:
+    """``matrix`` as an array (never copied here) after the checks that need no pass over the
+    values: 2-D, non-empty, one row per sample id, no id twice."""
     matrix = np.asarray(matrix)
     if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
         raise EmbeddingError(f"An embedding matrix must be 2-D and non-empty, not {matrix.shape}.")
@@ -75,19 +80,40 @@ def _validated(matrix: np.ndarray, sample_ids: np.ndarray, normalize: bool) -> n
         )
     if len(np.unique(sample_ids)) != len(sample_ids):
         raise EmbeddingError("A sample appears twice in the embedding rows.")
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-    out = np.empty_like(matrix) if normalize else matrix
-    # Row blocks keep the float64 temporaries small (a 100k x 512 matrix would need 400 MB).
+    return matrix
+
+
+def _validated_blocks(matrix: np.ndarray, normalize: bool) -> Iterator[np.ndarray]:
+    """The rows of ``matrix`` as float32 blocks of ``_BLOCK_ROWS``, each checked finite and
+    (``normalize``) unit-normalised: the matrix is never copied whole (only one block at a
+    time, with its float64 temporaries). Raises on the first row with NaN or infinity."""
     for start in range(0, matrix.shape[0], _BLOCK_ROWS):
-        block = matrix[start : start + _BLOCK_ROWS]
+        block = np.ascontiguousarray(matrix[start : start + _BLOCK_ROWS], dtype=np.float32)
         finite = np.isfinite(block).all(axis=1)
         if not finite.all():
             row = start + int(np.flatnonzero(~finite)[0])
             raise EmbeddingError(f"Embedding row {row} contains NaN or infinite values.")
         if normalize:
             norms = np.linalg.norm(block.astype(np.float64), axis=1, keepdims=True)
-            out[start : start + len(block)] = block / np.where(norms == 0, 1.0, norms)
-    return out
+            block = (block / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        yield block
+
+
+def _write_matrix_atomically(path: Path, matrix: np.ndarray, normalize: bool) -> None:
+    """``matrix`` as a float32 ``.npy`` at ``path``, streamed block by block through
+    ``_validated_blocks`` into a temporary file that is renamed only when every row passed."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    header = {"descr": "<f4", "fortran_order": False, "shape": tuple(matrix.shape)}
+    try:
+        with open(tmp, "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, header)
+            for block in _validated_blocks(matrix, normalize):
+                handle.write(block.astype("<f4", copy=False).data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def embedding_space_store(
@@ -104,14 +130,14 @@ def embedding_space_store(
 
     ``task``: an object-level space of that detection task (``sample_ids`` then holds its
     annotation ids); ``source``: how the vectors were made (see ``EmbeddingSpace.source``)."""
-    matrix = _validated(matrix, np.asarray(sample_ids), normalize)
+    matrix = _checked(matrix, np.asarray(sample_ids))
     ids = np.asarray(sample_ids, dtype=np.int64)
     key = uuid.uuid4().hex
     folder = _dataset_dir(dataset.pk)
     folder.mkdir(parents=True, exist_ok=True)
     vectors_path, ids_path = safe_join(folder, f"{key}.npy"), safe_join(folder, f"{key}.ids.npy")
     try:
-        _write_npy_atomically(vectors_path, matrix)
+        _write_matrix_atomically(vectors_path, matrix, normalize)
         _write_npy_atomically(ids_path, ids)
         _fsync_dir(folder)
         with transaction.atomic():

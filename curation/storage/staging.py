@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 STAGING = "staging"
 MEDIA_PART = "datasets"  # what is below this in a staging folder is promoted into MEDIA_ROOT
+FRAMES_PART = "frames"  # video frames (``storage.frames``): promoted the same way
 FOREIGN_HOST_MAX_AGE_S = 24 * 3600
 
 
@@ -67,14 +68,14 @@ def staged_media_path(staging: Path, relpath: str) -> str:
 
 def _staged_files(staging: Path) -> list[tuple[str, str]]:
     """(absolute staged path, path relative to MEDIA_ROOT) of every staged media file."""
-    top = staging / MEDIA_PART
     found = []
-    for folder, _dirs, files in os.walk(top):
-        for name in files:
-            if name.endswith(".tmp"):
-                continue
-            full = os.path.join(folder, name)
-            found.append((full, os.path.relpath(full, staging).replace(os.sep, "/")))
+    for part in (MEDIA_PART, FRAMES_PART):
+        for folder, _dirs, files in os.walk(staging / part):
+            for name in files:
+                if name.endswith(".tmp"):
+                    continue
+                full = os.path.join(folder, name)
+                found.append((full, os.path.relpath(full, staging).replace(os.sep, "/")))
     return found
 
 
@@ -98,8 +99,9 @@ def staging_commit(staging: Path) -> int:
 
 
 def staging_discard_media(staging: Path) -> None:
-    """Remove the staged media files (thumbnails) but keep the job's uploaded files."""
+    """Remove the staged media files (thumbnails, frames) but keep the job's uploaded files."""
     shutil.rmtree(staging / MEDIA_PART, ignore_errors=True)
+    shutil.rmtree(staging / FRAMES_PART, ignore_errors=True)
 
 
 def staging_settle(staging: Path) -> tuple[int, int]:
@@ -109,11 +111,14 @@ def staging_settle(staging: Path) -> tuple[int, int]:
     Returns (promoted, removed).
     """
     by_dataset: dict[int, dict[str, str]] = defaultdict(dict)
+    frames: dict[int, dict[str, str]] = defaultdict(dict)  # dataset -> {file name: staged}
     for full, relpath in _staged_files(staging):
         parts = relpath.split("/")
-        if len(parts) > 2 and parts[1].isdigit():
+        if len(parts) > 2 and parts[0] == MEDIA_PART and parts[1].isdigit():
             by_dataset[int(parts[1])][relpath] = full
-    promoted = 0
+        elif parts[0] == FRAMES_PART and len(parts) > 2 and parts[1][8:].isdigit():
+            frames[int(parts[1][8:])]["/".join(parts[2:])] = full  # "dataset-<id>"
+    promoted = _settle_frames(frames)
     for dataset_id, files in by_dataset.items():
         names = list(files)
         for start in range(0, len(names), 5000):
@@ -124,9 +129,27 @@ def staging_settle(staging: Path) -> tuple[int, int]:
                 if not os.path.exists(os.path.join(settings.MEDIA_ROOT, relpath)):
                     _promote(files[relpath], relpath)
                     promoted += 1
-    total = sum(len(files) for files in by_dataset.values())
+    total = sum(len(files) for files in (*by_dataset.values(), *frames.values()))
     shutil.rmtree(staging, ignore_errors=True)
     return promoted, total - promoted
+
+
+def _settle_frames(frames: dict[int, dict[str, str]]) -> int:
+    """Promote the staged frames a frame sample row names; returns how many."""
+    promoted = 0
+    for dataset_id, files in frames.items():
+        names = list(files)
+        for start in range(0, len(names), 5000):
+            for name in Sample.objects.filter(
+                dataset_id=dataset_id,
+                video__isnull=False,
+                file_name__in=names[start : start + 5000],
+            ).values_list("file_name", flat=True):
+                relpath = f"{FRAMES_PART}/dataset-{dataset_id}/{name}"
+                if not os.path.exists(os.path.join(settings.MEDIA_ROOT, relpath)):
+                    _promote(files[name], relpath)
+                    promoted += 1
+    return promoted
 
 
 def _older_than(entry: Path, seconds: float) -> bool:

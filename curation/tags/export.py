@@ -7,7 +7,8 @@ the tag page, the run result page and the API. The formats are the registry of
 Formats: ``filenames`` (one a line), ``csv`` (metadata, annotations, scores), ``coco``
 (images and annotations of a task; category id = 1 + index in the task's categories, image id =
 sample id, so ids are stable across exports of a dataset), ``yolo`` (labels folder + data.yaml),
-``lightly-csv`` (the embeddings CSV of the whole space with ``selected`` = member of the tag).
+``lightly-csv`` (the embeddings CSV of the whole space with ``selected`` = member of the tag),
+``video_frames`` (the tag's video frames: video, frame index, timestamp, file name).
 Files are written under a temporary name and renamed into place. Copy/link exports reach every
 file through the checked join (``curation.storage.paths.safe_join``), refuse before writing when
 any destination exists, and on failure remove only what they created.
@@ -36,6 +37,7 @@ from curation.formats.export import (
 from curation.models import Annotation, AnnotationTask, Dataset, Sample, Score, Tag
 from curation.selection.kernels_align import RowIndex
 from curation.storage.embeddings import embedding_space_load
+from curation.storage.frames import sample_source_path
 from curation.storage.paths import UnsafePathError, safe_join
 
 __all__ = [
@@ -92,6 +94,17 @@ def tag_export(
         samples = list(
             Sample.objects.filter(annotations__tags=tag).distinct().order_by("file_name")
         )
+    elif spec.frames:  # video_frames: the tag's frames with their videos, images left out
+        samples = list(
+            Sample.objects.filter(memberships__tag=tag, video__isnull=False)
+            .select_related("video")
+            .order_by("video__name", "frame_index")
+        )
+        if not samples:
+            raise ExportError(
+                f"Tag {tag.name!r} holds no video frames: {format} lists frames of videos; "
+                "export it as filenames or csv instead."
+            )
     else:
         samples = list(Sample.objects.filter(memberships__tag=tag).order_by("file_name"))
     summary = ExportSummary(output=output, samples=len(samples))
@@ -259,12 +272,17 @@ def _copy_plan(
     the image folder itself, a folder of an earlier export, ...) the export is refused here,
     before a file is written. Missing sources are listed in ``summary``.
     """
-    if not dataset.image_root:
+    if not dataset.image_root and any(sample.video_id is None for sample in samples):
         raise ExportError(f"{dataset.name} has no image folder, so there are no files to copy.")
     plan: list[tuple[Path, Path]] = []
     for sample in samples:
         try:
-            source = safe_join(dataset.image_root, sample.file_name)
+            source = sample_source_path(  # a video frame: from the frames store
+                dataset_id=dataset.pk,
+                image_root=dataset.image_root,
+                file_name=sample.file_name,
+                is_frame=sample.video_id is not None,
+            )
         except UnsafePathError as exc:
             raise ExportError(
                 f"The file name {sample.file_name!r} {exc.reason} (the image folder): nothing "

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from curation.api.serializers_common import StrictSerializer, id_field, id_list_field
+from curation.browse.saved_views import sample_filter_for_user
 from curation.filters import FilterError, SampleFilter
 from curation.models import Tag
 from curation.tags.services import TAG_OPERATIONS
@@ -51,7 +52,10 @@ FILTER_HELP = (
     }
 )
 class SampleFilterField(serializers.Field):
-    """A query string or a mapping, parsed into a ``SampleFilter`` (errors name the parameter)."""
+    """A query string or a mapping, parsed into a ``SampleFilter`` (errors name the parameter).
+
+    With ``dataset`` and ``user`` in the serializer's context, ``view=NAME`` is expanded to the
+    saved view that user may use (``curation.browse.saved_views``); without, it is an error."""
 
     default_error_messages = {"invalid": "Use a query string or an object of parameters."}
 
@@ -68,7 +72,11 @@ class SampleFilterField(serializers.Field):
                     )
         elif not isinstance(data, str) or len(data) > 10_000:
             self.fail("invalid")
+        dataset = self.context.get("dataset")
         try:
+            if dataset is not None:  # view=NAME: the saved views the requesting user may use
+                user = self.context.get("user")
+                return sample_filter_for_user(dataset=dataset, user=user, source=data)
             return SampleFilter.parse(data)
         except FilterError as exc:
             raise serializers.ValidationError(str(exc)) from None

@@ -6,6 +6,7 @@
      .manual one changes (instead of an eval'd hx-trigger filter), and never loses input: a
      response to a request sent before the user changed a field again is dropped and the form
      asks again with what it holds now;
+   - a history push of the URL already shown is a replace (Back goes to the previous filter);
    - data-height / data-width (percent) size bars, on load and in every htmx swap. */
 (function () {
   "use strict";
@@ -54,6 +55,17 @@
     if (form.getAttribute("data-sent-state") !== formState(form)) {
       event.detail.shouldSwap = false;  // stale: the user typed since; ask with today's values
       window.htmx.trigger(form, "fieldchange");
+    }
+  });
+
+  // A push of the URL the page already shows (the filter's change event after its input event
+  // sent the same filter) replaces it instead: one Back always goes to the previous filter.
+  document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    var update = event.detail.history;
+    if (!update || update.type !== "push" || !update.path) return;
+    var next = new URL(update.path, window.location.href);
+    if (next.pathname + next.search === window.location.pathname + window.location.search) {
+      update.type = "replace";
     }
   });
 

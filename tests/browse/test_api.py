@@ -23,6 +23,8 @@ def sample_json(sample):
         "size_bytes": sample.size_bytes,
         "metadata": sample.metadata,
         "created": iso(sample.created),
+        "video": None,  # an image: no video, no frame index (frames: tests/videos/test_api.py)
+        "frame_index": None,
     }
 
 

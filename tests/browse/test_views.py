@@ -23,7 +23,7 @@ def test_it_shows_the_grid_count_and_sidebar(client, alice, dataset, samples, tr
     assert 'name="tag" value="train"' in text
     assert 'name="min:lightly.sharpness"' in text
     assert 'name="meta:split" value="train"' in text
-    assert 'class="histogram"' in text
+    assert "/facets/histogram/?key=lightly.sharpness" in text  # exact, loaded by the panel
     assert 'name="label" value="dog"' in text
 
 

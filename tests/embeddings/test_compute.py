@@ -19,7 +19,9 @@ from curation.embeddings.onnx_models import ImageEncoder, preprocess_image
 from curation.models import EmbeddingSpace, Job, Sample
 from curation.realtime.job_events import job_group_name
 from curation.storage.embeddings import embedding_space_load, embedding_space_store
+from curation.storage.frames import sample_file_path
 from tests.support.onnx_models import colour_images, image_model, model_files
+from tests.support.video_rows import video_with_frames
 
 
 async def _drain(layer: Any, channel: str) -> list[dict[str, Any]]:
@@ -234,3 +236,23 @@ class TestEmbedCommand:
             call_command("embed", "nope", "--model", "m.onnx", "--name", "x")
         with pytest.raises(CommandError, match="no such model file and no registered model"):
             call_command("embed", dataset.name, "--model", str(tmp_path / "m.onnx"), "--name", "x")
+
+
+@pytest.mark.django_db
+def test_video_frames_are_embedded_from_the_frames_store(dataset, alice, models) -> None:
+    """Frame samples live in the frames store, not below the image folder: the job reads them
+    there (a dataset of video frames alone needs no image folder)."""
+    dataset.image_root = ""
+    dataset.save(update_fields=["image_root"])
+    _video, frames = video_with_frames(dataset, "clips/a.mp4", frames=3)
+    job = _start(dataset, alice, models, batch_size=2, execute="inline")
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    loaded = embedding_space_load(EmbeddingSpace.objects.get(dataset=dataset, name="clip"))
+    assert sorted(loaded.sample_ids.tolist()) == sorted(f.pk for f in frames)
+    prep = ImageEncoder(models["image"]).preprocess
+    session = onnxruntime.InferenceSession(str(models["image"]))
+    pixels = np.stack([preprocess_image(Image.open(sample_file_path(f)), prep) for f in frames])
+    expected = session.run(None, {"pixels": pixels})[0]
+    expected = expected / np.linalg.norm(expected, axis=1, keepdims=True)
+    order = np.argsort([f.pk for f in frames])
+    np.testing.assert_allclose(np.asarray(loaded.matrix), expected[order], rtol=1e-5, atol=1e-6)

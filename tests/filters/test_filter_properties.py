@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -30,6 +31,7 @@ KNOWN_KEYS = ("tag", "exclude_tag", "label", "task", "q", *SIZE_KEYS)
 # ordering and saved views: parsed with their own rules (tests/filters/test_similar.py,
 # tests/browse/test_saved_views.py), never reported as unknown
 KNOWN_KEYS += ("text", "space", "text_top", "similar_to", "similar_top", "view")
+KNOWN_KEYS += ("video", "frames")  # frames of videos (tests/filters/test_video_filters.py)
 IGNORED_KEYS = ("page", "after", "before", "partial", "sort", "cursor", "page_size")
 IGNORED_KEYS += ("boxes", "sample")  # display state of the browser
 
@@ -72,6 +74,17 @@ def regions(draw) -> tuple[tuple[str, str, tuple[float, ...]], ...]:
     return draw(st.lists(st.one_of(box, lasso), max_size=3, unique=True).map(tuple))
 
 
+@st.composite
+def frame_ranges(draw) -> tuple[int | None, int | None]:
+    index = st.integers(0, 2**31 - 1)
+    start, end = draw(
+        st.one_of(st.tuples(index, st.none()), st.tuples(st.none(), index), st.tuples(index, index))
+    )
+    if start is not None and end is not None and start > end:
+        start, end = end, start
+    return (start, end)
+
+
 filters = st.builds(
     SampleFilter,
     tags=unique(text),
@@ -87,6 +100,8 @@ filters = st.builds(
         lambda d: tuple(sorted(d.items()))
     ),
     regions=regions(),
+    videos=unique(text),
+    frames=st.one_of(st.none(), frame_ranges()),
 )
 
 
@@ -250,3 +265,16 @@ def test_an_unknown_parameter_is_refused_with_its_name(key, value) -> None:
         key = "x" + key
     message = _refused([(key, value)])
     assert repr(key) in message and "Unknown filter parameter" in message
+
+
+@given(st.text(max_size=12))
+def test_a_frame_range_is_digits_around_one_dash_or_refused_naming_frames(value) -> None:
+    shape = re.fullmatch(r"\s*(\d*)\s*-\s*(\d*)\s*|\s*(\d+)\s*", value, re.ASCII)
+    if not value.strip():
+        return  # an empty value is no condition
+    numbers = [int(n) for n in (shape.groups() if shape else ()) if n]
+    valid = bool(numbers) and numbers == sorted(numbers) and max(numbers) < 2**31
+    if valid:
+        assert SampleFilter.parse([("frames", value)]).frames is not None
+    else:
+        assert "frames=" in _refused([("frames", value)])

@@ -16,7 +16,8 @@ def test_the_registry_imports_without_django():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == [
-        *("filenames", "csv", "coco", "yolo", "lightly-csv", "objects-csv", "object-crops")
+        *("filenames", "csv", "coco", "yolo", "lightly-csv", "objects-csv", "object-crops"),
+        "video_frames",
     ]
 
 
@@ -33,7 +34,7 @@ def test_an_unknown_name_lists_the_known_ones():
     except ExportError as error:
         assert str(error) == (
             "Unknown export format 'pdf': use one of filenames, csv, coco, yolo, lightly-csv, "
-            "objects-csv, object-crops."
+            "objects-csv, object-crops, video_frames."
         )
     else:
         raise AssertionError("pdf was accepted")

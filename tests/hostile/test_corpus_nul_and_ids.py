@@ -141,7 +141,7 @@ CASES = [
         "GET",
         "/presets/{preset}/edit/?dataset=abc",
         404,
-        "Not Found",
+        "Not found",
     ),
     Case("dialog-preset-not-a-number", "alice", "GET", D + "/select/?preset=abc", 200, ""),
     Case("browser-after-huge", "alice", "GET", D + "/?after=" + "9" * 30, 200, ""),

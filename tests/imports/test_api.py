@@ -161,6 +161,10 @@ def summary(**changes):
         "scores": {},
         "tags": {},
         "notes": [],
+        "videos_added": 0,
+        "videos_skipped": 0,
+        "video_frames": 0,
+        "unsupported": [],
     }
     return {**base, **changes}
 

@@ -13,9 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image
 
-from curation.models import Annotation
+from curation.models import Annotation, AnnotationTask
 from curation.objects.crops import CROP_MAX
+from curation.storage.frames import sample_file_path
 from tests.support.objects import populate_objects, write_pixels
+from tests.support.video_rows import video_with_frames
 
 
 @pytest.fixture
@@ -142,3 +144,20 @@ def test_a_crop_costs_a_bounded_number_of_queries(
     client.force_login(alice)
     with django_assert_max_num_queries(3):
         assert _crop(client, objects[2][0]).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_crop_of_a_box_on_a_video_frame_reads_the_frames_store(client, alice, dataset):
+    dataset.image_root = ""
+    dataset.save(update_fields=["image_root"])
+    _video, frames = video_with_frames(dataset, "clips/a.mp4", frames=2)
+    task = AnnotationTask.objects.create(dataset=dataset, name="boxes", kind="detection")
+    annotation = Annotation.objects.create(
+        sample=frames[1], task=task, label="car", x=4, y=2, w=10, h=8
+    )
+    client.force_login(alice)
+    with Image.open(sample_file_path(frames[1])) as opened:
+        original = np.asarray(opened.convert("RGB"))
+    response = _crop(client, annotation.pk, "padding=0")
+    assert response.status_code == 200
+    assert np.array_equal(_pixels(response), original[2:10, 4:14])

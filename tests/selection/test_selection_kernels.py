@@ -164,13 +164,14 @@ def test_diversity_state_with_and_without_working_copy(copy_limit, lazy):
     assert DiversityState(X, None, copy_limit=copy_limit).M is X
 
 
-def test_all_blas_threads_lends_every_thread_to_one_call_only():
+def test_all_blas_threads_lends_every_thread_to_one_call_only(monkeypatch):
     from curation.selection.kernels_blas import (
         all_blas_threads,
         blas_threads,
         single_threaded_blas,
     )
 
+    monkeypatch.setattr("curation.selection.kernels_blas.lending_pays", lambda: True)
     before = blas_threads()
     if before is None:
         pytest.skip("OpenBLAS thread control is not available here")
@@ -181,3 +182,19 @@ def test_all_blas_threads_lends_every_thread_to_one_call_only():
     with all_blas_threads():  # outside a single-threaded block it changes nothing
         assert blas_threads() == before
     assert blas_threads() == before
+
+
+def test_all_blas_threads_lends_nothing_while_every_cpu_is_busy(monkeypatch):
+    from curation.selection import kernels_blas
+
+    before = kernels_blas.blas_threads()
+    if before is None or before < 2:
+        pytest.skip("OpenBLAS thread control with several threads is not available here")
+    monkeypatch.setattr(kernels_blas.os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    assert not kernels_blas.lending_pays()
+    with kernels_blas.single_threaded_blas(), kernels_blas.all_blas_threads():
+        assert kernels_blas.blas_threads() == 1
+    monkeypatch.setattr(kernels_blas.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    with kernels_blas.single_threaded_blas(), kernels_blas.all_blas_threads():
+        assert kernels_blas.blas_threads() == before
+    assert kernels_blas.blas_threads() == before

@@ -92,7 +92,8 @@ def test_errors_are_json_whatever_the_accept_header(api, picked):
     assert response.status_code == 400
     assert response.json() == {
         "detail": 'format: "pdf" is not a valid choice. '
-        "Use one of filenames, csv, coco, yolo, lightly-csv, objects-csv, object-crops.",
+        "Use one of filenames, csv, coco, yolo, lightly-csv, objects-csv, object-crops, "
+        "video_frames.",
         "path": "format",
     }
 

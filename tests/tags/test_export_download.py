@@ -17,12 +17,15 @@ from curation.tags.export import ExportError, tag_export, tag_export_download
 
 UNKNOWN = (
     "Unknown export format 'pdf': use one of filenames, csv, coco, yolo, lightly-csv, "
-    "objects-csv, object-crops."
+    "objects-csv, object-crops, video_frames."
 )
 
 
-# the objects formats export objects tags (tests/objects/test_exports.py)
-@pytest.mark.parametrize("name", [n for n in FORMAT_NAMES if not FORMATS[n].objects])
+# the objects formats export objects tags (tests/objects/test_exports.py), video_frames the
+# frames of videos (tests/tags/test_video_frames_export.py)
+@pytest.mark.parametrize(
+    "name", [n for n in FORMAT_NAMES if not FORMATS[n].objects and not FORMATS[n].frames]
+)
 def test_every_format_downloads_as_one_file(dataset, loaded, name):
     spec = FORMATS[name]
     download = tag_export_download(dataset=dataset, tag=loaded, format=name, filename_stem="x")

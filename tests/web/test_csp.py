@@ -85,8 +85,10 @@ def test_the_login_page_and_errors_have_it_too(client, db):
 
 def test_the_sizes_of_bars_travel_as_data_attributes(client, alice, dataset, samples, run):
     client.force_login(alice)
-    html = client.get(reverse("dataset-browser", args=[dataset.pk])).content.decode()
-    assert re.search(r'<span data-height="\d+"></span>', html)
+    histogram = reverse("facet-histogram", args=[dataset.pk]) + "?key=lightly.sharpness"
+    html = client.get(histogram).content.decode()  # SVG attributes, no style
+    assert re.search(r'<rect x="[\d.]+" y="[\d.]+" width="9" height="[\d.]+"', html)
+    assert "style=" not in html
     results = client.get(reverse("run-results", args=[run.pk])).content.decode()
     assert 'class="bar before" data-width="' in results
 

@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from curation.models import EmbeddingSpace, Job, SavedView, SelectionRun, StrategyPreset, Tag
 from curation.storage.embeddings import embedding_space_store
 from curation.tokens.services import api_token_create
+from tests.support.video_rows import video_with_frames
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 NOT_PAGES = {"logout", "api-schema", "api-docs", "api-redoc"}  # POST-only or third-party views
@@ -52,7 +53,10 @@ def world(alice, dataset, samples, space):
         matrix=np.ones((len(samples), 2), np.float32),
         sample_ids=np.array([s.pk for s in samples]),
     )
+    video, frames = video_with_frames(dataset, "clip.mp4", frames=3)
+    tag.samples.add(frames[1])  # a mark on the video page's timeline
     return {
+        "video_id": video.pk,
         "dataset_id": dataset.pk,
         "sample_id": samples[0].pk,
         "tag_id": tag.pk,

@@ -30,14 +30,15 @@ from curation.storage.paths import UnsafePathError
 
 class Command(BaseCommand):
     help = (
-        "Create the dataset NAME if absent (or add to it) from an image folder and files from "
-        "other tools: embeddings, metadata, annotations and predictions. Nothing is written "
-        "when any check fails."
+        "Create the dataset NAME if absent (or add to it) from a folder of images and videos "
+        "(mp4, mov, mkv, avi, webm: 1 frame per second by default) and files from other tools: "
+        "embeddings, metadata, annotations and predictions. Nothing is written when any check "
+        "fails."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="Dataset name (created if absent).")
-        parser.add_argument("--images", help="Folder of images (searched recursively).")
+        parser.add_argument("--images", help="Folder of images and videos (searched recursively).")
         parser.add_argument(
             "--embeddings", help="Lightly embeddings .csv, .npy (with file names) or .parquet."
         )
@@ -83,6 +84,20 @@ class Command(BaseCommand):
             help="Built-in descriptor embedding ('builtin' space): auto = when images come "
             "without embeddings and the dataset has no other space; always; never.",
         )
+        rate = parser.add_mutually_exclusive_group()
+        rate.add_argument(
+            "--video-every",
+            type=int,
+            metavar="K",
+            help="Videos in --images: keep every K-th decoded frame as a sample.",
+        )
+        rate.add_argument(
+            "--video-fps",
+            type=float,
+            metavar="N",
+            help="Videos in --images: keep N frames per second of video as samples "
+            "(default: 1, i.e. --video-fps 1).",
+        )
         add_object_arguments(parser)
         parser.add_argument("--workers", type=int, help="Image worker processes (default: CPUs).")
         parser.add_argument("--owner", help="Owner of a new dataset (default: the first admin).")
@@ -114,6 +129,8 @@ class Command(BaseCommand):
                 prediction_task=options["prediction_task"],
                 coco_reference=options["coco_reference"],
                 embed=options["embed"],
+                video_every=options["video_every"],
+                video_fps=options["video_fps"],
                 workers=options["workers"],
                 progress=bar.update if bar else None,
                 restrict_to_import_roots=False,

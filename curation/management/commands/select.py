@@ -1,13 +1,16 @@
 """``manage.py select``: run a selection headless, like the LightlyOne Worker.
 
     python manage.py select NAME --config FILE.json --tag TAG [--where FILTER] [--from-tag TAG]
-        [--mask-tag TAG | --no-mask] [--preselected-tag TAG | --no-preselected] [--owner USERNAME]
+        [--mask-tag TAG | --no-mask] [--preselected-tag TAG | --no-preselected]
+        [--user USERNAME (or --owner)]
         [--knn auto|exact|approximate] [--approximate-above ROWS]
     python manage.py select --rerun RUN_ID [--tag TAG]
 
 It runs the same service as the browser and the API, in this process, with a progress bar on
 stderr. The dataset's default mask and pre-selection (from a Lightly CSV's ``masked`` /
 ``selected`` columns, or set on the dataset page) apply unless a tag or ``--no-…`` is given.
+``--where`` may name a saved view (``view=NAME``), resolved for ``--user`` (default: the dataset
+owner): their own view of that name, else one shared with the team.
 Any error exits non-zero with one line, and nothing is written.
 """
 
@@ -22,7 +25,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from curation.access import datasets_visible_to
-from curation.filters import FilterError, SampleFilter
+from curation.browse.saved_views import sample_filter_for_user
+from curation.filters import FilterError
 from curation.formats.config_text import ConfigTextError, config_from_text
 from curation.models import Dataset, SelectionRun
 from curation.runs.defaults import DATASET_DEFAULT, TagChoice, run_counts
@@ -83,7 +87,13 @@ class Command(BaseCommand):
             help="Ignore the dataset's default pre-selection.",
         )
         parser.add_argument(
-            "--owner", help="User the run and tag are recorded for (default: the dataset owner)."
+            "--owner",
+            "--user",
+            dest="owner",
+            metavar="USERNAME",
+            help="User the command acts as (default: the dataset owner): the run and tag are "
+            "recorded for them, the dataset must be visible to them, and view=NAME in --where "
+            "is one of their saved views or one shared with the dataset's team.",
         )
         parser.add_argument(
             "--rerun", type=int, metavar="RUN_ID", help="Run a previous run again (same inputs)."
@@ -132,12 +142,13 @@ class Command(BaseCommand):
         dataset = self._dataset(options["name"], user)
         pairs = parse_qsl(options["where"].strip().lstrip("?"), keep_blank_values=True)
         pairs += [("tag", name) for name in options["from_tag"]]
-        sample_filter = SampleFilter.parse(pairs)
+        user = user or dataset.owner
+        sample_filter = sample_filter_for_user(dataset=dataset, user=user, source=pairs)
         return selection_run_start(
             dataset=dataset,
             config=config,
             result_tag_name=options["tag"],
-            user=user or dataset.owner,
+            user=user,
             candidate_filter=sample_filter,
             mask_tag=self._tag_choice(options, "mask_tag", "no_mask"),
             preselected_tag=self._tag_choice(options, "preselected_tag", "no_preselected"),

@@ -1,0 +1,142 @@
+"""The unbounded symmetric k-NN search (``kernels_knn_dense``) and the probe that picks it."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from curation.selection import kernels_knn_dense
+from curation.selection.kernels import gather_rows
+from curation.selection.kernels_knn import knn_distances, typicality_scores
+from curation.selection.kernels_knn_dense import DENSE_SHARE, knn_dense, prunable_share
+
+
+def _isotropic(n, dim, seed):
+    X = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def _clustered(n, dim, seed):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(16, dim)) * 20
+    return (centers[rng.integers(0, 16, n)] + rng.normal(size=(n, dim))).astype(np.float32)
+
+
+def _augmented(X):
+    Z = (X - X.mean(axis=0)).astype(np.float32)
+    zz = np.einsum("ij,ij->i", Z, Z)
+    A = np.empty((len(Z), Z.shape[1] + 2), dtype=np.float32)
+    A[:, :-2] = Z
+    A[:, -2] = -0.5 * zz
+    A[:, -1] = 1.0
+    return A, zz.astype(np.float64)
+
+
+def _brute_knn(X, k):
+    X64 = X.astype(np.float64)
+    sq = (X64 * X64).sum(axis=1)
+    D2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * (X64 @ X64.T), 0.0)
+    np.fill_diagonal(D2, np.inf)
+    exact = np.empty((len(X64), k))
+    for i in range(len(X64)):  # exact float64 differences for the k nearest
+        near = np.argsort(D2[i], kind="stable")[: k + 8]
+        diff = X64[near] - X64[i]
+        exact[i] = np.sqrt(np.sort((diff * diff).sum(axis=1))[:k])
+    return exact
+
+
+def _noop():
+    return None
+
+
+def test_the_probe_sees_no_structure_in_isotropic_data_and_plenty_in_clusters():
+    A, zz = _augmented(_isotropic(3000, 96, 0))
+    assert prunable_share(A[:, :-2], zz, 24, 55, _noop) < DENSE_SHARE
+    A, zz = _augmented(_clustered(3000, 96, 1))
+    assert prunable_share(A[:, :-2], zz, 24, 55, _noop) > 0.5
+
+
+@pytest.mark.parametrize("block", [7, 100, 256, 5000])
+@pytest.mark.parametrize("kk", [1, 9, 24])
+def test_dense_search_keeps_the_kk_nearest_of_every_row(block, kk):
+    X = _isotropic(700, 12, 2)
+    X[5] = X[6] = X[300]  # duplicates at distance 0, in different blocks
+    A, _ = _augmented(X)
+    d2, nbr = knn_dense(A, kk, block, _noop)
+    ref = _brute_knn(X, kk)
+    assert (np.diff(d2, axis=1) >= 0).all()
+    assert (nbr != np.arange(len(X))[:, None]).all()  # never itself
+    assert (np.abs(d2[[5, 6, 300], 0]) < 1e-6).all()  # the duplicates find each other
+    if kk >= 2:
+        assert set(nbr[5, :2]) == {6, 300} and set(nbr[300, :2]) == {5, 6}
+    # float32 search: absolute error of the squared distance is bounded by the rounding
+    np.testing.assert_allclose(np.sqrt(np.maximum(d2, 0)), ref, rtol=0, atol=2e-3)
+    # the rows it names are the nearest ones: their exact distances are the reference's
+    X64 = X.astype(np.float64)
+    named = np.sqrt(((X64[nbr] - X64[:, None, :]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(np.sort(named, axis=1), ref, rtol=0, atol=2e-3)
+
+
+def test_unstructured_data_takes_the_dense_search_and_stays_exact(monkeypatch):
+    calls = []
+    real = kernels_knn_dense.knn_dense
+
+    def spy(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("curation.selection.kernels_knn.knn_dense", spy)
+    X = _isotropic(2600, 16, 3)
+    X[11] = X[2000]  # an exact duplicate: distance 0 counts, self does not
+    rows = np.flatnonzero(np.arange(2600) % 7 != 3)
+    ours = knn_distances(X, rows, 20, exact=True)
+    assert calls == [24], "the probe should have chosen the dense search"
+    np.testing.assert_array_equal(ours, _brute_knn(X[rows], 20))
+    assert ours[np.searchsorted(rows, 11), 0] == 0.0
+
+
+def test_clustered_data_keeps_the_bounded_search(monkeypatch):
+    calls = []
+    monkeypatch.setattr("curation.selection.kernels_knn.knn_dense", lambda *a, **k: calls.append(1))
+    X = _clustered(2600, 16, 4)
+    np.testing.assert_array_equal(knn_distances(X, None, 7, exact=True), _brute_knn(X, 7))
+    assert calls == []
+
+
+def test_typicality_on_unstructured_data_matches_brute_force():
+    X = _isotropic(2500, 10, 5)
+    d = _brute_knn(X, 20)
+    ref = np.exp(-d / d.mean()).mean(axis=1)
+    np.testing.assert_allclose(typicality_scores(X, None, 20), ref, rtol=0, atol=1e-6)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_cancel_stops_the_dense_search_inside_its_blocks():
+    A, _ = _augmented(_isotropic(3000, 8, 6))
+    polled = []
+
+    def check():
+        polled.append(1)
+        if len(polled) == 5:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        knn_dense(A, 24, 200, check)  # 15 blocks: 15 own jobs and 105 pairs
+    assert len(polled) < 15 + 105
+
+
+def test_gathering_rows_of_a_strided_view_copies_only_those_rows():
+    A = np.arange(4000 * 66, dtype=np.float32).reshape(4000, 66)
+    Z = A[:, :64]  # the k-NN search's centred block without its two extra columns
+    tracemalloc.start()
+    out = gather_rows(Z, None, np.array([5, 3999, 7]), np.float32)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_array_equal(out, A[[5, 3999, 7], :64])
+    assert out.flags.c_contiguous
+    assert peak < Z.nbytes / 10
