@@ -3,9 +3,22 @@ follows the task toggles, without a reload."""
 
 from __future__ import annotations
 
+import time
+
 from django.urls import reverse
 
 from curation.models import AnnotationTask
+
+
+def _values_become(page, key, expected, timeout=15.0):
+    """Wait until the values panel of ``key`` shows ``expected`` (panels reload on their own,
+    one request each, so one panel may answer after another); the last counts seen."""
+    deadline = time.monotonic() + timeout
+    found = _values(page, key)
+    while found != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        found = _values(page, key)
+    return found
 
 
 def _values(page, key):
@@ -33,7 +46,7 @@ def test_facets_change_with_the_filter(page, dataset, samples, train_tag, screen
     page.wait_for_function(
         "document.querySelector('#facet-tags .facet-count[data-tag=\"train\"]').innerText === '0'"
     )
-    assert _values(page, "split") == {"train": 4, "test": 2}
+    assert _values_become(page, "split", {"train": 4, "test": 2}) == {"train": 4, "test": 2}
     page.wait_for_function(
         'document.querySelector(\'.facet-panel[data-key="lightly.sharpness"] '
         ".facet-count').innerText === '6'"
@@ -48,7 +61,7 @@ def test_facets_change_with_the_filter(page, dataset, samples, train_tag, screen
         'document.querySelector(\'.facet-panel[data-key="lightly.sharpness"] '
         ".facet-count').innerText === '2'"
     )
-    assert _values(page, "split") == {"train": 4, "test": 2}
+    assert _values_become(page, "split", {"train": 4, "test": 2}) == {"train": 4, "test": 2}
     assert page.locator('.facet-panel[data-key="split"] input[value="test"]').is_checked()
     assert "meta%3Asplit=test" in page.url or "meta:split=test" in page.url
     screenshot(page, "browser-facets-filtered")
