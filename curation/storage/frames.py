@@ -26,6 +26,7 @@ from django.conf import settings
 from PIL import Image
 
 from curation.storage.paths import UnsafePathError, safe_join
+from curation.storage.thumbnails import write_jpeg
 
 __all__ = [
     "FRAMES",
@@ -42,7 +43,6 @@ __all__ = [
 
 FRAMES = "frames"
 FRAME_QUALITY = 90
-_TMP_SUFFIX = ".tmp"
 
 
 def frames_relroot(dataset_id: int) -> str:
@@ -90,16 +90,7 @@ def sample_file_path(sample: Any) -> Path:
 def write_frame(image: Image.Image, destination: Path | str) -> int:
     """Write ``image`` as a JPEG at ``destination`` (folders made, atomic rename); returns its
     size in bytes."""
-    folder, name = os.path.split(destination)
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}{_TMP_SUFFIX}")
-    try:
-        image.save(tmp, format="JPEG", quality=FRAME_QUALITY)
-        os.replace(tmp, destination)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_jpeg(image, destination, quality=FRAME_QUALITY)
     return os.stat(destination).st_size
 
 

@@ -52,14 +52,21 @@ def write_thumbnail(image: Image.Image, destination: Path | str) -> None:
         thumb.paste(rgba, mask=rgba.getchannel("A"))
     elif thumb.mode != "RGB":
         thumb = thumb.convert("RGB")
+    write_jpeg(thumb, destination, quality=THUMBNAIL_QUALITY)
+
+
+def write_jpeg(image: Image.Image, destination: Path | str, *, quality: int) -> None:
+    """Write ``image`` as a JPEG at ``destination`` atomically: into a temporary file of this
+    process beside it (``.tmp``, which staging recovery removes), then renamed. The folder is
+    made when missing (once, not per image). Thumbnails and video frames are written so."""
     folder, name = os.path.split(destination)
     tmp = os.path.join(folder, f".{name}.{_TMP_TAG}{os.getpid()}.{next(_TMP_COUNTER)}.tmp")
     try:
         try:
-            thumb.save(tmp, format="JPEG", quality=THUMBNAIL_QUALITY)
-        except FileNotFoundError:  # the folder is missing: make it (once, not per image)
+            image.save(tmp, format="JPEG", quality=quality)
+        except FileNotFoundError:
             os.makedirs(folder, exist_ok=True)
-            thumb.save(tmp, format="JPEG", quality=THUMBNAIL_QUALITY)
+            image.save(tmp, format="JPEG", quality=quality)
         os.replace(tmp, destination)
     except BaseException:
         with contextlib.suppress(OSError):
