@@ -118,7 +118,9 @@ def browser(request: HtmxRequest, dataset_id: int) -> HttpResponse:
     if page_partial(request, partial) is None:
         context.update(_sidebar(dataset, sample_filter, request, tasks))
         context["legend"] = legend(tasks, boxes)
-    status = 400 if error and not request.htmx else 200
+    # A filter that cannot be used, found at parse time or when applied (an unknown tag or
+    # video, a map not computed), is a 400 page with its sentence and the actions disabled.
+    status = 400 if context["error"] and not request.htmx else 200
     response = render_page(request, TEMPLATE, context, partial=partial, status=status)
     if partial == "results" and not context["error"]:
         response["HX-Push-Url"] = browser_url(dataset, sample_filter, display=display)

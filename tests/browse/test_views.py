@@ -103,7 +103,7 @@ def test_full_page_link_to_the_next_samples(client, alice, dataset, samples, set
 def test_bad_filter_is_explained(client, alice, dataset, samples):
     client.force_login(alice)
     response = client.get(url(dataset, "tag=nope"))
-    assert response.status_code == 200  # the page renders, the results say why
+    assert response.status_code == 400  # the page renders, the results say why
     assert "No tag named &#x27;nope&#x27;" in response.content.decode()
     response = client.get(url(dataset, "min:lightly.sharpness=abc"))
     assert response.status_code == 400

@@ -36,7 +36,7 @@ CASES = [
         "must be a finite number",
     ),
     Case("browser-unknown-param", "alice", "GET", D + "/?evil=1", 400, "Unknown filter parameter"),
-    Case("browser-unknown-tag", "alice", "GET", D + "/?tag=nope", 200, "No tag named 'nope'"),
+    Case("browser-unknown-tag", "alice", "GET", D + "/?tag=nope", 400, "No tag named 'nope'"),
     Case("browser-region-junk", "alice", "GET", D + "/?region=1,2", 400, "region"),
     Case("browser-long-query", "alice", "GET", D + "/?q=" + "x" * 5000, 200, ""),
     Case("dataset-id-huge", "alice", "GET", "/datasets/" + "9" * 30 + "/", 404, ""),
