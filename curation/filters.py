@@ -266,7 +266,7 @@ def filter_samples(dataset: Dataset, sample_filter: SampleFilter) -> QuerySet[Sa
     qs = Sample.objects.filter(dataset=dataset)
     f = sample_filter
     if f.tags or f.exclude_tags:
-        tag_ids = _tag_ids(dataset, (*f.tags, *f.exclude_tags))
+        tag_ids = tag_ids_by_name(dataset, (*f.tags, *f.exclude_tags))
         if f.tags:
             wanted = [tag_ids[name] for name in f.tags]
             qs = qs.filter(
@@ -338,7 +338,7 @@ def ids_condition(ids: Iterable[int]) -> Q:
     return Q(pk__in=RawSQL("SELECT value FROM json_each(%s)", (json.dumps(id_list),)))
 
 
-def _tag_ids(dataset: Dataset, names: Iterable[str]) -> dict[str, int]:
+def tag_ids_by_name(dataset: Dataset, names: Iterable[str]) -> dict[str, int]:
     names = set(names)
     found = dict(Tag.objects.filter(dataset=dataset, name__in=names).values_list("name", "pk"))
     missing = sorted(names - set(found))

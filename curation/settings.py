@@ -171,6 +171,9 @@ CURATION_LOGIN_WINDOW_MINUTES = env_int("CURATION_LOGIN_WINDOW_MINUTES", 15)
 # Behind a proxy: the header holding the client address (e.g. X-Forwarded-For; its last entry).
 CURATION_LOGIN_CLIENT_IP_HEADER = os.environ.get("CURATION_LOGIN_CLIENT_IP_HEADER", "").strip()
 CURATION_WORKER_HEARTBEAT_SECONDS = env_int("CURATION_WORKER_HEARTBEAT_SECONDS", 30)
+# Facet panels of datasets with at least this many samples are counted on an in-memory column
+# index (curation.browse.facet_index; PostgreSQL); smaller datasets are counted in SQL.
+CURATION_FACET_INDEX_MIN_SAMPLES = env_int("CURATION_FACET_INDEX_MIN_SAMPLES", 50_000)
 # Uploads: every file streams to its own closed temporary file (never whole in memory); a body
 # over CURATION_MAX_UPLOAD_MB (0 = no limit) is answered 413 before it is read
 # (curation.web.upload_limits). Any number of files: the size limit bounds a request.

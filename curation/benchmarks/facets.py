@@ -1,18 +1,25 @@
 """Facet panels of the pages benchmark: server time of each sidebar panel
 (``curation.browse.views_facets``) on the pages suite's 1M-sample dataset, unfiltered and under
-a label + string + numeric range filter, against the 300 ms target. Panels are asked with
+a label + string + numeric range filter, against the 300 ms target: the first request after a
+write (the facet index built), a filter not asked before, and a repeat. Panels are asked with
 ``wait=1`` so that every figure is the exact aggregate's full time, never a timeout. The load
 average is printed with the figures (a shared machine slows every query)."""
 
 from __future__ import annotations
 
 import os
+import statistics
+import time
 from typing import Any
 
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from curation.browse.facet_index import facet_index_clear
 from curation.models import Dataset
+
+REPEATS = 5
 
 FILTERED = (
     "label=3&task=ground_truth&meta:weather=rain&min:lightly.sharpness=10&max:lightly.sharpness=60"
@@ -28,14 +35,38 @@ PANELS = (
 def time_facet_panels(
     client: Client, dataset: Dataset, stdout: Any, timer: Any, target_ms: float
 ) -> None:
-    """One line per panel and state; ``timer(client, url, headers)`` -> (median ms, status)."""
+    """One line per panel and state, three server times each: the first request after a write
+    (no stored result, the facet index built from nothing: ``curation.browse.facet_index``), a
+    filter not asked before (the index kept, nothing stored; median of ``REPEATS``), and a
+    repeat (``timer(client, url, headers)`` -> (median ms, status): the stored result)."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     stdout.write(f"facet panels (exact; load average {load} on {os.cpu_count()} CPUs)\n")
+    stdout.write(
+        f"{'panel':<45} {'first after a write':>20} {'new filter':>11} {'repeat':>8}  "
+        f"target {target_ms:.0f} ms on a new filter\n"
+    )
     htmx = {"HX-Request": "true"}
     for state, query in (("unfiltered", ""), ("filtered", FILTERED)):
         for label, name, own in PANELS:
             params = "&".join(p for p in (own, query, "wait=1") if p)
             url = f"{reverse(name, args=[dataset.pk])}?{params}"
-            ms, status = timer(client, url, htmx)
-            verdict = "ok" if ms <= target_ms and status == 200 else f"SLOW (HTTP {status})"
-            stdout.write(f"{f'facet {label}, {state}':<45} {ms:>10.1f}  {verdict}\n")
+            cache.clear()
+            facet_index_clear()
+            first = _one(client, url, htmx)
+            fresh = []
+            for _ in range(REPEATS):
+                cache.clear()
+                fresh.append(_one(client, url, htmx))
+            new = statistics.median(fresh)
+            repeat, status = timer(client, url, htmx)
+            verdict = "ok" if new <= target_ms and status == 200 else f"SLOW (HTTP {status})"
+            stdout.write(
+                f"{f'facet {label}, {state}':<45} {first:>20.1f} {new:>11.1f} {repeat:>8.1f}"
+                f"  {verdict}\n"
+            )
+
+
+def _one(client: Client, url: str, headers: dict[str, str]) -> float:
+    started = time.perf_counter()
+    client.get(url, headers=headers)
+    return (time.perf_counter() - started) * 1000

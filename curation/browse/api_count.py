@@ -1,5 +1,6 @@
-"""``GET /api/datasets/{id}/samples/count/``: how many samples match a filter, exact (one
-COUNT, or its result stored under the dataset's data version: ``browse.filter_cache``).
+"""``GET /api/datasets/{id}/samples/count/``: how many samples match a filter, exact: from the
+facet index when one is built (``browse.facet_index``), else one COUNT or its result stored
+under the dataset's data version (``browse.filter_cache``).
 
 The same filter parameters as ``/samples/`` (``curation.browse.api.parse_filter``); the Python
 client's ``len(query)`` asks this instead of paging through every sample.
@@ -16,6 +17,7 @@ from curation.access import get_dataset_for_user
 from curation.api.serializers_common import errors
 from curation.api.views_base import CurationAPIView
 from curation.browse.api import FILTER_DESCRIPTION, FILTER_PARAMETERS, parse_filter
+from curation.browse.facet_index import index_count
 from curation.browse.filter_cache import filter_count
 
 
@@ -34,4 +36,8 @@ class SampleCountView(CurationAPIView):
     )
     def get(self, request: Request, dataset_id: int) -> Response:
         dataset = get_dataset_for_user(request.user, dataset_id)
-        return Response({"count": filter_count(dataset, parse_filter(request, dataset))})
+        sample_filter = parse_filter(request, dataset)
+        count = index_count(dataset, sample_filter)
+        if count is None:
+            count = filter_count(dataset, sample_filter)
+        return Response({"count": count})

@@ -36,6 +36,13 @@ from typing import Any
 from django.db import OperationalError, connections, transaction
 from django.db.models import Count, QuerySet
 
+from curation.browse.facet_panels import (
+    index_histogram,
+    index_label_counts,
+    index_tag_counts,
+    index_value_count,
+    index_values,
+)
 from curation.filters import SampleFilter, filter_samples
 from curation.models import Annotation, AnnotationTask, Dataset, Sample, Tag, TagSample
 
@@ -110,50 +117,6 @@ class HistogramFacet:
         )
 
 
-@dataclass(frozen=True)
-class Bar:
-    """One bin of a histogram as an SVG rectangle in a 200 x 40 ``viewBox``."""
-
-    x: float
-    y: float
-    height: float
-    low: float
-    high: float
-    count: int
-    chosen: bool  # inside the range the filter chose
-
-
-VIEW_WIDTH, VIEW_HEIGHT = 200, 40
-
-
-def histogram_bars(
-    facet: HistogramFacet, chosen: tuple[float | None, float | None] | None
-) -> list[Bar]:
-    """The bins of ``facet`` scaled to the tallest; a bin with samples is never invisible."""
-    if facet.low is None or not facet.counts:
-        return []
-    top = max(facet.counts) or 1
-    width = VIEW_WIDTH / len(facet.counts)
-    lo, hi = chosen if chosen is not None else (None, None)
-    bars = []
-    for i, count in enumerate(facet.counts):
-        low, high = facet.edges(i)
-        height = 0.0 if count == 0 else max(VIEW_HEIGHT * count / top, 1.0)
-        inside = chosen is not None and (lo is None or high >= lo) and (hi is None or low <= hi)
-        bars.append(
-            Bar(
-                x=round(i * width, 2),
-                y=round(VIEW_HEIGHT - height, 2),
-                height=round(height, 2),
-                low=low,
-                high=high,
-                count=count,
-                chosen=inside,
-            )
-        )
-    return bars
-
-
 # ---- the filter each panel counts under -------------------------------------------------------
 def without_tags(sample_filter: SampleFilter) -> SampleFilter:
     return replace(sample_filter, tags=(), exclude_tags=())
@@ -180,6 +143,10 @@ def _scope(dataset: Dataset, sample_filter: SampleFilter) -> QuerySet[Sample] | 
 def tag_facet(dataset: Dataset, sample_filter: SampleFilter, *, budget_ms: int) -> TagFacet:
     own = without_tags(sample_filter)
     tags = list(Tag.objects.filter(dataset=dataset).order_by("name"))
+    started = time.perf_counter()
+    found = index_tag_counts(dataset, own, tags)
+    if found is not None:
+        return TagFacet(rows=[TagCount(t, found[t.pk]) for t in tags], ms=_since(started))
     scope = _scope(dataset, own)
     rows = TagSample.objects.filter(tag__in=[t.pk for t in tags])
     if scope is not None:
@@ -192,17 +159,13 @@ def tag_facet(dataset: Dataset, sample_filter: SampleFilter, *, budget_ms: int) 
 
 def label_facet(dataset: Dataset, sample_filter: SampleFilter, *, budget_ms: int) -> LabelFacet:
     tasks = list(AnnotationTask.objects.filter(dataset=dataset).order_by("name"))
-    scope = _scope(dataset, without_labels(sample_filter))
-    rows = Annotation.objects.filter(task_id__in=[t.pk for t in tasks])
-    if scope is not None:
-        rows = rows.filter(sample_id__in=scope.values("pk"))
-    grouped = (
-        rows.order_by()
-        .values_list("task_id", "label")
-        .annotate(n=Count("sample_id", distinct=True))
-    )
-    with _budget(budget_ms) as clock:
-        counts = {(task_id, label): n for task_id, label, n in grouped}
+    own = without_labels(sample_filter)
+    clock = _Clock(started=time.perf_counter())
+    found = index_label_counts(dataset, own, tasks) if tasks else None
+    if found is not None:
+        counts, clock.ms = found, _since(clock.started)
+    else:
+        counts, clock = _label_counts_sql(dataset, own, tasks, budget_ms)
     labels = {str(c) for t in tasks for c in (t.categories or [])}
     labels |= {label for _, label in counts} | set(sample_filter.labels)  # checked stay
     return LabelFacet(
@@ -215,12 +178,48 @@ def label_facet(dataset: Dataset, sample_filter: SampleFilter, *, budget_ms: int
     )
 
 
+def _label_counts_sql(
+    dataset: Dataset, own: SampleFilter, tasks: list[AnnotationTask], budget_ms: int
+) -> tuple[dict[tuple[int, str], int], _Clock]:
+    scope = _scope(dataset, own)
+    rows = Annotation.objects.filter(task_id__in=[t.pk for t in tasks])
+    if scope is not None:
+        rows = rows.filter(sample_id__in=scope.values("pk"))
+    grouped = (
+        rows.order_by()
+        .values_list("task_id", "label")
+        .annotate(n=Count("sample_id", distinct=True))
+    )
+    with _budget(budget_ms) as clock:
+        counts = {(task_id, label): n for task_id, label, n in grouped}
+    return counts, clock
+
+
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
 def value_facet(
     dataset: Dataset, sample_filter: SampleFilter, key: str, *, budget_ms: int
 ) -> ValueFacet:
     """The most frequent string, boolean (and number) values of ``key`` under the filter, and
     the exact count of each chosen value even when it is not among them."""
     own = without_values(sample_filter, key)
+    started = time.perf_counter()
+    indexed = index_values(dataset, own, key, TOP_VALUES)
+    if indexed is not None:
+        groups, total, distinct = indexed
+        merged: dict[str, int] = {}
+        for k, v, n in groups:
+            merged[_spelled(k, v)] = merged.get(_spelled(k, v), 0) + n
+        for text in dict(sample_filter.values).get(key, ()):
+            if text not in merged:  # a checked value beyond the top ones keeps its box
+                narrowed = replace(own, values=(*own.values, (key, (text,))))
+                count = index_value_count(dataset, narrowed)
+                merged[text] = (
+                    count if count is not None else filter_samples(dataset, narrowed).count()
+                )
+        return _value_facet(key, merged, total, distinct, _since(started))
     inner = filter_samples(dataset, own).order_by().values_list("metadata")
     sql, params = inner.query.sql_with_params()
     postgres = connections[inner.db].vendor == "postgresql"
@@ -240,7 +239,7 @@ def value_facet(
         found = cursor.fetchall()
         total = int(found[0][3]) if found else 0
         distinct = int(found[0][4]) if found else 0
-        merged: dict[str, int] = {}
+        merged = {}
         for k, v, n, _, _ in found:
             text = _spelled(str(k), v)
             merged[text] = merged.get(text, 0) + int(n)
@@ -249,9 +248,15 @@ def value_facet(
             if text not in merged:  # a checked value beyond the top ones keeps its box
                 narrowed = replace(own, values=(*own.values, (key, (text,))))
                 merged[text] = filter_samples(dataset, narrowed).count()
+    return _value_facet(key, merged, total, distinct, clock.ms)
+
+
+def _value_facet(
+    key: str, merged: dict[str, int], total: int, distinct: int, ms: float
+) -> ValueFacet:
     listed = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
     other = max(total - sum(n for _, n in listed), 0)
-    return ValueFacet(key=key, values=listed, other=other, distinct=distinct, ms=clock.ms)
+    return ValueFacet(key=key, values=listed, other=other, distinct=distinct, ms=ms)
 
 
 def histogram_facet(
@@ -259,6 +264,13 @@ def histogram_facet(
 ) -> HistogramFacet:
     """Equal-width bins between the exact minimum and maximum of the numbers stored at
     ``key`` in the samples matching the rest of the filter."""
+    started = time.perf_counter()
+    indexed = index_histogram(dataset, without_range(sample_filter, key), key, HISTOGRAM_BINS)
+    if indexed is not None:
+        low, high, counts = indexed
+        if low is None or high is None:
+            return HistogramFacet(key=key, low=None, high=None, ms=_since(started))
+        return HistogramFacet(key=key, low=low, high=high, counts=counts, ms=_since(started))
     inner = (
         filter_samples(dataset, without_range(sample_filter, key))
         .order_by()

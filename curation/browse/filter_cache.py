@@ -2,11 +2,15 @@
 dataset's data version, so a filter counted once answers again without touching a million rows.
 
 Invariants:
-- ``DatasetCounts.version`` grows with every statement that writes the dataset's samples,
-  annotations or tag memberships (PostgreSQL triggers of migration 0017, in the writing
-  transaction). A result is stored under the version read *before* it was computed, so it
-  holds rows at least as new as that version; any later write changes the version and with it
-  the key, and the stored result is never read again. Results stay exact, never estimates.
+- ``DatasetCounts.version`` grows with every statement that writes the dataset's samples or
+  annotations, ``DatasetCounts.tag_version`` with every statement that writes its tag
+  memberships (PostgreSQL triggers of migrations 0017 and 0018, in the writing transaction). A
+  result is stored under the versions read *before* it was computed, so it holds rows at least
+  as new as them; any later write changes a version and with it the key, and the stored result
+  is never read again. Results stay exact, never estimates.
+- A result depends on tag memberships when its SQL reads the tag-membership table or its caller
+  says so (a tag panel, a mask or preselected tag): only then is ``tag_version`` part of the
+  key, so tagging samples keeps the stored counts of filters without tags.
 - The key holds the filter's compiled SQL and parameters (tag, task and label ids as the
   filter resolved them: a renamed or recreated tag is another key) plus the caller's extras.
 - Nothing is read from or stored in the cache by a transaction that has written (its version
@@ -33,7 +37,7 @@ from django.db.models import QuerySet
 
 from curation.browse.selectors import map_masks
 from curation.filters import SampleFilter, filter_samples
-from curation.models import Dataset, Tag
+from curation.models import Dataset, Tag, TagSample
 from curation.models.datasets import DatasetCounts
 
 CACHE_SECONDS = 600
@@ -41,11 +45,12 @@ CACHE_SECONDS = 600
 
 @dataclass(frozen=True)
 class DataState:
-    """A dataset's sample count and data version, and whether results may be cached now."""
+    """A dataset's sample count and data versions, and whether results may be cached now."""
 
     samples: int
     version: int
     cacheable: bool
+    tag_version: int = 0
 
 
 def data_state(dataset: Dataset) -> DataState | None:
@@ -55,14 +60,16 @@ def data_state(dataset: Dataset) -> DataState | None:
         return DataState(samples=int(row[0]), version=0, cacheable=False) if row else None
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT samples, COALESCE(version, 0), pg_current_xact_id_if_assigned() IS NULL "  # noqa: S608
-            f"FROM {DatasetCounts._meta.db_table} WHERE dataset_id = %s",
+            f"SELECT samples, COALESCE(version, 0), pg_current_xact_id_if_assigned() IS NULL, "  # noqa: S608
+            f"COALESCE(tag_version, 0) FROM {DatasetCounts._meta.db_table} WHERE dataset_id = %s",
             [dataset.pk],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    return DataState(samples=int(row[0]), version=int(row[1]), cacheable=bool(row[2]))
+    return DataState(
+        samples=int(row[0]), version=int(row[1]), cacheable=bool(row[2]), tag_version=int(row[3])
+    )
 
 
 def depends_on_rows_only(sample_filter: SampleFilter) -> bool:
@@ -77,9 +84,11 @@ def cached_result[T](
     compute: Callable[[], T],
     *extra: object,
     state: DataState | None = None,
+    tags: bool = False,
 ) -> T:
     """``compute()``, or its stored result for the same ``what``, SQL of ``qs``, ``extra`` and
-    data version (see the module docstring)."""
+    data versions (see the module docstring); ``tags``: the result reads tag memberships even
+    where the SQL of ``qs`` does not."""
     state = state if state is not None else data_state(dataset)
     if state is None or not state.cacheable:
         return compute()
@@ -89,7 +98,10 @@ def cached_result[T](
         return compute()
     text = repr((what, sql, params, extra)).encode()
     digest = hashlib.blake2b(text, digest_size=16).hexdigest()
-    key = f"curation:filter:{dataset.pk}:{state.version}:{digest}"
+    version = f"{state.version}"
+    if tags or TagSample._meta.db_table in sql:
+        version += f".{state.tag_version}"
+    key = f"curation:filter:{dataset.pk}:{version}:{digest}"
     found = cache.get(key)
     if found is not None:
         return found
@@ -141,4 +153,6 @@ def map_masks_packed(
     if not depends_on_rows_only(sample_filter):
         return compute()
     qs = filter_samples(dataset, sample_filter)
-    return cached_result(dataset, "map-masks", qs, compute, row_key, tag.pk if tag else None)
+    return cached_result(
+        dataset, "map-masks", qs, compute, row_key, tag.pk if tag else None, tags=tag is not None
+    )

@@ -23,13 +23,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from curation.access import get_dataset_for_user
+from curation.browse.facet_bars import histogram_bars
 from curation.browse.facets import (
     FACET_BUDGET_MS,
     TARGET_MS,
     WAIT_BUDGET_MS,
     FacetTimeout,
     HistogramFacet,
-    histogram_bars,
     histogram_facet,
     label_facet,
     tag_facet,
@@ -125,7 +125,9 @@ def _cached(
         ),
     )
     qs = filter_samples(dataset, sample_filter)
-    facet = cached_result(dataset, f"facet:{partial}", qs, run, key, repr(names))
+    facet = cached_result(
+        dataset, f"facet:{partial}", qs, run, key, repr(names), tags=partial == "tags-panel"
+    )
     return replace(facet, ms=(time.perf_counter() - started) * 1000)
 
 

@@ -149,7 +149,9 @@ class Run:
         return str(self.data.get("message") or "")
 
     def keep_first(self, k: int, tag: str | None = None) -> str:
-        """A new tag with the first ``k`` picks (no re-run); returns its name."""
+        """A new tag with the first ``k`` picks (no re-run); returns its name. For a run with
+        ``selected_sequence_length`` L, ``k`` is a multiple of L (whole sequences); another k
+        raises ``BadRequestError`` with the server's sentence naming the nearest valid values."""
         body: dict[str, Any] = {"k": k}
         if tag is not None:
             body["tag_name"] = tag

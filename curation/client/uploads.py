@@ -83,7 +83,9 @@ def add_images(
     into ``dataset``; returns the import summary. ``upload``: force (True) or forbid (False)
     the upload instead of the in-place import; default: in place when the server may read it.
     Videos: every ``video_every``-th frame or ``video_fps`` frames per second (default 1)."""
-    rate = {k: v for k, v in (("video_every", video_every), ("video_fps", video_fps)) if v}
+    rate = {
+        k: v for k, v in (("video_every", video_every), ("video_fps", video_fps)) if v is not None
+    }  # a 0 goes to the server too, which refuses it in one sentence (never silently 1 fps)
     root = Path(path).expanduser().absolute()
     if not root.exists():
         raise BadRequestError(f"{path} does not exist: check the path.")

@@ -65,14 +65,16 @@ class DatasetCounts(models.Model):
     read it instead of ``COUNT(*)`` over millions of rows (admin, dataset list, browser).
 
     ``version`` (PostgreSQL, migration 0017; NULL = 0) grows with every statement that writes the
-    dataset's samples, annotations or tag memberships: results computed from those rows and
-    stored under the version they were read at stay exact (``curation.browse.filter_cache``)."""
+    dataset's samples or annotations, ``tag_version`` (migration 0018) with every statement that
+    writes its tag memberships: results computed from those rows and stored under the versions
+    they were read at stay exact (``curation.browse.filter_cache``)."""
 
     dataset = models.OneToOneField(
         Dataset, on_delete=models.CASCADE, primary_key=True, related_name="counts"
     )
     samples = models.BigIntegerField(default=0)
     version = models.BigIntegerField(null=True, blank=True)  # NULL: never written since
+    tag_version = models.BigIntegerField(null=True, blank=True)  # tag memberships (0018)
 
     def __str__(self) -> str:
         return f"{self.dataset_id}: {self.samples} samples"

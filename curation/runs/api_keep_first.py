@@ -1,7 +1,9 @@
 """``POST /api/runs/{id}/keep-first/``: a new tag with the first k picks of a succeeded run.
 
-The same rule as the run page's "keep only the first k" form: the stored pick order is cut, no
-re-run; the tag is written by ``tag_create`` (name rules, a name taken is one sentence).
+The same rule as the run page's "keep only the first k" form (``runs.keep_first``): the stored
+pick order is cut, no re-run; a sequence run (``selected_sequence_length`` L) keeps whole
+sequences, so a k that is no multiple of L is a 400 naming L and the nearest valid values; the
+tag is written by ``tag_create`` (name rules, a name taken is one sentence).
 """
 
 from __future__ import annotations
@@ -16,15 +18,19 @@ from curation.access import get_run_for_user
 from curation.api.parsers import StrictJSONParser
 from curation.api.serializers_common import StrictIntegerField, StrictSerializer, errors
 from curation.api.views_base import CurationAPIView
-from curation.models import SelectionRun, Tag
+from curation.models import SelectionRun
 from curation.runs.api import RunNotFinished
+from curation.runs.keep_first import KeepFirstError, run_keep_first
 from curation.tags.api import tag_data
 from curation.tags.serializers import TagSerializer
-from curation.tags.services import tag_create
 
 
 class KeepFirstSerializer(StrictSerializer):
-    k = StrictIntegerField(min_value=1, help_text="How many of the first picks to keep.")
+    k = StrictIntegerField(
+        min_value=1,
+        help_text="How many of the first picks to keep (for a run with selected_sequence_length "
+        "L: a multiple of L, whole sequences).",
+    )
     tag_name = serializers.CharField(
         max_length=200,
         required=False,
@@ -51,17 +57,13 @@ class RunKeepFirstView(CurationAPIView):
                 f"Run {run.pk} is {run.get_status_display().lower()}: only a succeeded run has "
                 "picks to keep."
             )
-        order = list(run.pick_order or [])
-        k = body.validated_data["k"]
-        if k > len(order):
-            raise ValidationError({"k": f"must be at most {len(order)}, the run's pick count."})
-        name = body.validated_data.get("tag_name") or f"{run.result_tag_name}-first-{k}"
-        tag = tag_create(
-            dataset=run.dataset,
-            name=name,
-            sample_ids=order[:k],
-            kind=Tag.Kind.SELECTION,
-            created_by=request.user,
-            description=f"The first {k} picks of selection run {run.pk}",
-        )
+        try:
+            tag = run_keep_first(
+                run=run,
+                k=body.validated_data["k"],
+                name=body.validated_data.get("tag_name"),
+                user=request.user,
+            )
+        except KeepFirstError as exc:
+            raise ValidationError({"k": f"must be {exc.clause}."}) from None
         return Response(tag_data(tag), status=status.HTTP_201_CREATED)

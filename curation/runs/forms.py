@@ -16,6 +16,7 @@ from curation.builder.editor import BuilderForm
 from curation.builder.validation import field_for_path
 from curation.models import Dataset, StrategyPreset, Tag
 from curation.runs.inputs import SelectionRunError
+from curation.runs.keep_first import keep_first_problem, keep_first_range
 
 NONE_LABEL = "— none —"
 _RUN_FIELDS = ("result_tag_name", "mask_tag", "preselected_tag")
@@ -78,25 +79,32 @@ class SelectionDialogForm(forms.Form):
 
 class KeepFirstForm(forms.Form):
     """A new tag with the first ``k`` picks of a run (``name`` defaults to
-    ``<result tag>-first-<k>``)."""
+    ``<result tag>-first-<k>``); a run of sequences of ``sequence_length`` frames keeps whole
+    sequences (``runs.keep_first``)."""
 
     k = forms.IntegerField()
     name = forms.CharField(required=False)
 
-    def __init__(self, *args: Any, picks: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, picks: int, sequence_length: int = 1, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.picks = picks
-        self.range_message = f"Choose how many to keep: a whole number from 1 to {picks}."
+        self.sequence_length = sequence_length
+        clause = keep_first_range(picks=picks, length=sequence_length)
+        self.range_message = f"Choose how many to keep: {clause}."
         self.fields["k"].error_messages = {
             "required": self.range_message,
             "invalid": self.range_message,
         }
 
     def clean_k(self) -> int:
-        k = self.cleaned_data["k"]
+        k = int(self.cleaned_data["k"])
         if not 1 <= k <= self.picks:
             raise forms.ValidationError(self.range_message)
-        return int(k)
+        problem = keep_first_problem(k=k, picks=self.picks, length=self.sequence_length)
+        if problem is not None:
+            self.range_message = f"Choose how many to keep: {problem}."
+            raise forms.ValidationError(self.range_message)
+        return k
 
 
 class ExportFormatForm(forms.Form):

@@ -5,6 +5,10 @@ The mask and pre-selected tags are pre-filled with the dataset's defaults (and s
 candidate count is ``selection_defaults.candidate_counts``, as on the run page, in the API and
 the CLI. The dialog takes the browser's query string, so ``/datasets/1/select/?tag=train&label=cat``
 selects among exactly the samples the browser showed at ``/datasets/1/?tag=train&label=cat``.
+
+When the strategies set ``selected_sequence_length`` L > 1, the candidates are also counted in
+sequences (``runs.sequences.SequenceCounts``: "120 frames in 3 videos: at most 15 whole
+sequences of 8 frames …"), so that n_samples is chosen as a number of whole sequences.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from curation.runs.defaults import (
 )
 from curation.runs.forms import SelectionDialogForm, preset_from
 from curation.runs.inputs import candidate_queryset
+from curation.runs.sequences import SequenceCounts, video_frame_counts
 from curation.runs.services import SelectionRunError, selection_run_start
 from curation.web.pages import HtmxRequest, render_page
 
@@ -99,7 +104,36 @@ def _counts(
         mask.pk if mask else None,
         pre.pk if pre else None,
         state=state,
+        tags=mask is not None or pre is not None,
     )
+
+
+def _int_at(config: dict[str, Any], key: str) -> int | None:
+    value = config.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _sequences(
+    dataset: Dataset, sample_filter: SampleFilter, values: dict[str, str], builder: BuilderForm
+) -> str:
+    """The candidates in whole sequences when the config sets ``selected_sequence_length`` > 1
+    (else "")."""
+    length = _int_at(builder.config, "selected_sequence_length")
+    if length is None or length < 2:
+        return ""
+    pre = Tag.objects.filter(dataset=dataset, name=values.get("preselected_tag", "")).first()
+    try:
+        pool = candidate_queryset(dataset, sample_filter, pre)
+    except SelectionRunError:
+        return ""
+    if depends_on_rows_only(sample_filter):  # exact: stored under the dataset's data version
+        per_video, not_frames = cached_result(
+            dataset, "video-frames", pool, lambda: video_frame_counts(pool)
+        )
+    else:
+        per_video, not_frames = video_frame_counts(pool)
+    counts = SequenceCounts.of(per_video, not_frames, length)
+    return counts.describe(_int_at(builder.config, "n_samples"))
 
 
 def _defaults(dataset: Dataset) -> dict[str, str]:
@@ -172,9 +206,8 @@ def selection_dialog(request: HtmxRequest, dataset_id: int) -> HttpResponse:
 
     filter_error = ""
     try:
-        sample_filter = sample_filter_for_user(
-            dataset=dataset, user=request.user, source=request.GET
-        )
+        source = [(k, v) for k, vs in request.GET.lists() if k != "preset" for v in vs]
+        sample_filter = sample_filter_for_user(dataset=dataset, user=request.user, source=source)
         filter_samples(dataset, sample_filter)
     except FilterError as exc:
         sample_filter, filter_error = SampleFilter(), str(exc)
@@ -200,6 +233,7 @@ def selection_dialog(request: HtmxRequest, dataset_id: int) -> HttpResponse:
         filter_query=query,
         filter_error=filter_error,
         counts=None if filter_error else _counts(dataset, sample_filter, values),
+        sequences="" if filter_error else _sequences(dataset, sample_filter, values, builder),
         defaults=_defaults(dataset),
         browser_url=_browser_url(dataset, query),
         action_url=action_url,

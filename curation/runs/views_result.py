@@ -1,5 +1,6 @@
 """The result sections of a succeeded run (included in the run page, loaded with htmx), "keep
-only the first k" and downloads of the result tag.
+only the first k" (whole sequences for a run with ``selected_sequence_length``,
+``runs.keep_first``) and downloads of the result tag.
 
 An object-level run's result also shows its picked objects (the crops of its objects tag) in
 pick order, a page at a time (``run_result_objects``, ``?start=`` the first rank), each linking
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from curation.access import get_run_for_user
 from curation.formats.export import FORMATS, unknown_format_message
-from curation.models import SelectionRun, Tag
+from curation.models import SelectionRun
 from curation.objects.forms import PickOrderForm
 from curation.objects.selectors import (
     RESULT_PAGE_SIZE,
@@ -29,10 +30,12 @@ from curation.objects.selectors import (
     tag_objects_count,
     tag_objects_page,
 )
+from curation.runs import keep_first
 from curation.runs.forms import ExportFormatForm, KeepFirstForm
+from curation.runs.keep_first import KeepFirstError, keep_first_describe, run_sequence_length
 from curation.runs.stats import run_results
 from curation.tags.export import ExportError, tag_export_download
-from curation.tags.services import TagError, tag_create
+from curation.tags.services import TagError
 from curation.web.pages import HtmxRequest, render_page
 
 
@@ -46,12 +49,15 @@ def _succeeded(request: HtmxRequest, run_id: int) -> SelectionRun:
 @login_required
 def run_results_view(request: HtmxRequest, run_id: int) -> HttpResponse:
     run = _succeeded(request, run_id)
+    length = run_sequence_length(run)
+    picks = len(run.pick_order or [])
     context = {
         "run": run,
         "dataset": run.dataset,
         "results": run_results(run),
         "export_formats": FORMATS.values(),
-        "keep_default": max(1, min(len(run.pick_order or []) // 2, 1000)),
+        "keep_default": max(length, min(picks // 2, 1000) // length * length),
+        "keep_step": length,
         **_objects_context(run, start=0),
     }
     if request.htmx and not request.htmx.boosted:
@@ -89,29 +95,28 @@ def run_result_objects(request: HtmxRequest, run_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def run_keep_first(request: HtmxRequest, run_id: int) -> HttpResponse:
-    """A new tag with the first k picks of the stored order (no re-run)."""
+    """A new tag with the first k picks of the stored order (no re-run); whole sequences for a
+    sequence run."""
     run = _succeeded(request, run_id)
-    order = list(run.pick_order or [])
+    length = run_sequence_length(run)
     url = reverse("run-detail", args=[run.pk]) + "#keep-first"
-    form = KeepFirstForm(request.POST, picks=len(order))
+    form = KeepFirstForm(request.POST, picks=len(run.pick_order or []), sequence_length=length)
     if not form.is_valid():
         messages.error(request, form.range_message)
         return HttpResponseRedirect(url)
     k = form.cleaned_data["k"]
-    name = form.cleaned_data["name"] or f"{run.result_tag_name}-first-{k}"
     try:
-        tag = tag_create(
-            dataset=run.dataset,
-            name=name,
-            sample_ids=order[:k],
-            kind=Tag.Kind.SELECTION,
-            created_by=request.user,
-            description=f"The first {k} picks of selection run {run.pk}",
+        tag = keep_first.run_keep_first(
+            run=run, k=k, name=form.cleaned_data["name"], user=request.user
         )
+    except KeepFirstError as exc:
+        messages.error(request, f"Choose how many to keep: {exc.clause}.")
+        return HttpResponseRedirect(url)
     except TagError as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(url)
-    messages.success(request, f"Created the tag {tag.name!r} with the first {k} picks.")
+    kept = keep_first_describe(k=k, length=length)
+    messages.success(request, f"Created the tag {tag.name!r} with {kept}.")
     return HttpResponseRedirect(url)
 
 

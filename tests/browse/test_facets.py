@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 
 from curation.browse import facets
+from curation.browse.facet_bars import histogram_bars
 from curation.browse.facets import (
     FacetTimeout,
-    histogram_bars,
     histogram_facet,
     label_facet,
     tag_facet,

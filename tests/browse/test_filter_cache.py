@@ -108,27 +108,45 @@ def committed(transactional_db, alice, team):
 
 
 @postgresql
-def test_every_write_statement_grows_the_version(committed):
-    def version() -> int:
+def test_every_write_statement_grows_its_version(committed):
+    def versions() -> tuple[int, int]:
         state = data_state(committed)
         assert state is not None
-        return state.version
+        return state.version, state.tag_version
 
     sample = Sample.objects.filter(dataset=committed).first()
     tag = Tag.objects.get(dataset=committed)
-    writes = [
-        lambda: Sample.objects.create(dataset=committed, file_name="new.jpg"),
-        lambda: Sample.objects.filter(pk=sample.pk).update(metadata={"weather": "fog"}),
-        lambda: Annotation.objects.filter(sample=sample).update(label="bird"),
-        lambda: TagSample.objects.filter(tag=tag).delete(),
-        lambda: Annotation.objects.filter(sample=sample).delete(),
-        lambda: Sample.objects.filter(file_name="new.jpg").delete(),
+    rows = [  # samples and annotations grow ``version``, memberships ``tag_version``
+        (lambda: Sample.objects.create(dataset=committed, file_name="new.jpg"), 0),
+        (lambda: Sample.objects.filter(pk=sample.pk).update(metadata={"weather": "fog"}), 0),
+        (lambda: Annotation.objects.filter(sample=sample).update(label="bird"), 0),
+        (lambda: TagSample.objects.filter(tag=tag).delete(), 1),
+        (lambda: TagSample.objects.create(tag=tag, sample=sample), 1),
+        (lambda: Annotation.objects.filter(sample=sample).delete(), 0),
+        (lambda: Sample.objects.filter(file_name="new.jpg").delete(), 0),
     ]
-    for write in writes:
-        before = version()
+    for write, which in rows:
+        before = versions()
         write()
-        assert version() > before
+        after = versions()
+        assert after[which] > before[which]
+        assert after[1 - which] == before[1 - which]
     assert data_state(committed).cacheable  # outside a writing transaction
+
+
+@postgresql
+def test_tagging_keeps_stored_results_of_filters_without_tags(committed):
+    plain = SampleFilter.parse("meta:weather=rain")
+    tagged = SampleFilter.parse("tag=train")
+    assert filter_count(committed, plain) == 4
+    before = filter_count(committed, tagged)
+    stored = len(cache._cache)  # type: ignore[attr-defined]
+    sample = Sample.objects.filter(dataset=committed).exclude(tags__name="train").first()
+    TagSample.objects.create(tag=Tag.objects.get(dataset=committed), sample=sample)
+    assert filter_count(committed, plain) == 4
+    assert len(cache._cache) == stored  # type: ignore[attr-defined]  (read, not recomputed)
+    assert filter_count(committed, tagged) == before + 1  # recomputed under the new tag version
+    assert len(cache._cache) == stored + 1  # type: ignore[attr-defined]
 
 
 @postgresql
