@@ -1,5 +1,6 @@
-"""Scale benchmark: how the busiest pages, counts, the map, deletion and import memory grow from
-10k to 1M samples (``manage.py benchmark --suite scale --sizes 10000,100000,1000000``).
+"""Scale benchmark: how the busiest pages, counts, the map, deletion, a selection run, typicality
+and import memory grow from 10k to 1M samples
+(``manage.py benchmark --suite scale --sizes 10000,100000,1000000``).
 
 Each size gets a dataset ``bench-scale-<N>`` generated inside PostgreSQL (``INSERT ... SELECT
 generate_series``): 3 metadata keys (``sharpness`` number, ``weather`` string, ``speed``
@@ -15,6 +16,8 @@ Rows of the table:
   bound);
 - map points: the binary's bytes and ms (warm, and a 304 revalidation), the filter's mask;
 - delete: a throwaway copy of the size, the POST's ms and the background job's duration;
+- a diversity selection run (n=1,000) as a queued job executed in-process, and typicality K=20
+  exact and approximate with its recall@20 (``curation.benchmarks.scale_runs``);
 - import peak memory: ``manage.py import_dataset`` of N x 128 embeddings (.npy + names) and a
   metadata CSV in a child process, its peak RSS from ``wait4``.
 PostgreSQL only. Every page figure is compared with the 300 ms target.
@@ -39,6 +42,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
+from curation.benchmarks import scale_runs
 from curation.benchmarks.generated import ground_truth_labels_add, modulo_tag_add
 from curation.browse.projections import projection_compute
 from curation.browse.selectors import result_count, result_page
@@ -46,7 +50,7 @@ from curation.datasets.services import dataset_delete
 from curation.filters import SampleFilter, filter_samples
 from curation.jobs.execute import job_execute
 from curation.models import Annotation, Dataset, Job, Sample, SelectionRun
-from curation.storage.embeddings import embedding_space_store
+from curation.storage.embeddings import embedding_paths, embedding_space_store
 
 TARGET_MS = 300.0
 REPEATS = 3
@@ -191,7 +195,11 @@ def _delete_figures(client: Client, n: int, owner: Any) -> tuple[float, float | 
 def _dataset(n: int, owner: Any, stdout: Any) -> Dataset:
     name = f"bench-scale-{n}"
     dataset = Dataset.objects.filter(name=name).first()
-    if dataset is not None and Sample.objects.filter(dataset=dataset).count() == n:
+    if (
+        dataset is not None
+        and Sample.objects.filter(dataset=dataset).count() == n
+        and _vectors_present(dataset)
+    ):
         stdout.write(f"Reusing {name}.\n")
         return dataset
     if dataset is not None:
@@ -202,7 +210,16 @@ def _dataset(n: int, owner: Any, stdout: Any) -> Dataset:
     return dataset
 
 
-def _measure(n: int, owner: Any, staff: Any, stdout: Any, *, memory: bool) -> dict[str, str]:
+def _vectors_present(dataset: Dataset) -> bool:
+    """Whether the stored ``default`` space's files exist (another database sharing the
+    embeddings folder may have removed a folder of the same dataset id)."""
+    space = dataset.embedding_spaces.filter(name="default").first()
+    return space is not None and all(path.is_file() for path in embedding_paths(space))
+
+
+def _measure(
+    n: int, owner: Any, staff: Any, stdout: Any, *, memory: bool, exact_seen: dict[int, float]
+) -> dict[str, str]:
     dataset = _dataset(n, owner, stdout)
     client = Client(HTTP_HOST="localhost")
     client.force_login(owner)
@@ -238,6 +255,8 @@ def _measure(n: int, owner: Any, staff: Any, stdout: Any, *, memory: bool) -> di
     row["delete a dataset (request; job)"] = f"{request_ms:.0f} ms" + (
         f"; job {job_s:.1f} s" if job_s is not None else ""
     )
+    row[scale_runs.RUN_ROW] = scale_runs.run_row(dataset, n, owner)
+    row.update(scale_runs.typicality_rows(dataset, n, exact_seen))
     if memory:
         peak = _import_peak_mib(n, stdout)
         row["import peak memory (RSS)"] = f"{peak:.0f} MiB" if peak is not None else "failed"
@@ -257,9 +276,10 @@ def run_scale_benchmark(
         username=f"{OWNER}-staff", defaults={"is_staff": True, "is_superuser": True}
     )
     rows: dict[int, dict[str, str]] = {}
-    for n in chosen:
+    exact_seen: dict[int, float] = {}  # typicality: exact seconds by size, to extrapolate
+    for n in sorted(chosen):
         stdout.write(f"-- {n:,} samples --\n")
-        rows[n] = _measure(n, owner, staff, stdout, memory=memory)
+        rows[n] = _measure(n, owner, staff, stdout, memory=memory, exact_seen=exact_seen)
     labels = list(next(iter(rows.values())))
     stdout.write("\n| figure | " + " | ".join(_size(n) for n in chosen) + " |\n")
     stdout.write("|---|" + "---|" * len(chosen) + "\n")
@@ -267,6 +287,10 @@ def run_scale_benchmark(
         cells = " | ".join(rows[n].get(label, "") for n in chosen)
         stdout.write(f"| {label} | {cells} |\n")
     stdout.write(f"(pages: median of {REPEATS} after a warm-up; target {TARGET_MS:.0f} ms)\n")
+    stdout.write(
+        "(run and typicality: one run each, wall seconds; typicality on the stored matrix,"
+        " approximate time includes its recall measurement)\n"
+    )
 
 
 def _size(n: int) -> str:
