@@ -174,6 +174,8 @@ CURATION_WORKER_HEARTBEAT_SECONDS = env_int("CURATION_WORKER_HEARTBEAT_SECONDS",
 # Facet panels of datasets with at least this many samples are counted on an in-memory column
 # index (curation.browse.facet_index; PostgreSQL); smaller datasets are counted in SQL.
 CURATION_FACET_INDEX_MIN_SAMPLES = env_int("CURATION_FACET_INDEX_MIN_SAMPLES", 50_000)
+# Build its columns on a background thread (panels answer in SQL meanwhile); off: in the request.
+CURATION_FACET_INDEX_BACKGROUND = env_bool("CURATION_FACET_INDEX_BACKGROUND", True)
 # Uploads: every file streams to its own closed temporary file (never whole in memory); a body
 # over CURATION_MAX_UPLOAD_MB (0 = no limit) is answered 413 before it is read
 # (curation.web.upload_limits). Any number of files: the size limit bounds a request.

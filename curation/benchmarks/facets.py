@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from curation.browse.facet_index import facet_index_clear
+from curation.browse.facet_index import facet_index_clear, facet_index_wait
 from curation.models import Dataset
 
 REPEATS = 5
@@ -35,15 +35,16 @@ PANELS = (
 def time_facet_panels(
     client: Client, dataset: Dataset, stdout: Any, timer: Any, target_ms: float
 ) -> None:
-    """One line per panel and state, three server times each: the first request after a write
-    (no stored result, the facet index built from nothing: ``curation.browse.facet_index``), a
-    filter not asked before (the index kept, nothing stored; median of ``REPEATS``), and a
+    """One line per panel and state: the first request after a write (no stored result, no
+    facet index: counted in SQL while the builder thread reads the index,
+    ``curation.browse.facet_index``), when the index was complete (seconds after that request),
+    a filter not asked before (the index kept, nothing stored; median of ``REPEATS``), and a
     repeat (``timer(client, url, headers)`` -> (median ms, status): the stored result)."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     stdout.write(f"facet panels (exact; load average {load} on {os.cpu_count()} CPUs)\n")
     stdout.write(
-        f"{'panel':<45} {'first after a write':>20} {'new filter':>11} {'repeat':>8}  "
-        f"target {target_ms:.0f} ms on a new filter\n"
+        f"{'panel':<45} {'first after a write':>20} {'index built':>12} {'new filter':>11} "
+        f"{'repeat':>8}  target {target_ms:.0f} ms on a new filter\n"
     )
     htmx = {"HX-Request": "true"}
     for state, query in (("unfiltered", ""), ("filtered", FILTERED)):
@@ -52,7 +53,10 @@ def time_facet_panels(
             url = f"{reverse(name, args=[dataset.pk])}?{params}"
             cache.clear()
             facet_index_clear()
-            first = _one(client, url, htmx)
+            first = _one(client, url, htmx)  # counted in SQL; the index is built meanwhile
+            started = time.perf_counter()
+            facet_index_wait()
+            built = first / 1000 + time.perf_counter() - started
             fresh = []
             for _ in range(REPEATS):
                 cache.clear()
@@ -61,8 +65,8 @@ def time_facet_panels(
             repeat, status = timer(client, url, htmx)
             verdict = "ok" if new <= target_ms and status == 200 else f"SLOW (HTTP {status})"
             stdout.write(
-                f"{f'facet {label}, {state}':<45} {first:>20.1f} {new:>11.1f} {repeat:>8.1f}"
-                f"  {verdict}\n"
+                f"{f'facet {label}, {state}':<45} {first:>20.1f} {built:>10.1f} s "
+                f"{new:>11.1f} {repeat:>8.1f}  {verdict}\n"
             )
 
 

@@ -61,6 +61,8 @@ def index_label_counts(
         if mask is None:
             return None
         columns = index.label_columns()
+        if columns is None:
+            return None
         wanted = np.isin(columns.task, [t.pk for t in tasks]) & mask[columns.position]
         counts: dict[tuple[int, str], int] = {}
         width = max(len(columns.labels), 1)
@@ -86,7 +88,7 @@ def index_values(
         if mask is None or "\x00" in key:
             return None
         column = index.key(key)
-        if not column.complete:
+        if column is None or not column.complete:
             return None
         groups: list[tuple[str, Any, int]] = []
         strings = np.bincount(
@@ -170,6 +172,8 @@ def index_histogram(
         if mask is None or "\x00" in key:
             return None
         column = index.key(key)
+        if column is None:
+            return None
         x = column.number[mask & column.is_number()]
         if not len(x):
             return (None, None, [])
