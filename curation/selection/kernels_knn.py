@@ -26,7 +26,13 @@ import numpy as np
 
 from .kernels import F64, I64, Check, _noop, _sqdist, gather_rows, kmeans
 from .kernels_blas import single_threaded_blas
-from .kernels_knn_approx import exact_neighbours, knn_ivf, measure_recall
+from .kernels_knn_approx import (
+    TARGET_RECALL,
+    IvfInfo,
+    exact_neighbours,
+    knn_ivf,
+    measure_recall,
+)
 from .kernels_knn_clustered import knn_clustered
 from .kernels_knn_dense import DENSE_SHARE, knn_dense, prunable_share
 from .kernels_knn_symmetric import _cluster_share, _knn_symmetric, _projection
@@ -244,17 +250,21 @@ def approximate_knn_distances(
     options: KnnOptions | None = None,
     nlist: int | None = None,
     nprobe: int | None = None,
+    target_recall: float = TARGET_RECALL,
 ) -> F64:
     """Distances to (approximately) the ``k`` nearest other points, ascending, (n, k) float64:
-    the IVF search of ``kernels_knn_approx``; its recall@k, measured against exact search on
-    up to 1,000 sampled rows, goes into ``notes``."""
+    the IVF search of ``kernels_knn_approx`` (``nprobe`` chosen for ``target_recall`` unless
+    given); its recall@k, measured against exact search on up to 1,000 sampled rows, goes
+    into ``notes`` with how ``nprobe`` was chosen."""
     with single_threaded_blas():
         t0 = time.perf_counter()
         A = _centered32(X, rows, check)
         n, dim = A.shape
         k = min(k, n - 1)
         zz = np.einsum("ij,ij->i", A, A).astype(np.float64)
-        d2, nbr, info = knn_ivf(A, zz, k, nlist=nlist, nprobe=nprobe, check=check)
+        d2, nbr, info = knn_ivf(
+            A, zz, k, nlist=nlist, nprobe=nprobe, target_recall=target_recall, check=check
+        )
         short = np.flatnonzero(nbr[:, -1] < 0)  # lists too small to hold k neighbours
         if len(short):
             d2[short], nbr[short] = exact_neighbours(A, zz, short.astype(np.int64), k, check)
@@ -272,11 +282,26 @@ def approximate_knn_distances(
         )
         notes.append(
             f"typicality used approximate nearest neighbours ({why}: {n:,} candidates; "
-            f"IVF with {info.nlist:,} lists, {info.nprobe} searched per list, "
+            f"IVF with {info.nlist:,} lists, {info.nprobe} searched per list{_chosen(info)}, "
             f"{time.perf_counter() - t0:.1f} s): recall@{k} {recall:.3f}, measured against "
             f"exact search for {sampled:,} sampled candidates"
         )
     return dist
+
+
+def _chosen(info: IvfInfo) -> str:
+    """How the IVF search's ``nprobe`` was chosen, for the run's note."""
+    if info.estimated_recall is None:
+        return " (as given)"
+    if info.capped:
+        return (
+            f" (the cap: target recall {info.target_recall:g} not reachable within it, "
+            f"estimated {info.estimated_recall:.3f} on {info.sampled:,} sampled candidates)"
+        )
+    return (
+        f" (chosen for target recall {info.target_recall:g}: estimated "
+        f"{info.estimated_recall:.3f} on {info.sampled:,} sampled candidates)"
+    )
 
 
 def min_query_distance(

@@ -8,7 +8,11 @@ centre). The rows of one list are searched together: one GEMM against the rows o
 keeps its ``k`` smallest distances (itself excluded). Work: ``n * nprobe * n / nlist * D``
 multiply-adds instead of ``n^2 D``. Neighbours a row misses lie in lists that were not probed;
 ``measure_recall`` says how often that happens (recall@K: the share of a sampled row's true
-k nearest that the search found, ties counted by distance).
+k nearest that the search found, ties counted by distance). Unless the caller sets it,
+``nprobe`` comes from the data: ``choose_nprobe`` finds, for the exact k nearest of a seeded
+sample, the rank of each neighbour's list in the probe order of its row's list, and takes the
+fewest lists (``DEFAULT_NPROBE`` .. ``probe_cap``) whose estimated recall reaches
+``TARGET_RECALL``; the measured recall after the search stays the reported figure.
 
 Invariants: the returned distances are true distances of real neighbours (float32 from the
 centred rows, near-duplicates recomputed in float64), sorted ascending, so they can only
@@ -28,19 +32,43 @@ from .kernels_knn_symmetric import _merge_into, _run, _workers
 
 # measured on 100k-1M x 128 mixtures (2 cores; the engine benchmark's typicality_approx and
 # typicality_1m): sqrt(n) lists with 12 searched per list gave recall@20 0.999 at 100k (1.7 s,
-# exact 4.2 s) and 0.90 at 1M (45 s); 16 lists searched raise recall on isotropic clusters
-# (0.84 -> 0.94 at 100k) for a third more time
+# exact 4.2 s) and 0.90 at 1M (45 s). On the scale benchmark's near-isotropic data (10 centres
+# * 3 + N(0, 1) noise: 32 lists per cluster at 100k, neighbours spread over most of them) 12
+# lists gave only 0.845, so nprobe is now chosen from the data. Typicality K=20 at 100k x 128
+# (2 cores shared with another benchmark: times loose, before/after alternated): isotropic 17
+# lists chosen, recall 0.845 -> 0.948, 8.0 -> 8.6-9.0 s (exact 19.7 s); mixture 12 chosen,
+# recall 0.999 either way, 5.7 -> 6.1-7.1 s (the sample's exact search: 0.4 s at 100k, 4 s at
+# 1M). At 1M the mixture gets 17 lists: recall 0.902 -> 0.956, 97 -> 150-191 s on the loaded
+# machine; the isotropic data gets 47 of a cap of 125. The cap nlist // 8: the search alone at
+# 100k isotropic took 8.8 s CPU at 39 lists (nlist // 8), 17.6 s at 79 (nlist // 4), exact
+# 17.9 s.
 LIST_FACTOR = 1.0  # nlist = LIST_FACTOR * sqrt(n)
-DEFAULT_NPROBE = 12
+DEFAULT_NPROBE = 12  # the fewest lists searched per list when nprobe is chosen from the data
+TARGET_RECALL = 0.95  # the estimated recall@k the chosen nprobe must reach
+PROBE_SAMPLE = 256  # rows whose exact neighbours estimate the recall of every nprobe
+# the most lists searched per list: nlist // 8 keeps the GEMM work at n^2 D / 8, a quarter of
+# the exact symmetric search's n^2 D / 2 (which cannot prune on isotropic data)
+PROBE_CAP_DIVISOR = 8
 
 
 @dataclass
 class IvfInfo:
-    """How an approximate search ran (for the run's notes)."""
+    """How an approximate search ran (for the run's notes). ``estimated_recall`` (None when
+    the caller set ``nprobe``) is the recall@k that ``nprobe`` gives on ``sampled`` rows;
+    ``capped``: ``target_recall`` was not reachable within ``probe_cap(nlist)`` lists."""
 
     nlist: int
     nprobe: int
     seconds: float = 0.0
+    estimated_recall: float | None = None
+    target_recall: float | None = None
+    sampled: int = 0
+    capped: bool = False
+
+
+def probe_cap(nlist: int) -> int:
+    """The most lists a chosen ``nprobe`` may search per list (never below the default)."""
+    return min(nlist, max(DEFAULT_NPROBE, nlist // PROBE_CAP_DIVISOR))
 
 
 def _assign(Z: np.ndarray, zz: np.ndarray, C: np.ndarray, check: Check, block: int = 8192) -> I64:
@@ -79,6 +107,24 @@ def _centres(Z: np.ndarray, nlist: int, check: Check, seed: int) -> np.ndarray:
     return C
 
 
+def ivf_lists(
+    Z: np.ndarray, zz: F64, nlist: int | None = None, *, check: Check = _noop, seed: int = 0
+) -> tuple[I64, I64]:
+    """The list of every row (``nlist``, default ``LIST_FACTOR * sqrt(n)``, k-means lists)
+    and the probe order of every list: all lists by centre distance, its own first."""
+    n = len(Z)
+    if nlist is None:
+        nlist = int(max(1, min(n // 8 if n >= 8 else 1, round(LIST_FACTOR * math.sqrt(n)))))
+    nlist = max(1, min(nlist, n))
+    C = _centres(Z, nlist, check, seed)
+    labels = _assign(Z, zz, C, check)
+    cc = np.einsum("ij,ij->i", C, C).astype(np.float64)
+    C64 = C.astype(np.float64)
+    cd = cc[:, None] + cc[None, :] - 2.0 * (C64 @ C64.T)
+    np.fill_diagonal(cd, -np.inf)  # own list first
+    return labels, np.argsort(cd, axis=1, kind="stable").astype(np.int64)
+
+
 def knn_ivf(
     Z: np.ndarray,
     zz: F64,
@@ -86,28 +132,31 @@ def knn_ivf(
     *,
     nlist: int | None = None,
     nprobe: int | None = None,
+    target_recall: float = TARGET_RECALL,
     check: Check = _noop,
     seed: int = 0,
 ) -> tuple[np.ndarray, I64, IvfInfo]:
     """Approximate ``k`` smallest squared distances (float32, ascending) and their rows, for
     every row of the centred float32 matrix ``Z`` (norms ``zz``); rows with fewer than ``k``
-    candidates are padded with ``inf`` / -1."""
+    candidates are padded with ``inf`` / -1.
+
+    ``nprobe`` (lists searched per list) is used as given; without it ``choose_nprobe`` picks
+    the fewest (at least ``DEFAULT_NPROBE``, at most ``probe_cap``) whose recall@k estimated
+    on a sample reaches ``target_recall``."""
+    if not 0.0 < target_recall <= 1.0:
+        raise ValueError(f"target_recall must be in (0, 1], got {target_recall!r}")
     n = len(Z)
-    if nlist is None:
-        nlist = int(max(1, min(n // 8 if n >= 8 else 1, round(LIST_FACTOR * math.sqrt(n)))))
-    nlist = max(1, min(nlist, n))
-    nprobe = max(1, min(nlist, nprobe or DEFAULT_NPROBE))
-    C = _centres(Z, nlist, check, seed)
-    labels = _assign(Z, zz, C, check)
+    labels, probe_order = ivf_lists(Z, zz, nlist, check=check, seed=seed)
+    nlist = len(probe_order)
     order = np.argsort(labels, kind="stable").astype(np.int64)
     counts = np.bincount(labels, minlength=nlist)
     starts = np.zeros(nlist + 1, dtype=np.int64)
     np.cumsum(counts, out=starts[1:])
-    cc = np.einsum("ij,ij->i", C, C).astype(np.float64)
-    C64 = C.astype(np.float64)
-    cd = cc[:, None] + cc[None, :] - 2.0 * (C64 @ C64.T)
-    np.fill_diagonal(cd, -np.inf)  # own list first
-    probes = np.argsort(cd, axis=1, kind="stable")[:, :nprobe]
+    if nprobe:
+        info = IvfInfo(nlist=nlist, nprobe=max(1, min(nlist, nprobe)))
+    else:
+        info = choose_nprobe(Z, zz, k, labels, probe_order, target_recall, check=check, seed=seed)
+    probes = probe_order[:, : info.nprobe]
     out_d = np.full((n, k), np.inf, dtype=np.float32)
     out_i = np.full((n, k), -1, dtype=np.int64)
     zs = zz.astype(np.float32)
@@ -152,7 +201,60 @@ def knn_ivf(
 
     work = np.argsort(-counts, kind="stable").tolist()  # the largest lists first
     _run(one, [(g,) for g in work], _workers())
-    return out_d, out_i, IvfInfo(nlist=nlist, nprobe=nprobe)
+    return out_d, out_i, info
+
+
+def choose_nprobe(
+    Z: np.ndarray,
+    zz: F64,
+    k: int,
+    labels: I64,
+    probe_order: I64,
+    target: float,
+    *,
+    check: Check = _noop,
+    seed: int = 0,
+) -> IvfInfo:
+    """The fewest lists to search per list (from ``DEFAULT_NPROBE`` to ``probe_cap``) whose
+    recall@k, estimated on up to ``PROBE_SAMPLE`` seeded rows, reaches ``target``.
+
+    A row finds a true neighbour exactly when the neighbour's list is among the first
+    ``nprobe`` of its own list's probe order (``probe_order``: lists by centre distance, own
+    first, as ``knn_ivf`` searches them), so the rank of that list in that order, over the
+    sample's exact k nearest, gives the estimated recall of every ``nprobe`` at once."""
+    n, dim = Z.shape
+    nlist = len(probe_order)
+    low, cap = min(nlist, DEFAULT_NPROBE), probe_cap(nlist)
+    # the sample's exact search costs q * n * D: at most ~1e11 multiply-adds, 64 rows or more
+    q = int(min(n, max(64, min(PROBE_SAMPLE, 10**11 // max(1, n * dim)))))
+    if k < 1 or n < 2:  # no neighbours to find
+        return IvfInfo(nlist, low, estimated_recall=1.0, target_recall=target, sampled=0)
+    rng = np.random.default_rng([seed, 1])  # rows other than measure_recall's
+    sample = np.sort(rng.choice(n, size=q, replace=False)).astype(np.int64)
+    nbr = exact_neighbours(Z, zz, sample, k, check)[1]
+    hist = np.zeros(nlist, dtype=np.int64)
+    step = np.broadcast_to(np.arange(nlist, dtype=np.int64), (64, nlist))
+    for a in range(0, q, 64):
+        check()
+        b = min(q, a + 64)
+        rank = np.empty((b - a, nlist), dtype=np.int64)  # rank[i, h]: h's place for row i
+        np.put_along_axis(rank, probe_order[labels[sample[a:b]]], step[: b - a], axis=1)
+        got = nbr[a:b]
+        ranks = np.take_along_axis(rank, labels[np.maximum(got, 0)], axis=1)[got >= 0]
+        hist += np.bincount(ranks, minlength=nlist)
+    total = max(1, int(hist.sum()))
+    recall = np.cumsum(hist) / total  # recall[p - 1]: the estimate with p lists searched
+    reach = np.flatnonzero(recall >= target - 1e-12)
+    need = int(reach[0]) + 1 if len(reach) else nlist + 1
+    nprobe = min(cap, max(low, need))
+    return IvfInfo(
+        nlist,
+        nprobe,
+        estimated_recall=float(recall[nprobe - 1]),
+        target_recall=target,
+        sampled=q,
+        capped=need > cap,
+    )
 
 
 def exact_neighbours(
