@@ -159,15 +159,29 @@ def _import_peak_mib(n: int, stdout: Any) -> float | None:
             "--samples-from-embeddings", "--metadata", str(base / "meta.csv"),
             "--owner", OWNER,
         ]  # fmt: skip
+        peak_file = base / "peak.txt"
         with open(base / "log.txt", "wb") as log:
-            child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
-            _, status, usage = os.wait4(child.pid, 0)
+            # A child forked from this (large) process starts with its resident size as its
+            # peak (Linux keeps the high-water mark across exec), so a small Python in between
+            # starts the import and reports that child's own peak.
+            wrapper = [sys.executable, "-c", _PEAK_WRAPPER, str(peak_file), *command]
+            status = subprocess.call(wrapper, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
         if status != 0:
             tail = (base / "log.txt").read_text(errors="replace").strip().splitlines()[-3:]
             stdout.write(f"import of {n:,} failed: {' / '.join(tail)}\n")
             return None
+        peak_kib = int(peak_file.read_text())
     _delete_now(name)
-    return usage.ru_maxrss / 1024  # KiB on Linux
+    return peak_kib / 1024  # ru_maxrss is KiB on Linux
+
+
+_PEAK_WRAPPER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def _delete_now(name: str) -> None:
