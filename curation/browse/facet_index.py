@@ -31,63 +31,40 @@ Invariants:
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import connection, connections
 
+from curation.browse.facet_columns import (
+    FALSE,
+    NUMBER,
+    TRUE,
+    KeyColumn,
+    LabelColumns,
+    StaleIndex,
+    empty_column,
+    key_columns_read,
+    label_columns_read,
+    tag_positions_read,
+)
+from curation.browse.facet_snapshot import Snapshot, snapshot_load, snapshot_read, snapshot_save
 from curation.browse.filter_cache import DataState, data_state
 from curation.browse.selectors import metadata_fields
 from curation.filter_metadata import typed_values
 from curation.filters import SampleFilter, tag_ids_by_name
-from curation.models import Annotation, AnnotationTask, Dataset, Sample, Tag, TagSample
+from curation.models import AnnotationTask, Dataset
 
 logger = logging.getLogger(__name__)
 
 KEEP_DATASETS = 2
 KEEP_KEYS = 32
-MAX_VOCABULARY = 100_000
-
-MISSING, STRING, TRUE, FALSE, NUMBER, INEXACT = 0, 1, 2, 3, 4, 5  # ``KeyColumn.kind``
-_HEADER = 19  # PGCOPY signature, flags and header extension length
-
-
-@dataclass(frozen=True)
-class KeyColumn:
-    """``metadata[key]`` of every sample: its kind, its number (NaN unless a number) and its
-    string's code into ``vocabulary`` (-1 unless a string)."""
-
-    key: str
-    kind: np.ndarray  # int8 per sample
-    number: np.ndarray  # float64 per sample
-    code: np.ndarray  # int32 per sample
-    vocabulary: tuple[str, ...]
-    complete: bool  # every string has a code (False: over MAX_VOCABULARY distinct strings)
-
-    @property
-    def numbers_exact(self) -> bool:
-        return not bool(np.any(self.kind == INEXACT))
-
-    def is_number(self) -> np.ndarray:
-        return (self.kind == NUMBER) | (self.kind == INEXACT)
-
-
-@dataclass(frozen=True)
-class LabelColumns:
-    """The distinct (sample position, task, label code) triples of the dataset's tasks."""
-
-    position: np.ndarray  # int64
-    task: np.ndarray  # int64 task id
-    label: np.ndarray  # int32 code into ``labels``
-    labels: tuple[str, ...]
 
 
 @dataclass
@@ -114,13 +91,20 @@ class FacetIndex:
                 self.keys.move_to_end(key)
                 return column
         if "\x00" in key:  # no jsonb key holds NUL: nothing to read
-            self._keep(key, _empty_column(key, self.size))
+            self._keep(key, empty_column(key, self.size))
             return self.keys[key]
         if _background():
-            _queue(self, f"key:{key}", lambda: self._keep(key, _key_columns(self, [key])[key]))
+            _queue(
+                self,
+                f"key:{key}",
+                lambda: self._keep(key, key_columns_read(self.dataset_id, self.ids, [key])[key]),
+            )
             return None
-        self._keep(key, _key_columns(self, [key])[key])
+        self._keep(key, self._read(key))
         return self.keys[key]
+
+    def _read(self, key: str) -> KeyColumn:
+        return key_columns_read(self.dataset_id, self.ids, [key])[key]
 
     def _keep(self, key: str, column: KeyColumn) -> None:
         with self.lock:
@@ -134,16 +118,23 @@ class FacetIndex:
         if self.labels is not None:
             return self.labels
         if _background():
-            _queue(self, "labels", lambda: setattr(self, "labels", _label_columns(self)))
+            _queue(
+                self,
+                "labels",
+                lambda: setattr(self, "labels", label_columns_read(self.dataset_id, self.ids)),
+            )
             return None
-        self.labels = _label_columns(self)
+        self._read_labels()
         return self.labels
+
+    def _read_labels(self) -> None:
+        self.labels = label_columns_read(self.dataset_id, self.ids)
 
     def tag_positions(self, state: DataState) -> dict[int, np.ndarray]:
         """Every tag's members (read at once: an indexed read of the memberships)."""
         with self.lock:
             if self.tags is None or self.tags[0] != state.tag_version:
-                self.tags = (state.tag_version, _tag_positions(self))
+                self.tags = (state.tag_version, tag_positions_read(self.dataset_id, self.ids))
             return self.tags[1]
 
 
@@ -174,7 +165,7 @@ def _run_build(index: FacetIndex, what: str, build: Callable[[], None]) -> None:
     try:
         if not index.stale:
             build()
-    except _Stale:
+    except StaleIndex:
         index.stale = True
         with _INDEXES_LOCK:
             if _INDEXES.get(index.dataset_id) is index:
@@ -221,25 +212,58 @@ def facet_index(
             return found
     if not build:
         return None
-    if _background():  # the ids and the sidebar's columns, on the builder thread
-        keys = [f.key for f in metadata_fields(dataset)[: KEEP_KEYS // 2]]
+    stored = snapshot_load(dataset.pk, state.version)  # an import built it: read it from disk
+    if stored is not None:
+        return _publish(dataset.pk, stored)
+    keys = _sidebar_keys(dataset)
+    if _background():  # the ids, labels and the sidebar's keys, on the builder thread
         _queue_index(dataset.pk, state.version, keys)
         return None
-    return _new_index(dataset.pk, state.version)
+    return _publish(dataset.pk, snapshot_read(dataset.pk, []))
 
 
-def _new_index(dataset_id: int, version: int) -> FacetIndex:
-    """Read the ids and publish the index (its columns follow as they are needed)."""
-    index = FacetIndex(dataset_id=dataset_id, version=version, ids=_sample_ids(dataset_id))
+def _sidebar_keys(dataset: Dataset) -> list[str]:
+    return [f.key for f in metadata_fields(dataset) if "\x00" not in f.key][: KEEP_KEYS // 2]
+
+
+def _publish(dataset_id: int, snapshot: Snapshot) -> FacetIndex:
+    """The index of ``snapshot`` as this process's index of the dataset (unless another
+    request published one of that version meanwhile)."""
+    index = FacetIndex(
+        dataset_id=dataset_id,
+        version=snapshot.version,
+        ids=snapshot.ids,
+        labels=snapshot.labels,
+        keys=OrderedDict(snapshot.keys),
+    )
     with _INDEXES_LOCK:
         found = _INDEXES.get(dataset_id)
-        if found is not None and found.version == version and not found.stale:
-            return found  # another request built it meanwhile
+        if found is not None and found.version == snapshot.version and not found.stale:
+            return found
         _INDEXES[dataset_id] = index
         _INDEXES.move_to_end(dataset_id)
         while len(_INDEXES) > KEEP_DATASETS:
             _INDEXES.popitem(last=False)
     return index
+
+
+def facet_index_prepare(dataset: Dataset) -> bool:
+    """Read the dataset's index in one snapshot, keep it in this process and store it for
+    every other (an import's last step, after its rows committed; best effort: False and a log
+    line when it could not). Nothing for datasets the index does not apply to."""
+    state = data_state(dataset)
+    if state is None or not state.cacheable or connection.vendor != "postgresql":
+        return False
+    if state.samples < settings.CURATION_FACET_INDEX_MIN_SAMPLES:
+        return False
+    try:
+        snapshot = snapshot_read(dataset.pk, _sidebar_keys(dataset))
+        _publish(dataset.pk, snapshot)
+        snapshot_save(dataset.pk, snapshot)
+    except Exception:
+        logger.exception("Preparing the facet index of dataset %s failed.", dataset.pk)
+        return False
+    return True
 
 
 _QUEUED: set[tuple[int, int]] = set()  # (dataset, version) whose index the builder is reading
@@ -257,10 +281,9 @@ def _queue_index(dataset_id: int, version: int, keys: list[str]) -> None:
 
     def build() -> None:
         try:
-            index = _new_index(dataset_id, version)
-            index.label_columns()  # queued behind this build
-            for key in keys:
-                index.key(key)
+            snapshot = snapshot_read(dataset_id, keys)
+            _publish(dataset_id, snapshot)
+            snapshot_save(dataset_id, snapshot)  # for the other processes
         except Exception:  # the panels answer in SQL meanwhile; say why the index is missing
             logger.exception("Building the facet index of dataset %s failed.", dataset_id)
         finally:
@@ -374,168 +397,6 @@ def _range_mask(
     return matched
 
 
-# ---- building the columns ---------------------------------------------------------------------
-# Each build is one statement that returns one row: every column packed server-side into one
-# bytea (``string_agg(int8send(x), '')``), read with ``np.frombuffer``: no Python object and no
-# libpq call per row (binary COPY hands rows to Python one by one). All aggregates of a SELECT
-# see its rows in one order, so a row's values sit at the same place in every column; rows come
-# unordered (no sort) with their sample id, and are placed by ``_positions``.
-_SAMPLES = Sample._meta.db_table
-_KIND = f"""(CASE jsonb_typeof({{j}})
-    WHEN 'string' THEN {STRING}
-    WHEN 'boolean' THEN CASE WHEN {{j}} = 'true'::jsonb THEN {TRUE} ELSE {FALSE} END
-    WHEN 'number' THEN CASE WHEN (({{j}})::float8)::text::numeric = ({{j}})::numeric
-                            THEN {NUMBER} ELSE {INEXACT} END
-    ELSE {MISSING} END)::int2"""
-_NUMBER = "COALESCE(CASE WHEN jsonb_typeof({j}) = 'number' THEN ({j})::float8 END, 'NaN'::float8)"
-
-
-def _row(sql: str, params: list[Any]) -> tuple[Any, ...]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    assert row is not None  # an aggregate without GROUP BY returns one row
-    return tuple(row)
-
-
-def _unpack(value: Any, dtype: str) -> np.ndarray:
-    return np.frombuffer(bytes(value or b""), dtype=dtype)
-
-
-def _sample_ids(dataset_id: int) -> np.ndarray:
-    (packed,) = _row(
-        f"SELECT string_agg(int8send(id), ''::bytea) FROM {_SAMPLES} WHERE dataset_id = %s",  # noqa: S608
-        [dataset_id],
-    )
-    return np.sort(_unpack(packed, ">i8").astype(np.int64))
-
-
-def _key_columns(index: FacetIndex, keys: list[str]) -> dict[str, KeyColumn]:
-    """The columns of ``keys`` (no NUL in any) in one scan of the dataset's samples."""
-    m = len(keys)
-    pulled = ", ".join(f"metadata -> %s AS j{i}" for i in range(m))
-    vocab = "".join(
-        f""", v{i} AS (
-            SELECT t, (row_number() OVER () - 1)::int4 AS code FROM (
-                SELECT DISTINCT j{i} #>> '{{}}' AS t FROM x WHERE jsonb_typeof(j{i}) = 'string'
-                LIMIT {MAX_VOCABULARY + 1}) AS d)"""  # noqa: S608 (numbered aliases)
-        for i in range(m)
-    )
-    columns = ", ".join(
-        f"string_agg(int2send({_KIND.format(j=f'x.j{i}')}), ''::bytea), "  # noqa: S608
-        f"string_agg(float8send({_NUMBER.format(j=f'x.j{i}')}), ''::bytea), "
-        f"string_agg(int4send(COALESCE(v{i}.code, -1)), ''::bytea), "
-        f"(SELECT array_agg(t ORDER BY code) FROM v{i})"
-        for i in range(m)
-    )
-    joins = " ".join(
-        f"LEFT JOIN v{i} ON jsonb_typeof(x.j{i}) = 'string' AND v{i}.t = x.j{i} #>> '{{}}'"
-        for i in range(m)
-    )
-    sql = f"""
-        WITH x AS MATERIALIZED (SELECT id, {pulled} FROM {_SAMPLES} WHERE dataset_id = %s)
-        {vocab}
-        SELECT string_agg(int8send(x.id), ''::bytea), {columns} FROM x {joins}
-    """  # noqa: S608 (constants, the table name and numbered aliases; keys are parameters)
-    row = _row(sql, [*keys, index.dataset_id])
-    where = _positions(index, _unpack(row[0], ">i8"), every=True)
-    found = {}
-    for i, key in enumerate(keys):
-        kind, number, code, words = row[1 + 4 * i : 5 + 4 * i]
-        vocabulary = tuple(words or ())
-        complete = len(vocabulary) <= MAX_VOCABULARY
-        found[key] = KeyColumn(
-            key=key,
-            kind=_placed(_unpack(kind, ">i2").astype(np.int8), where, MISSING),
-            number=_placed(_unpack(number, ">f8").astype(np.float64), where, np.nan),
-            code=_placed(_unpack(code, ">i4").astype(np.int32), where, -1),
-            vocabulary=vocabulary if complete else (),
-            complete=complete,
-        )
-    return found
-
-
-def _empty_column(key: str, size: int) -> KeyColumn:
-    return KeyColumn(
-        key, np.zeros(size, np.int8), np.full(size, np.nan), np.full(size, -1, np.int32), (), True
-    )
-
-
-def _placed(values: np.ndarray, where: np.ndarray, fill: Any) -> np.ndarray:
-    out = np.full(len(where), fill, dtype=values.dtype)
-    out[where] = values
-    return out
-
-
-def _label_columns(index: FacetIndex) -> LabelColumns:
-    tasks = list(
-        AnnotationTask.objects.filter(dataset_id=index.dataset_id).values_list("pk", flat=True)
-    )
-    sql = f"""
-        WITH v AS (
-            SELECT t, (row_number() OVER () - 1)::int4 AS code FROM (
-                SELECT DISTINCT label AS t FROM {Annotation._meta.db_table}
-                WHERE task_id = ANY(%s)) AS d)
-        SELECT string_agg(int8send(a.sample_id), ''::bytea),
-               string_agg(int8send(a.task_id::int8), ''::bytea),
-               string_agg(int4send(v.code), ''::bytea),
-               (SELECT array_agg(t ORDER BY code) FROM v)
-        FROM {Annotation._meta.db_table} a JOIN v ON v.t = a.label
-        WHERE a.task_id = ANY(%s)
-    """  # noqa: S608 (table names from the models)
-    samples, task_ids, codes, words = _row(sql, [tasks, tasks])
-    labels = tuple(words or ())
-    position = _positions(index, _unpack(samples, ">i8"))
-    task = _unpack(task_ids, ">i8").astype(np.int64)
-    label = _unpack(codes, ">i4").astype(np.int64)
-    # distinct (sample, task, label): a sample with three boxes of a class counts once
-    task_codes = np.searchsorted(np.asarray(sorted(tasks), dtype=np.int64), task)
-    width_label = max(len(labels), 1)
-    width = max(len(tasks), 1) * width_label
-    _, first = np.unique(position * width + task_codes * width_label + label, return_index=True)
-    return LabelColumns(
-        position=position[first],
-        task=task[first],
-        label=label[first].astype(np.int32),
-        labels=labels,
-    )
-
-
-def _tag_positions(index: FacetIndex) -> dict[int, np.ndarray]:
-    tags = list(Tag.objects.filter(dataset_id=index.dataset_id).values_list("pk", flat=True))
-    tag_ids, samples = _row(
-        f"SELECT string_agg(int8send(tag_id::int8), ''::bytea), "  # noqa: S608
-        f"string_agg(int8send(sample_id), ''::bytea) FROM {TagSample._meta.db_table} "
-        "WHERE tag_id = ANY(%s)",
-        [tags],
-    )
-    tag_of = _unpack(tag_ids, ">i8").astype(np.int64)
-    positions = _positions(index, _unpack(samples, ">i8"))
-    order = np.argsort(tag_of, kind="stable")
-    tag_of, positions = tag_of[order], positions[order]
-    starts = np.flatnonzero(np.r_[True, tag_of[1:] != tag_of[:-1]]) if len(tag_of) else ()
-    bounds: list[int] = [*(int(a) for a in starts), len(tag_of)]
-    return {int(tag_of[a]): positions[a:b] for a, b in itertools.pairwise(bounds)}
-
-
-def _positions(index: FacetIndex, sample_ids: np.ndarray, *, every: bool = False) -> np.ndarray:
-    """Where each of ``sample_ids`` sits in ``index.ids``; ``every``: they must be all of them.
-    Raises ``_Stale`` for a sample the index does not hold (written since the ids were read)."""
-    ids = sample_ids.astype(np.int64)
-    if every and len(ids) != index.size:
-        raise _Stale
-    positions = np.searchsorted(index.ids, ids)
-    if len(ids) and (
-        positions.max() >= index.size or not np.array_equal(index.ids[positions], ids)
-    ):
-        raise _Stale
-    return positions.astype(np.int64)
-
-
-class _Stale(Exception):
-    """The rows changed while the index was being built (the caller answers in SQL)."""
-
-
 def with_index[T](
     dataset: Dataset,
     sample_filter: SampleFilter,
@@ -554,7 +415,7 @@ def with_index[T](
         if index is None or state is None:
             return None
         return answer(index, state)
-    except _Stale:
+    except StaleIndex:
         with _INDEXES_LOCK:
             _INDEXES.pop(dataset.pk, None)
         return None

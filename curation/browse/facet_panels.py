@@ -16,14 +16,8 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from curation.browse.facet_index import (
-    FALSE,
-    STRING,
-    TRUE,
-    FacetIndex,
-    index_mask,
-    with_index,
-)
+from curation.browse.facet_columns import FALSE, STRING, TRUE
+from curation.browse.facet_index import FacetIndex, index_mask, with_index
 from curation.browse.filter_cache import DataState
 from curation.filters import SampleFilter
 from curation.models import AnnotationTask, Dataset, Tag

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from curation.models import Annotation, Dataset, Sample, Score, TagSample
 from curation.storage.embeddings import dataset_embedding_dir
+from curation.storage.facet_files import facet_files_dir
 from curation.storage.frames import frames_root
 from curation.storage.paths import safe_join
 
@@ -76,6 +77,7 @@ def dataset_delete(*, dataset: Dataset) -> None:
         dataset_embedding_dir(dataset.pk),
         dataset_media_dir(dataset.pk),
         frames_root(dataset.pk),  # its videos' frames
+        facet_files_dir(dataset.pk),  # its facet index
     ]
     with transaction.atomic():
         for queryset in (

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from django.db import DatabaseError, connection, models, transaction
 
+from curation.browse.facet_index import facet_index_prepare
 from curation.browse.maps import projection_schedule
 from curation.datasets.services import dataset_create, dataset_delete, dataset_refuse_if_deleting
 from curation.formats.annotations import read_annotation_source
@@ -113,6 +114,7 @@ def dataset_import(*, staging: Path | None = None, **options: Any) -> ImportSumm
     if own:  # a job's caller commits its staging and then analyzes (``jobs.job_execute``)
         staging_commit(folder)
         tables_analyze(written_models(summary))  # outside the write transaction, best effort
+        facet_index_prepare(options["dataset"])  # the sidebar's columns for every process
     return summary
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from curation.browse.facet_index import facet_index_prepare
 from curation.datasets.delete import delete_job_execute
 from curation.datasets.services import DatasetError
 from curation.imports.services import (
@@ -206,6 +207,7 @@ def job_execute(*, job_id: int) -> Job | None:
         job.refresh_from_db()
         job_progress_push(job)
         tables_analyze(written_models(summary))  # planner statistics; best effort
+        facet_index_prepare(job.dataset)  # the sidebar's columns for every process
     job.refresh_from_db()
     return job
 

@@ -213,3 +213,48 @@ def test_the_builder_thread_reads_the_columns_while_sql_answers(world, settings)
     assert index.labels is not None and not index.pending
     assert _panels(world, "label=dog&min:speed=5") == expected
     assert (first.values, first.other, first.distinct) == expected[2 + 2 * KEYS.index("weather")]
+
+
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+def test_an_import_stores_the_index_and_another_process_reads_it(world, settings, var_dir):
+    from curation.browse.facet_index import facet_index_prepare
+    from curation.datasets.services import dataset_delete
+
+    assert facet_index_prepare(world)
+    state = data_state(world)
+    folder = var_dir / "facet-index" / f"dataset-{world.pk}"
+    assert [p.name for p in folder.iterdir()] == [f"v{state.version}.npz"]
+    facet_index.facet_index_clear()  # another process: nothing in memory
+    settings.CURATION_FACET_INDEX_BACKGROUND = True  # would queue a build; the file answers
+    index = facet_index.facet_index(world, state)
+    assert index is not None and index.labels is not None
+    assert {"weather", "speed", "mixed", "night"} <= set(index.keys)
+    assert not facet_index._QUEUED and not index.pending
+    assert _panels(world, "label=dog&meta:weather=rain") == _sql_panels(
+        world, "label=dog&meta:weather=rain", settings
+    )
+    Sample.objects.filter(dataset=world).first().delete()  # a new version: the file is old
+    facet_index.facet_index_clear()
+    assert facet_index.facet_index(world, data_state(world)) is None  # queued, not read
+    facet_index.facet_index_wait()
+    assert [p.name for p in folder.iterdir()] == [f"v{data_state(world).version}.npz"]
+    dataset_delete(dataset=world)
+    assert not folder.exists()
+
+
+def test_a_damaged_file_is_read_again_from_the_rows(world, settings, var_dir):
+    from curation.browse.facet_index import facet_index_prepare
+
+    assert facet_index_prepare(world)
+    state = data_state(world)
+    path = var_dir / "facet-index" / f"dataset-{world.pk}" / f"v{state.version}.npz"
+    for damaged in (b"not a zip file", path.read_bytes()[:200]):  # garbage, truncated
+        path.write_bytes(damaged)
+        facet_index.facet_index_clear()
+        index = facet_index.facet_index(world, state)  # read from the rows in the request
+        assert index is not None and _panels(world, "") == _sql_panels(world, "", settings)
