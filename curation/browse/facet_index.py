@@ -6,27 +6,32 @@ annotations), PostgreSQL only:
 
 - ``ids``: every sample id, ascending; a sample is its position in this array;
 - labels: the distinct (sample, task, label) triples of the dataset's annotation tasks;
-- per metadata key, built when first needed (with the other keys the sidebar shows, in the same
-  scan): the JSON type of ``metadata[key]`` per sample
-  (missing/other, string, true, false, number), the number as float8 (as the SQL facets cast
-  it) and the string as a code into the key's vocabulary;
+- per metadata key (the sidebar's keys with the index, any other when first needed): the JSON
+  type of ``metadata[key]`` per sample (missing/other, string, true, false, number), the number
+  as float8 (as the SQL facets cast it) and the string as a code into the key's vocabulary;
 - tag memberships, per tag, under ``DatasetCounts.tag_version`` (tagging does not invalidate the
   rest).
 
+Where it comes from: an import's last step (:func:`facet_index_prepare`) reads the ids, labels
+and the sidebar's keys in one snapshot (``curation.browse.facet_snapshot``) and stores them on
+disk for every process; a process without the current version loads that file, or else queues
+the same read on its builder thread and answers in SQL meanwhile.
+
 Invariants:
-- Exact: every column is read from the database in one statement with each row's sample id,
-  inside the version read before it (a write in between changes the version, and the next
-  request builds again; a sample the index does not hold makes the build answer in SQL); a
-  filter is evaluated on it with the filter language's own semantics
-  (``curation.filter_metadata``), checked against the SQL path by ``tests/browse``.
+- Exact: a snapshot's columns are exactly its version (``REPEATABLE READ``); a column read
+  later comes in one statement with each row's sample id, and a sample the index does not hold
+  (a write in between) drops the index and the request answers in SQL. A filter is evaluated
+  on it with the filter language's own semantics (``curation.filter_metadata``), checked
+  against the SQL path by ``tests/browse``.
 - Whatever the index cannot answer exactly goes back to SQL (:func:`index_mask` returns None):
   file-name search, sizes, videos and frames, map regions, text and similarity; a key whose
   strings are too many to keep (``MAX_VOCABULARY``); number conditions on a key holding a number
   that float8 does not represent exactly (``metadata @> '{"k": 9007199254740993}'`` is exact
   numeric equality).
-- Kept per process for the ``KEEP_DATASETS`` most recently used datasets, only for datasets of
-  at least ``CURATION_FACET_INDEX_MIN_SAMPLES`` samples (smaller ones are fast in SQL); never
-  inside a transaction that has written (its rows may be rolled back), never on SQLite.
+- Kept in memory per process for the ``KEEP_DATASETS`` most recently used datasets, only for
+  datasets of at least ``CURATION_FACET_INDEX_MIN_SAMPLES`` samples (smaller ones are fast in
+  SQL); never inside a transaction that has written (its rows may be rolled back), never on
+  SQLite.
 """
 
 from __future__ import annotations
