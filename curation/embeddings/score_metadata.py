@@ -37,6 +37,7 @@ from django.db import connection, transaction
 from django.tasks import task
 from django.utils import timezone
 
+from curation.browse.facet_index import facet_index_prepare
 from curation.datasets.services import dataset_refuse_if_deleting
 from curation.jobs.finish import JobCancelled, JobLost, job_enqueue, job_finish, worker_name
 from curation.jobs.heartbeat import worker_task_beat
@@ -222,6 +223,9 @@ def score_job_execute(*, job_id: int) -> Job | None:
             f"{name!r} was not changed. The worker log has the details.",
         )
         raise
+    else:
+        if job.dataset is not None:  # the new values, for the sidebar of every process
+            facet_index_prepare(job.dataset)
     job.refresh_from_db()
     job_progress_push(job)
     return job

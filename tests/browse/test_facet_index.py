@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from django.db import connection
 
@@ -258,3 +259,34 @@ def test_a_damaged_file_is_read_again_from_the_rows(world, settings, var_dir):
         facet_index.facet_index_clear()
         index = facet_index.facet_index(world, state)  # read from the rows in the request
         assert index is not None and _panels(world, "") == _sql_panels(world, "", settings)
+
+
+def test_a_score_job_stores_the_index_with_its_new_values(
+    transactional_db, alice, team, settings, var_dir, api
+):
+    from curation.embeddings.score_metadata import score_job_execute
+    from curation.selection.kernels_knn import typicality_scores
+    from curation.storage.embeddings import embedding_space_load
+    from tests.support.selection import populate
+
+    settings.CURATION_FACET_INDEX_MIN_SAMPLES = 0
+    settings.CURATION_FACET_INDEX_BACKGROUND = False
+    facet_index.facet_index_clear()
+    dataset = Dataset.objects.create(name="scored", owner=alice, team=team)
+    populate(dataset, n=20)
+    response = api("alice").post(
+        f"/api/datasets/{dataset.pk}/metadata/typicality/",
+        {"metadata_name": "typ", "num_nearest_neighbors": 5},
+        format="json",
+    )
+    score_job_execute(job_id=response.json()["job"])
+    state = data_state(dataset)
+    assert (var_dir / "facet-index" / f"dataset-{dataset.pk}" / f"v{state.version}.npz").exists()
+    facet_index.facet_index_clear()  # another process reads the file
+    index = facet_index.facet_index(dataset, state)
+    column = index.key("typ")
+    loaded = embedding_space_load(dataset.embedding_spaces.get())
+    expected = typicality_scores(loaded.matrix, None, 5)
+    positions = np.searchsorted(index.ids, loaded.sample_ids)
+    assert column.number[positions].tolist() == expected.tolist()
+    facet_index.facet_index_clear()
