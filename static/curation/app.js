@@ -32,8 +32,29 @@
     }
     var form = field.form;
     if (form.hasAttribute("data-change-trigger") && !field.classList.contains("manual") && window.htmx) {
-      window.htmx.trigger(form, "fieldchange");
+      if (form.hasAttribute("data-htmx-ready")) {
+        window.htmx.trigger(form, "fieldchange");
+      } else {
+        // swapped in but not yet wired by htmx (its settle step): ask once it is
+        form.setAttribute("data-change-pending", "");
+      }
     }
+  });
+
+  // htmx:load follows htmx's processing of new content (the page, or a swapped-in form): from
+  // then on the form listens for fieldchange; a change made before that is sent now.
+  document.addEventListener("htmx:load", function (event) {
+    var root = event.target;
+    if (!root || !root.querySelectorAll) return;
+    var forms = Array.prototype.slice.call(root.querySelectorAll("form[data-change-trigger]"));
+    if (isChangeForm(root)) forms.push(root);
+    forms.forEach(function (form) {
+      form.setAttribute("data-htmx-ready", "");
+      if (form.hasAttribute("data-change-pending")) {
+        form.removeAttribute("data-change-pending");
+        window.htmx.trigger(form, "fieldchange");
+      }
+    });
   });
 
   function formState(form) {
