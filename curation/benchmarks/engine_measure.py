@@ -78,13 +78,18 @@ def _alternate(
     ours: Callable[[], Any],
     ref: Callable[[], Any] | None,
     plain: Callable[[], Any] | None,
+    before: Callable[[], Any] | None = None,
 ) -> tuple[Any, Any, float, float | None, float | None]:
-    """Run ours, the reference and the baseline in turn ``repeat`` times; median times."""
+    """Run ours, the reference and the baseline in turn ``repeat`` times; median times.
+    ``before`` (untimed) runs before each of ours: a measurement that must see the machine
+    as ours does (e.g. its GEMM rate, which drifts on a shared machine)."""
     t_ours: list[float] = []
     t_ref: list[float] = []
     t_plain: list[float] = []
     res = ref_res = None
     for _ in range(max(1, repeat)):
+        if before is not None:
+            before()
         res, dt = _timed(ours)
         t_ours.append(dt)
         if ref is not None:

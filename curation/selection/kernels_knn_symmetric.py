@@ -69,7 +69,7 @@ def _merge_into(
     slot = kk + np.arange(len(rows)) - np.repeat(starts, counts)
     width = kk + int(counts.max())
     buf = np.full((len(urows), width), np.inf, dtype=np.float32)
-    buf_i = np.full((len(urows), width), -1, dtype=np.int64)
+    buf_i = np.full((len(urows), width), -1, dtype=cur_i.dtype)
     buf[:, :kk] = cur[urows]
     buf_i[:, :kk] = cur_i[urows]
     buf[ridx, slot] = vals

@@ -79,6 +79,21 @@ def test_dense_search_keeps_the_kk_nearest_of_every_row(block, kk):
     np.testing.assert_allclose(np.sort(named, axis=1), ref, rtol=0, atol=2e-3)
 
 
+@pytest.mark.parametrize("block", [16, 64, 1000])
+def test_rows_with_more_tied_neighbours_than_kk_keep_exactly_kk_of_them(block):
+    # groups of 40 identical points: every row has 39 neighbours at distance 0, more than kk,
+    # so a block's own threshold (its kk-th largest value) is tied by many entries
+    base = _isotropic(10, 8, 3)
+    X = np.repeat(base, 40, axis=0)
+    A, _ = _augmented(X)
+    d2, nbr = knn_dense(A, 9, block, _noop)
+    group = np.arange(len(X)) // 40
+    assert d2.shape == (400, 9) and (np.abs(d2) < 1e-6).all()
+    assert (nbr >= 0).all() and (group[nbr] == group[:, None]).all()
+    assert (nbr != np.arange(len(X))[:, None]).all()
+    assert all(len(set(row)) == 9 for row in nbr.tolist())  # nine different neighbours
+
+
 def test_unstructured_data_takes_the_dense_search_and_stays_exact(monkeypatch):
     calls = []
     real = kernels_knn_dense.knn_dense
