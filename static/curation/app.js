@@ -35,8 +35,16 @@
       if (form.hasAttribute("data-htmx-ready")) {
         window.htmx.trigger(form, "fieldchange");
       } else {
-        // swapped in but not yet wired by htmx (its settle step): ask once it is
+        // swapped in but not yet wired by htmx (its settle step): ask once it is; should
+        // htmx:load never come for it, wire it here (htmx.process is idempotent) and ask
         form.setAttribute("data-change-pending", "");
+        window.setTimeout(function () {
+          if (!form.hasAttribute("data-change-pending") || !document.contains(form)) return;
+          window.htmx.process(form);
+          form.setAttribute("data-htmx-ready", "");
+          form.removeAttribute("data-change-pending");
+          window.htmx.trigger(form, "fieldchange");
+        }, 300);
       }
     }
   });

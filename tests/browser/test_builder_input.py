@@ -30,3 +30,20 @@ def test_typing_during_a_slow_response_is_kept(page, demo_dataset, monkeypatch):
     )
     assert page.locator("#n-samples").input_value() == "77"
     assert page.locator("#s0-strategy").input_value() == "TYPICALITY"
+
+
+def test_a_change_made_before_htmx_wired_the_form_is_still_sent(page, demo_dataset):
+    page.goto(f"/datasets/{demo_dataset.pk}/builder/")
+    page.wait_for_selector("form[data-change-trigger][data-htmx-ready]")
+    # as right after a swap, before htmx's settle step wired the new form: the change is kept
+    # as pending, and sent once htmx:load comes or, failing that, by the fallback
+    page.evaluate(
+        "document.querySelectorAll('form[data-change-trigger]')"
+        ".forEach(function (f) { f.removeAttribute('data-htmx-ready'); })"
+    )
+    page.select_option("#s0-strategy", "TYPICALITY")
+    page.wait_for_function(
+        "document.querySelector('#config-json').value.includes('TYPICALITY')", timeout=15_000
+    )
+    assert page.locator("form[data-change-pending]").count() == 0
+    assert page.locator("#s0-strategy").input_value() == "TYPICALITY"
