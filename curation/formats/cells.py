@@ -1,5 +1,5 @@
 """CSV cells a spreadsheet will not run as formulas: shared by every CSV writer of the exports
-(``export``, ``export_videos``). Pure: no Django."""
+(``export``, ``export_videos``, ``export_objects``). Pure: no Django."""
 
 from __future__ import annotations
 

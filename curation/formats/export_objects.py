@@ -15,6 +15,7 @@ from typing import Any
 
 from PIL import Image
 
+from curation.formats.cells import spreadsheet_safe
 from curation.formats.objects import object_crop
 from curation.storage.paths import UnsafePathError, safe_join
 
@@ -33,7 +34,8 @@ OBJECT_COLUMNS = (
 
 
 def write_objects_csv(path: Path, rows: Any) -> None:
-    """One line per object of ``rows.objects`` (annotations in pick order)."""
+    """One line per object of ``rows.objects`` (annotations in pick order); text cells are
+    formula-neutralised like every CSV of the exports (``cells.spreadsheet_safe``)."""
     names = {s.pk: s.file_name for s in rows.samples}
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -43,9 +45,9 @@ def write_objects_csv(path: Path, rows: Any) -> None:
                 [
                     rank,
                     ann.pk,
-                    names.get(ann.sample_id, ""),
-                    ann.task.name,
-                    ann.label,
+                    spreadsheet_safe(names.get(ann.sample_id, "")),
+                    spreadsheet_safe(ann.task.name),
+                    spreadsheet_safe(ann.label),
                     ann.x,
                     ann.y,
                     ann.w,
