@@ -58,11 +58,11 @@ def test_objects_csv_lists_the_objects_in_pick_order(dataset, picked, tmp_path):
 def test_objects_csv_cells_are_never_spreadsheet_formulas(dataset, picked, tmp_path):
     tag, order = picked
     first = Annotation.objects.get(pk=order[0])
-    Annotation.objects.filter(pk=first.pk).update(label="=HYPERLINK(\"http://x\")")
+    Annotation.objects.filter(pk=first.pk).update(label='=HYPERLINK("http://x")')
     first.sample.__class__.objects.filter(pk=first.sample_id).update(file_name="@cmd.png")
     tag_export(dataset=dataset, tag=tag, format="objects-csv", output=tmp_path / "o.csv")
     rows = list(csv.DictReader((tmp_path / "o.csv").open()))
-    assert rows[0]["label"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[0]["label"] == '\'=HYPERLINK("http://x")'
     assert rows[0]["file_name"] == "'@cmd.png"
     assert rows[1]["label"] == Annotation.objects.get(pk=order[1]).label  # others untouched
     assert float(rows[0]["x"]) == first.x  # numbers stay numbers
