@@ -11,27 +11,7 @@ from django.urls import reverse
 
 from curation.browse.overlays import class_colour
 from curation.storage.embeddings import embedding_space_load
-
-EMPTY = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="  # the hash of an empty string
-
-
-def _watch(page) -> list[str]:
-    """Console errors and CSP violations of the page (the list fills while the test runs),
-    except the favicon's 404 and a refused EMPTY style attribute (htmx's settle step copies
-    ``style`` between elements of the same id; an empty one styles nothing)."""
-    problems: list[str] = []
-
-    def seen(message) -> None:
-        text = message.text
-        if message.type != "error" or "favicon" in message.location.get("url", ""):
-            return
-        if "inline style" in text and EMPTY in text:
-            return
-        problems.append(text)
-
-    page.on("console", seen)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    return problems
+from tests.support.console import console_problems
 
 
 def _modal_sample(page) -> int:
@@ -45,7 +25,7 @@ def _wait_modal(page, sample_id: int) -> None:
 
 def test_the_modal_keyboard_flow(strict_page, dataset, samples, screenshot):
     page = strict_page
-    problems = _watch(page)
+    problems = console_problems(page)
     page.goto(reverse("dataset-browser", args=[dataset.pk]) + "?q=cat")
     page.locator("#grid .cell a").nth(1).click()
     _wait_modal(page, samples[1].pk)
@@ -86,7 +66,7 @@ def test_the_modal_keyboard_flow(strict_page, dataset, samples, screenshot):
 
 def test_labels_over_thumbnails_and_their_toggles(strict_page, dataset, samples, screenshot):
     page = strict_page
-    problems = _watch(page)
+    problems = console_problems(page)
     page.goto(reverse("dataset-browser", args=[dataset.pk]))
     rects = page.locator("#grid svg.overlay rect")
     assert rects.count() == 12
@@ -146,7 +126,7 @@ def test_find_similar_from_the_checked_samples(strict_page, dataset, samples, sp
 
 def test_a_saved_view_round_trip_and_back_restores_the_sidebar(strict_page, dataset, samples):
     page = strict_page
-    problems = _watch(page)
+    problems = console_problems(page)
     page.goto(reverse("dataset-browser", args=[dataset.pk]))
     page.fill("#q", "dog")
     page.locator("#result-count strong", has_text="6").wait_for()

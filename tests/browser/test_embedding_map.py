@@ -15,17 +15,11 @@ from django.urls import reverse
 from curation.browse.overlays import class_colour
 from curation.filter_regions import region_sample_ids
 from curation.models import Annotation, EmbeddingSpace
+from tests.support.console import console_problems
 
 CANVAS = 900
 PAD = 12
 ALL = [197, 200, 212]  # the uncoloured points (COLOURS.all in embedding-map.js)
-
-
-def _watch(page) -> list[str]:
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    return problems
 
 
 def _points(space) -> dict[int, tuple[float, float]]:
@@ -93,7 +87,7 @@ def _rgb(hsl: str) -> list[int]:
 
 
 def test_colour_by_paints_the_points_and_the_legend(page, dataset, samples, space, screenshot):
-    problems = _watch(page)
+    problems = console_problems(page)
     points = _points(space)
     _open(page, dataset)
     assert all(_pixel(page, p) == ALL for p in points.values())
@@ -133,7 +127,7 @@ def test_colour_by_paints_the_points_and_the_legend(page, dataset, samples, spac
 
 def test_hover_shows_the_thumbnail_and_file_name(strict_page, dataset, samples, space):
     page = strict_page
-    problems = _watch(page)
+    problems = console_problems(page)
     points = _points(space)
     target = _loneliest(points)
     _open(page, dataset)
@@ -206,7 +200,7 @@ def test_a_drag_back_to_its_start_is_not_a_click(
     strict_page, dataset, samples, space, mode, message
 ):
     page = strict_page
-    problems = _watch(page)
+    problems = console_problems(page)
     points = _points(space)
     target = _loneliest(points)
     _open(page, dataset)

@@ -9,20 +9,8 @@ import re
 from django.urls import reverse
 
 from curation.models import Tag, TagSample
+from tests.support.console import console_problems
 from tests.support.video_rows import video_with_frames
-
-
-def _watch(page) -> list[str]:
-    """Console errors and CSP violations of the page (the favicon's 404 aside)."""
-    problems: list[str] = []
-
-    def seen(message) -> None:
-        if message.type == "error" and "favicon" not in message.location.get("url", ""):
-            problems.append(message.text)
-
-    page.on("console", seen)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    return problems
 
 
 def _shown(page, index: int, frames) -> None:
@@ -43,7 +31,7 @@ def test_scrubbing_with_the_keyboard_and_jumping_from_the_timeline(
     strict_page, dataset, screenshot
 ):
     page = strict_page
-    problems = _watch(page)
+    problems = console_problems(page)
     video, frames = video_with_frames(dataset, "drive.mp4", frames=12)
     picked = Tag.objects.create(dataset=dataset, name="picked", kind=Tag.Kind.SELECTION)
     TagSample.objects.bulk_create([TagSample(tag=picked, sample=frames[i]) for i in (7, 8)])
@@ -89,7 +77,7 @@ def test_scrubbing_with_the_keyboard_and_jumping_from_the_timeline(
 
 def test_a_filmstrip_collapses_and_stays_collapsed(strict_page, dataset, screenshot):
     page = strict_page
-    problems = _watch(page)
+    problems = console_problems(page)
     video, _ = video_with_frames(dataset, "drive.mp4", frames=4)
     other, _ = video_with_frames(dataset, "park.mp4", frames=3)
     page.goto(reverse("dataset-browser", args=[dataset.pk]))
