@@ -171,6 +171,22 @@ class TestResultsSwap:
         assert html.count('hx-trigger="revealed, facets-refresh from:body, facet-retry"') >= 4
         assert 'id="overlay-legend"' in html and "hx-swap-oob" not in html
 
+    def test_a_page_with_a_bad_filter_asks_no_panel_until_a_valid_filter_refreshes_them(
+        self, client, alice, dataset, samples
+    ):
+        client.force_login(alice)
+        url = reverse("dataset-browser", args=[dataset.pk]) + "?min:x=abc"
+        response = client.get(url)
+        html = response.content.decode()
+        assert response.status_code == 400 and "must be a number" in unescape(html)
+        assert "revealed" not in html  # no panel asks for counts of a filter that is not valid
+        assert html.count('hx-trigger="facets-refresh from:body, facet-retry"') >= 4
+        assert html.count("Not counted: the filter is not valid (see above).") >= 4
+        assert "counting…" not in html
+        # fixing the filter refreshes the panels (the results swap sends facets-refresh)
+        response = self.results(client, dataset, "q=dog", "min:x=abc")
+        assert response.status_code == 200 and response["HX-Trigger"] == "facets-refresh"
+
 
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the data version is kept by PostgreSQL triggers"
