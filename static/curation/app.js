@@ -41,9 +41,7 @@
         window.setTimeout(function () {
           if (!form.hasAttribute("data-change-pending") || !document.contains(form)) return;
           window.htmx.process(form);
-          form.setAttribute("data-htmx-ready", "");
-          form.removeAttribute("data-change-pending");
-          window.htmx.trigger(form, "fieldchange");
+          markReady(form);
         }, 300);
       }
     }
@@ -56,14 +54,17 @@
     if (!root || !root.querySelectorAll) return;
     var forms = Array.prototype.slice.call(root.querySelectorAll("form[data-change-trigger]"));
     if (isChangeForm(root)) forms.push(root);
-    forms.forEach(function (form) {
-      form.setAttribute("data-htmx-ready", "");
-      if (form.hasAttribute("data-change-pending")) {
-        form.removeAttribute("data-change-pending");
-        window.htmx.trigger(form, "fieldchange");
-      }
-    });
+    forms.forEach(markReady);
   });
+
+  // the form is wired by htmx: changes go straight to it from now on, and a pending one goes now
+  function markReady(form) {
+    form.setAttribute("data-htmx-ready", "");
+    if (form.hasAttribute("data-change-pending")) {
+      form.removeAttribute("data-change-pending");
+      window.htmx.trigger(form, "fieldchange");
+    }
+  }
 
   function formState(form) {
     return new URLSearchParams(new FormData(form)).toString();
