@@ -54,6 +54,7 @@ from .diversity_frontier import LazyFrontier
 from .diversity_passes import BatchedPasses
 from .diversity_stale import StaleBounds
 from .kernels import F64, I64, Check, _noop, _projected_clusters, pca_basis, row_sq_norms
+from .kernels_blas import all_blas_threads
 
 _U32 = 2.0**-24
 MAX_PENDING = 256
@@ -190,8 +191,9 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         self.cmax = np.full(self.k, np.inf, dtype=np.float64)
 
     def _pca(self) -> tuple[F64, F64]:
-        if not len(self.basis):
-            self.mean, self.basis = pca_basis(self.X, self.rows, self.proj_dim, sample=2048)
+        if not len(self.basis):  # a few small products: every BLAS thread
+            with all_blas_threads():
+                self.mean, self.basis = pca_basis(self.X, self.rows, self.proj_dim, sample=2048)
         return self.mean, self.basis
 
     def _prunable(self, S: F64) -> float:
@@ -207,10 +209,11 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
             rng = np.random.default_rng(1)
             idx = np.sort(rng.choice(self.n, size=min(self.n, 512), replace=False))
             src = idx if self.rows is None else self.rows[idx]
-            Y = (np.take(self.X, src, axis=0).astype(np.float64) - mean) @ basis.T
-            q = int(min(len(Y) - 1, max(1, round(len(Y) / self.n_clusters))))
-            yy = np.einsum("ij,ij->i", Y, Y)
-            D2 = yy[:, None] + yy[None, :] - 2.0 * (Y @ Y.T)
+            q = int(min(len(idx) - 1, max(1, round(len(idx) / self.n_clusters))))
+            with all_blas_threads():
+                Y = (np.take(self.X, src, axis=0).astype(np.float64) - mean) @ basis.T
+                yy = np.einsum("ij,ij->i", Y, Y)
+                D2 = yy[:, None] + yy[None, :] - 2.0 * (Y @ Y.T)
             np.fill_diagonal(D2, 0.0)
             kth = np.partition(D2, q, axis=1)[:, q]
             self._probe_r = math.sqrt(max(float(np.median(kth)), 0.0))

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from .kernels import F64, I64, Check
+from .kernels_blas import all_blas_threads
 
 
 class SelectionSet:
@@ -82,16 +83,21 @@ class SelectionSet:
     def _nn_block(self, k0: int, k1: int) -> None:
         """Apply picks ``k0..k1-1`` to ``_nn`` in one vectorised pass (float64-exact values).
 
-        Column j of ``R`` holds j's nearest distance so far (row 0) then its distance to each
-        new pick in order; a running minimum down the columns is the nn state after each pick.
-        Only entries whose float32 estimate could lower the running minimum (within ``err``)
-        are evaluated in float64; the others cannot change it and stay infinite.
+        Column j holds j's nearest distance so far (row 0) then its distance to each new pick
+        in order; a running minimum down the columns is the nn state after each pick. Only
+        entries whose float32 estimate could lower that minimum (below the column's value
+        before the block, within ``err``) are evaluated in float64; the others cannot change
+        it, and columns without such an entry keep their value.
         """
         err = self.err
         B = k1 - k0
         S64 = self._sel_buf[:k1]
         ss = np.einsum("ij,ij->i", S64[k0:k1], S64[k0:k1])
-        G = self._sel32[:k1] @ self._sel32[k0:k1].T  # (k1, B)
+        if k1 * B * self.dim >= 16_000_000:
+            with all_blas_threads():
+                G = self._sel32[:k1] @ self._sel32[k0:k1].T  # (k1, B)
+        else:
+            G = self._sel32[:k1] @ self._sel32[k0:k1].T
         approx = G.T.astype(np.float64)  # (B, k1): new pick r against every pick
         approx *= -2.0
         approx += self._sel_sq[None, :k1]
@@ -106,15 +112,21 @@ class SelectionSet:
             rr, cc = np.nonzero(close)
             diff = S64[k0 + rr] - S64[cc]
             np.minimum.at(R0, k0 + rr, np.einsum("ij,ij->i", diff, diff))
-        upper = np.minimum.accumulate(np.vstack([R0[None, :], approx + err]), axis=0)
-        mask = approx - err <= upper[:-1]
+        # only entries below a column's value before the block (plus the error) can lower its
+        # running minimum, which never grows: only those are evaluated exactly
+        if k0:
+            mask = approx <= (R0 + err)[None, :]
+        else:  # no value before the first block: its running float32 bounds instead
+            upper = np.minimum.accumulate(np.vstack([R0[None, :], approx + err]), axis=0)
+            mask = approx - err <= upper[:-1]
         mask[np.arange(B), cols] = False
         rr, cc = np.nonzero(mask)
-        E = np.full((B + 1, k1), np.inf)
-        E[0] = R0
         diff = S64[k0 + rr] - S64[cc]
-        E[1 + rr, cc] = np.einsum("ij,ij->i", diff, diff)
-        C = np.minimum.accumulate(E, axis=0)
+        C = np.full((B + 1, k1), np.inf)  # row r: every pick's nearest after the block's first r
+        C[0] = R0
+        C[1 + rr, cc] = np.einsum("ij,ij->i", diff, diff)
+        for r in range(1, B + 1):  # the running minimum row by row (3x np.minimum.accumulate)
+            np.minimum(C[r - 1], C[r], out=C[r])
         for r in range(B):
             k = k0 + r
             self._delta_hist.append(float(C[r, k]))
@@ -208,8 +220,10 @@ class SelectionSet:
     def decide(self, T: I64) -> int:
         """The pick among ``near_max``'s candidates ``T`` when it is certain without ``A``:
         the only candidate, or one whose exact delta beats every other by more than any
-        rounding of ``log(A + delta)`` can hide (then it wins the objective's argmax as well).
-        -1 when the full evaluation must decide (ties, non-finite or zero values)."""
+        rounding of ``log(A + delta)`` can hide (then it wins the objective's argmax as well),
+        or the lowest position among exactly equal best deltas (duplicates: equal values, as
+        the argmax breaks ties). -1 when the full evaluation must decide (near-ties,
+        non-finite or zero values)."""
         if len(T) == 1:
             return int(T[0])
         m = len(self.selected)
@@ -227,7 +241,7 @@ class SelectionSet:
         if np.isnan(ub).any():
             return -1
         top, i, margin = -np.inf, -1, 0.0
-        values: list[float] = []
+        values: list[tuple[float, int]] = []
         order = np.argsort(-ub, kind="stable")
         # the first batch: every candidate without a bound, and the best bounded one
         head = int(np.searchsorted(-ub[order], -np.inf, side="right")) + 1
@@ -238,14 +252,18 @@ class SelectionSet:
             for j, v in zip(group.tolist(), vals.tolist(), strict=True):
                 if not (math.isfinite(v) and v > 0.0):
                     return -1
-                values.append(v)
+                values.append((v, j))
                 if v > top:
                     top, i = v, j
                     bound = self._a_bound + top
                     scale = 1.0 + max(abs(math.log(top)), abs(math.log(bound)))
                     margin = 64.0 * 2.0**-52 * bound * scale
-        if sum(v >= top - margin for v in values) > 1:
-            return -1
+        close = [(v, j) for v, j in values if v >= top - margin]
+        if len(close) > 1:
+            if any(v != top for v, _ in close):
+                return -1
+            # equal deltas (duplicates): equal log(A + delta) too, the lowest position wins
+            i = min(j for _, j in close)
         self._known[m] = top
         return int(T[i])
 

@@ -104,6 +104,19 @@ def _assign(P: np.ndarray, centers: np.ndarray) -> I64:
     return np.asarray(np.argmin(scores, axis=1), dtype=np.int64)
 
 
+def _orthonormal(q: np.ndarray) -> np.ndarray:
+    """Columns of ``q`` made orthonormal (``q R^-1`` with ``R^T R = q^T q``, float64; twice
+    for columns orthonormal to rounding); a Householder QR when ``q`` is rank-deficient."""
+    q = q.astype(np.float64)
+    try:
+        for _ in range(2):
+            r = np.linalg.cholesky(q.T @ q)
+            q = q @ np.linalg.inv(r).T
+    except np.linalg.LinAlgError:
+        q = np.linalg.qr(q)[0]
+    return q
+
+
 def pca_basis(
     X: np.ndarray, rows: I64 | None, m: int, sample: int = 8192, seed: int = 0
 ) -> tuple[F64, F64]:
@@ -111,19 +124,17 @@ def pca_basis(
     n = X.shape[0] if rows is None else len(rows)
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(n, size=min(n, sample), replace=False))
-    S = gather_rows(X, rows, pick, np.float64)
-    mean = S.mean(axis=0)
-    S -= mean
+    S = gather_rows(X, rows, pick, np.float32)
+    mean = S.mean(axis=0, dtype=np.float64)
     if m >= X.shape[1]:
         return mean, np.eye(X.shape[1])
-    # randomized subspace iteration (float32 GEMMs + a thin QR): any orthonormal basis keeps
-    # the bounds exact, a good one makes them tight
-    S32 = S.astype(np.float32)
-    q = rng.standard_normal((X.shape[1], m))
+    S -= mean.astype(np.float32)
+    # randomized subspace iteration (float32 GEMMs): any orthonormal basis keeps the bounds
+    # exact (||P v|| <= ||v|| holds to rounding), a good one makes them tight
+    q = rng.standard_normal((X.shape[1], m)).astype(np.float32)
     for _ in range(3):
-        q, _ = np.linalg.qr((S32.T @ (S32 @ q.astype(np.float32))).astype(np.float64))
-    # one more QR in float64 so that ||P v|| <= ||v|| holds to rounding
-    q, _ = np.linalg.qr(q)
+        q = _orthonormal(S.T @ (S @ q)).astype(np.float32)
+    q = _orthonormal(q)
     return mean, np.ascontiguousarray(q.T)
 
 
