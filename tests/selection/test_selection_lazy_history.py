@@ -71,3 +71,19 @@ def test_diversity_alone_explains_every_pick_with_brute_force_values(kind):
     expected = _brute_explanation(X, res.indices)
     assert np.isnan(res.explanation[0, 0])
     np.testing.assert_allclose(res.explanation[1:, 0], expected[1:], rtol=1e-12, atol=0)
+
+
+def test_equal_best_deltas_go_to_the_lowest_position_without_asking_for_A():
+    # rows 5 and 9 are the same point, far from the rest: after the first pick both are the
+    # farthest with exactly equal deltas; the lowest position wins, as the argmax breaks ties,
+    # and the deferred nearest-neighbour state is not brought up to date for it
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 8)).astype(np.float32)
+    X[5] = X[9] = 40.0
+    st = DiversityState(X, lazy=True, prune=False, frontier=16)
+    st.add(0)
+    st.add(1)
+    T = st.near_max()
+    assert {5, 9} <= set(T.tolist())
+    assert st.decide(T) == 5
+    assert st._nn_done == 0
