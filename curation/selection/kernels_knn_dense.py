@@ -16,9 +16,10 @@ no k-means, no cluster order. Blocks are contiguous slices of the centred augmen
 that gives ``-d^2/2`` for both blocks' rows (a symmetric product counts once); each row keeps
 its ``kk`` smallest values, and only entries above ``-kth/2`` (a row's current ``kk``-th,
 refreshed after every merge) are merged. The blocks' own products come first and set their
-rows' first ``kk`` directly (one partition, nothing to merge into). Two worker threads with single-threaded BLAS each
-(numpy releases the GIL in GEMM, comparisons and partitions). Exact: every entry of every
-pair is compared against a value that is at least the row's final ``kk``-th.
+rows' first ``kk`` directly (one partition, nothing to merge into). Two worker threads with
+single-threaded BLAS each (numpy releases the GIL in GEMM, comparisons and partitions).
+Exact: every entry of every pair is compared against a value that is at least the row's final
+``kk``-th.
 """
 
 from __future__ import annotations
@@ -66,12 +67,16 @@ def prunable_share(Z: np.ndarray, zz: F64, kk: int, n_clusters: int, check: Chec
         _, basis = pca_basis(Z, None, 64, sample=1024)
     b32 = np.ascontiguousarray(basis.T, dtype=np.float32)
     samp = np.sort(rng.choice(n, size=min(n, 512), replace=False))
-    Ys = (Z[samp] @ b32).astype(np.float64)
-    Yx = (P @ b32).astype(np.float64)
+    Ys = Z[samp] @ b32  # float32 throughout: an estimate, rounding is harmless
+    Yx = P @ b32
     yy = np.einsum("ij,ij->i", Ys, Ys)
-    D2 = yy[:, None] + yy[None, :] - 2.0 * (Ys @ Ys.T)
+    D2 = Ys @ Ys.T
+    D2 *= -2.0
+    D2 += yy[:, None]
+    D2 += yy[None, :]
     q = int(min(len(samp) - 1, max(1, round(len(samp) / max(1, n_clusters)))))
     radius = float(np.median(np.sqrt(np.maximum(np.partition(D2, q, axis=1)[:, q], 0.0))))
+    kth = kth.astype(np.float32)
     xx = np.einsum("ij,ij->i", Yx, Yx)
     Dx = np.sqrt(np.maximum(xx[:, None] + yy[None, :] - 2.0 * (Yx @ Ys.T), 0.0))
     return float((Dx - 2.0 * radius > kth[:, None]).mean())

@@ -17,6 +17,7 @@ import numpy as np
 from .diversity import DiversityState
 from .kernels import F64, I64, Check, _noop
 from .strategies import BalanceTerm, DiversityTerm, Term, WeightTerm
+from .weight_order import WeightOrder, weight_values
 
 # Positions with the highest upper bounds whose exact values set the cut-off each step.
 PROBES = 8
@@ -24,12 +25,6 @@ PROBES = 8
 # (X, rows, lazy, stale): lazy states only serve ``near_max`` (diversity alone, positive
 # strength); stale states keep upper bounds of ``d`` only (every diversity strength >= 0)
 StateFactory = Callable[[np.ndarray, "I64 | None", bool, bool], DiversityState]
-
-
-def weight_values(term: WeightTerm, S: I64, idx: I64 | slice) -> F64:
-    W = term.w[S].sum() if len(S) else 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(term.strength * np.log(W + term.w[idx]), dtype=np.float64)
 
 
 def balance_values(term: BalanceTerm, S: I64, idx: I64 | slice) -> F64:
@@ -118,6 +113,7 @@ class Objective:
                 self.states[i] = shared[key]
         self._unique_states = list(shared.values())
         self._needs_S = any(not isinstance(t, DiversityTerm) for t in terms)
+        self._by_weight = WeightOrder.make(terms, n)  # one weight term alone: no pass per pick
         self._probed: tuple[I64, F64, F64] | None = None
         # class matrices transposed once: (2, K) @ (K, U) streams them for both bounds
         self._CT = {
@@ -186,6 +182,8 @@ class Objective:
             return -1, np.zeros(len(self.terms))
         if not self.terms:
             return self._first_unselected(), np.zeros(0)
+        if self._by_weight is not None:
+            return self._by_weight.best(self.S, self.selected)
         div_terms = [j for j, t in enumerate(self.terms) if isinstance(t, DiversityTerm)]
         if not self.S and len(div_terms) == len(self.terms):
             # every term is constant before the first pick: all tie, lowest index wins

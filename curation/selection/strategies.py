@@ -151,9 +151,11 @@ def _weights_from_values(spec: StrategySpec, values: F64, universe: I64) -> F64:
 
 def _check_finite(spec: StrategySpec, X: np.ndarray, universe: I64, check: Check) -> None:
     block = 8192
+    whole = len(universe) == len(X)  # every row: slices, no gathered copy
     for a in range(0, len(universe), block):
         check()
-        if not np.isfinite(np.take(X, universe[a : a + block], axis=0)).all():
+        rows = X[a : a + block] if whole else np.take(X, universe[a : a + block], axis=0)
+        if not np.isfinite(rows).all():
             raise DataError(
                 f"{spec.path}.input",
                 "embeddings contain NaN or infinite values for some candidates",
