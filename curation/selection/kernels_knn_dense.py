@@ -29,7 +29,7 @@ import threading
 import numpy as np
 
 from .kernels import F64, I64, Check, pca_basis
-from .kernels_knn_symmetric import _merge_into, _run, _workers
+from .kernels_knn_symmetric import _merge_into, _run, _workers, stable_order
 
 # below this probe share the projection, k-means and ball bounds cost more than they save
 DENSE_SHARE = 0.02
@@ -135,7 +135,7 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
             return
         r, q = np.divmod(mine, w)
         rj, qj = np.divmod(theirs, w)
-        srt = np.argsort(qj, kind="stable")
+        srt = stable_order(qj, w)
         # block I's rows all precede block J's: one merge, both blocks locked (in order)
         rows = np.concatenate([r + a, qj[srt] + c])
         cols = np.concatenate([q + c, rj[srt] + a])
