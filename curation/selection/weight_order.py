@@ -30,6 +30,10 @@ def weight_values(term: WeightTerm, S: I64, idx: I64 | slice) -> F64:
 
 
 def _values(term: WeightTerm, W: float, idx: I64 | slice) -> F64:
+    if W > 0 and idx is not None and not isinstance(idx, slice):  # W + w > 0 for w >= 0:
+        v = term.w[idx]  # no warning to silence (np.errstate costs more than the log here)
+        if len(v) and v.min() >= 0:
+            return np.asarray(term.strength * np.log(W + v), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(term.strength * np.log(W + term.w[idx]), dtype=np.float64)
 
