@@ -145,6 +145,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         self._pend_ss = np.empty(MAX_PENDING, dtype=np.float64)
         self.L = min(n, frontier) if frontier else _frontier_size(n)
         self.F: I64 | None = None
+        self._pick_vec = np.ones(self.dim + 2, dtype=np.float32)  # [-2 s, 1, ||s||^2]
         self._served = 0
         self.tau = np.inf
         self.selected: list[int] = []

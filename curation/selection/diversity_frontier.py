@@ -30,7 +30,7 @@ class LazyFrontier:
     L: int
     F: I64 | None
     XF: np.ndarray
-    xxF: F64
+    _pick_vec: np.ndarray
     dF: F64
     aF: I64
     cF: I64
@@ -76,23 +76,30 @@ class LazyFrontier:
             else:  # the bound rules out too little here: rest a while before trying again
                 self._fb_rest = min(64, 2 * self._fb_rest)
                 self._fb_next = m + self._fb_rest
+        # the frontier's rows are ``[x, ||x||^2, 1]`` (float32): one GEMV against
+        # ``[-2 s, 1, ||s||^2]`` gives the squared distances (D + 2 products, within ``err``)
+        pv = self._pick_vec
+        np.multiply(s32, -2.0, out=pv[: self.dim])
+        pv[self.dim + 1] = ss
         if rows is None:
-            dist = self.XF @ s32
-            dist *= -2.0
-            dist += self.xxF
-            dist += ss
+            dist = self.XF @ pv
             self.aF[dist < self.dF] = m - 1
             np.minimum(self.dF, dist, out=self.dF)
             self.touched += len(self.dF)
             self._spent += len(self.dF) * self.dim
         elif len(rows):
-            dist = np.take(self.XF, rows, axis=0) @ s32
-            dist *= -2.0
-            dist += self.xxF[rows]
-            dist += ss
+            dist = np.take(self.XF, rows, axis=0) @ pv
             self.aF[rows[dist < self.dF[rows]]] = m - 1
             self.dF[rows] = np.minimum(self.dF[rows], dist)
             self.touched += len(rows)
+
+    def _frontier_rows(self, F: I64) -> np.ndarray:
+        """The frontier's rows ``[x, ||x||^2, 1]`` in float32 (see ``_update_frontier``)."""
+        XF = np.empty((len(F), self.dim + 2), dtype=np.float32)
+        XF[:, : self.dim] = self._rows32(F)
+        XF[:, self.dim] = self.xx[F]
+        XF[:, self.dim + 1] = 1.0
+        return XF
 
     def _build_frontier(self) -> None:
         d = self.d
@@ -106,8 +113,7 @@ class LazyFrontier:
             F = np.sort(part[n - L :]).astype(np.int64)
             self.tau = float(d[part[n - L - 1]])
         self.F = F
-        self.XF = self._rows32(F)
-        self.xxF = self.xx[F]
+        self.XF = self._frontier_rows(F)
         self.dF = d[F]
         self.aF = self.arg[F]
         self.cF = self.cluster_of[F]

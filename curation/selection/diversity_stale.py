@@ -18,6 +18,8 @@ number of picks. A switch to clusters (``catch_up_all``) brings every point up t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .kernels import F64, I64, Check
@@ -41,7 +43,7 @@ class StaleBounds:
     L: int
     F: I64 | None
     XF: np.ndarray
-    xxF: F64
+    _frontier_rows: Callable[[I64], np.ndarray]  # LazyFrontier's (later in the MRO)
     dF: F64
     aF: I64
     cF: I64
@@ -157,8 +159,7 @@ class StaleBounds:
         self.tau = float(d.max()) if n else -np.inf
         d[F] = held
         self.F = F
-        self.XF = self._rows32(F)
-        self.xxF = self.xx[F]
+        self.XF = self._frontier_rows(F)
         self.dF = held
         self.aF = self.arg[F]
         self.cF = self.cluster_of[F]
