@@ -36,8 +36,8 @@ How it stays at least as fast as a plain loop (one GEMV per pick over the whole 
   pick before). A switch to clusters brings every point up to date first.
 - Modules: this one holds the state, the clustering and the cost model; ``diversity_passes``
   the full and pruned passes; ``diversity_frontier`` the lazy frontier and ``near_max``;
-  ``diversity_stale`` the stale bounds; ``diversity_exact`` the selected set and its exact
-  float64 distances.
+  ``diversity_stale`` the stale bounds; ``diversity_probe`` the probe that tells when
+  clusters pay; ``diversity_exact`` the selected set and its exact float64 distances.
 - The matrix is never copied when it is float32 and contiguous (extra memory stays O(N));
   eager mode (several terms) adds one float32 copy in cluster order once clusters exist, so
   that its per-pick pruned updates read contiguous runs.
@@ -52,9 +52,9 @@ import numpy as np
 from .diversity_exact import SelectionSet
 from .diversity_frontier import LazyFrontier
 from .diversity_passes import BatchedPasses
+from .diversity_probe import ClusterProbe
 from .diversity_stale import StaleBounds
-from .kernels import F64, I64, Check, _noop, _projected_clusters, pca_basis, row_sq_norms
-from .kernels_blas import all_blas_threads
+from .kernels import F64, I64, Check, _noop, _projected_clusters, row_sq_norms
 
 _U32 = 2.0**-24
 MAX_PENDING = 256
@@ -126,8 +126,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         # (projection + k-means assignment, in multiply-adds): a short run never pays for it
         self._cluster_cost = n * proj_dim * (self.dim + 2 * self.n_clusters)
         self._spent = 0.0
-        self._probe: tuple[I64, F64] | None = None
-        self._probe_r = 0.0
+        self.probe = ClusterProbe(X, rows, proj_dim, self.n_clusters)
         self._probe_next = 0
         self._probe_gap = 1
         self._set_clusters(np.zeros(n, dtype=np.int64), np.zeros((1, self.dim)), np.zeros(1))
@@ -192,44 +191,17 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         self.cmax = np.full(self.k, np.inf, dtype=np.float64)
 
     def _pca(self) -> tuple[F64, F64]:
-        if not len(self.basis):  # a few small products: every BLAS thread
-            with all_blas_threads():
-                self.mean, self.basis = pca_basis(self.X, self.rows, self.proj_dim, sample=2048)
+        if not len(self.basis):
+            self.mean, self.basis = self.probe.pca()
         return self.mean, self.basis
 
     def _prunable(self, S: F64) -> float:
-        """Estimated share of (point, pick) updates that the cluster bound would skip, on a
-        fixed sample of points with their current ``d``.
+        """Estimated share of (point, pick) updates the cluster bound would skip
+        (``diversity_probe``)."""
+        return self.probe.share(self.d, S, self.err)
 
-        A point is skipped only with its whole cluster: ``||P x - P s|| - 2 r`` (r: a
-        cluster's radius) stands in for the cluster's bound, r being the median radius of the
-        balls around sample points that hold a cluster's share (``n / n_clusters``) of points.
-        """
-        mean, basis = self._pca()
-        if self._probe is None:
-            rng = np.random.default_rng(1)
-            idx = np.sort(rng.choice(self.n, size=min(self.n, 512), replace=False))
-            src = idx if self.rows is None else self.rows[idx]
-            q = int(min(len(idx) - 1, max(1, round(len(idx) / self.n_clusters))))
-            with all_blas_threads():
-                Y = (np.take(self.X, src, axis=0).astype(np.float64) - mean) @ basis.T
-                yy = np.einsum("ij,ij->i", Y, Y)
-                D2 = yy[:, None] + yy[None, :] - 2.0 * (Y @ Y.T)
-            np.fill_diagonal(D2, 0.0)
-            kth = np.partition(D2, q, axis=1)[:, q]
-            self._probe_r = math.sqrt(max(float(np.median(kth)), 0.0))
-            self._probe = (idx.astype(np.int64), Y)
-        idx, Y = self._probe
-        d = self.d[idx]
-        ok = np.isfinite(d)
-        if not ok.any():
-            return 0.0
-        Yk, Q = Y[ok], (S - mean) @ basis.T
-        yy, qq = np.einsum("ij,ij->i", Yk, Yk), np.einsum("ij,ij->i", Q, Q)
-        lb = yy[:, None] + qq[None, :] - 2.0 * (Yk @ Q.T)  # an estimate: rounding is harmless
-        root = np.sqrt(np.maximum(lb, 0.0)) - 2.0 * self._probe_r
-        lb = np.maximum(root, 0.0) ** 2
-        return float((lb > d[ok][:, None] + self.err).mean())
+    def _probe_due(self, m: int) -> bool:
+        return self._can_cluster and m >= self._probe_next and self._spent >= self._cluster_cost
 
     def _cluster(self) -> None:
         """k-means in a PCA projection; the current ``d`` (upper bounds) give ``cmax``."""
@@ -262,7 +234,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         ``PROBE_SHARE`` of the updates); clustering brings every point up to date first and
         leaves stale mode."""
         m = len(self.selected)
-        if not (self._can_cluster and m >= self._probe_next and self._spent >= self._cluster_cost):
+        if not self._probe_due(m):
             return
         if self._prunable(self._sel_buf[max(0, m - 64) : m]) >= PROBE_SHARE:
             self.catch_up_all()
@@ -357,7 +329,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         p, n = len(P32), self.n
         full_cost = n * self.dim * (_READ + p)
         m = len(self.selected)
-        if self._can_cluster and m >= self._probe_next and self._spent >= self._cluster_cost:
+        if self._probe_due(m):
             if self._prunable(self._sel_buf[m - p : m][-64:]) >= PROBE_SHARE:
                 self._cluster()
             else:  # probe again later (d keeps shrinking, pruning gets easier)
