@@ -231,15 +231,19 @@ class SelectionSet:
             return -1
         # upper bounds: the exact distance to the pick each candidate was last lowered by;
         # only candidates whose bound reaches the best exact value so far are evaluated
-        near = self.aF[np.searchsorted(self.F, T)]
+        near = self.aF[self.F.searchsorted(T)]  # selection indices (< m), or -1: no bound
+        known = np.flatnonzero(near >= 0)
         ub = np.full(len(T), np.inf)
-        known = np.flatnonzero((near >= 0) & (near < m))
         if len(known):
             src = T[known] if self.rows is None else self.rows[T[known]]
             diff = np.take(self.X, src, axis=0).astype(np.float64) - self._sel_buf[near[known]]
             ub[known] = np.einsum("ij,ij->i", diff, diff)
         if np.isnan(ub).any():
             return -1
+        if len(known) == len(T):  # the usual case: the best bound alone often settles it
+            c = self._settle_best_bound(T, ub, m)
+            if c >= 0:
+                return c
         top, i, margin = -np.inf, -1, 0.0
         values: list[tuple[float, int]] = []
         order = np.argsort(-ub, kind="stable")
@@ -255,9 +259,7 @@ class SelectionSet:
                 values.append((v, j))
                 if v > top:
                     top, i = v, j
-                    bound = self._a_bound + top
-                    scale = 1.0 + max(abs(math.log(top)), abs(math.log(bound)))
-                    margin = 64.0 * 2.0**-52 * bound * scale
+                    margin = self._margin(top)
         close = [(v, j) for v, j in values if v >= top - margin]
         if len(close) > 1:
             if any(v != top for v, _ in close):
@@ -266,6 +268,28 @@ class SelectionSet:
             i = min(j for _, j in close)
         self._known[m] = top
         return int(T[i])
+
+    def _margin(self, top: float) -> float:
+        """How far apart two exact deltas must be for ``log(A + delta)`` not to tie."""
+        bound = self._a_bound + top
+        scale = 1.0 + max(abs(math.log(top)), abs(math.log(bound)))
+        return 64.0 * 2.0**-52 * bound * scale
+
+    def _settle_best_bound(self, T: I64, ub: F64, m: int) -> int:
+        """``decide``'s first step when every candidate has a bound: the exact delta of the
+        one with the largest bound; if every other bound is below it by more than the
+        margin, it is the pick, else -1 (the full ``decide`` goes on)."""
+        i0 = int(ub.argmax())
+        top = float(self.exact_delta(T[i0 : i0 + 1])[0])
+        if not (math.isfinite(top) and top > 0.0):
+            return -1
+        held, ub[i0] = ub[i0], -np.inf
+        rest = float(ub.max())
+        ub[i0] = held
+        if rest >= top - self._margin(top):
+            return -1
+        self._known[m] = top
+        return int(T[i0])
 
     # ------------------------------------------------------------------ selection
     def _grow(self) -> None:
