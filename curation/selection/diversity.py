@@ -257,7 +257,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         if self.lazy:  # nearest neighbours within the selection: deferred (see A, history)
             ub = self._known.get(m, self._far)
             if self.F is not None:
-                j = int(np.searchsorted(self.F, pos))
+                j = int(self.F.searchsorted(pos))
                 j = j if j < len(self.F) and self.F[j] == pos else -1
                 if j >= 0 and m not in self._known:
                     ub = min(ub, float(self.dF[j]) + 2.0 * self.err)

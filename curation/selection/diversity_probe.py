@@ -47,8 +47,12 @@ class ClusterProbe:
         idx = np.sort(rng.choice(self.n, size=min(self.n, PROBE_SAMPLE), replace=False))
         src = idx if self.rows is None else self.rows[idx]
         Y = (np.take(self.X, src, axis=0).astype(np.float64) - mean) @ basis.T
-        yy = np.einsum("ij,ij->i", Y, Y)
-        D2 = yy[:, None] + yy[None, :] - 2.0 * (Y @ Y.T)
+        Y32 = Y.astype(np.float32)  # the radius is an estimate: float32 is plenty
+        yy = np.einsum("ij,ij->i", Y32, Y32)
+        D2 = Y32 @ Y32.T
+        D2 *= -2.0
+        D2 += yy[:, None]
+        D2 += yy[None, :]
         np.fill_diagonal(D2, 0.0)
         q = int(min(len(idx) - 1, max(1, round(len(idx) / self.n_clusters))))
         kth = np.partition(D2, q, axis=1)[:, q]
