@@ -79,6 +79,21 @@ def test_dense_search_keeps_the_kk_nearest_of_every_row(block, kk):
     np.testing.assert_allclose(np.sort(named, axis=1), ref, rtol=0, atol=2e-3)
 
 
+@pytest.mark.parametrize("batch", [1, 3, 50])
+def test_merging_candidates_every_few_pairs_keeps_the_same_neighbours(monkeypatch, batch):
+    # candidates wait for BATCH pairs before they are merged (staler thresholds, fewer
+    # partitions): the values kept must not depend on it
+    X = _isotropic(900, 16, 5)
+    A, _ = _augmented(X)
+    monkeypatch.setattr(kernels_knn_dense, "BATCH", 2)
+    base, _ = knn_dense(A, 12, 64, _noop)
+    monkeypatch.setattr(kernels_knn_dense, "BATCH", batch)
+    d2, nbr = knn_dense(A, 12, 64, _noop)
+    np.testing.assert_array_equal(d2, base)
+    np.testing.assert_allclose(np.sqrt(np.maximum(d2, 0)), _brute_knn(X, 12), rtol=0, atol=2e-3)
+    assert (nbr != np.arange(len(X))[:, None]).all()
+
+
 @pytest.mark.parametrize("block", [16, 64, 1000])
 def test_rows_with_more_tied_neighbours_than_kk_keep_exactly_kk_of_them(block):
     # groups of 40 identical points: every row has 39 neighbours at distance 0, more than kk,
