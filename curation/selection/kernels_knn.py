@@ -99,6 +99,10 @@ def _knn_distances(
     n = len(Z)
     k = min(k, n - 1)
     kk = min(k + 4, n - 1)
+    if exact is None:
+        exact = n * kk * X.shape[1] <= 50_000_000
+    if not exact:  # the extra candidates only serve the float64 refinement
+        kk = k
     zz = np.einsum("ij,ij->i", Z, Z).astype(np.float64)
     A[:, dim] = -0.5 * zz
     A[:, dim + 1] = 1.0
@@ -121,8 +125,6 @@ def _knn_distances(
         else:
             order = np.argsort(labels, kind="stable").astype(np.int64)
             approx, nbr = _knn_symmetric(A, zz, kk, Y, order, err, block, check)
-    if exact is None:
-        exact = n * kk * X.shape[1] <= 50_000_000
     if not exact:  # float32-accurate distances straight from the (centred) search
         return _refine_small(X, rows, approx[:, :k], nbr[:, :k], 100.0 * err, check)
     return _refine(X, rows, approx, nbr, k, err, check)
