@@ -48,15 +48,21 @@ def _centered32(X: np.ndarray, rows: I64 | None, check: Check, extra: int = 0) -
     out = full[:, : X.shape[1]]
     block = 16384
     mean = np.zeros(X.shape[1], dtype=np.float64)
+    direct = rows is None and X.dtype == np.float32  # read X twice instead of copying it first
     for a in range(0, n, block):
         check()
         b = min(n, a + block)
-        src = X[a:b] if rows is None else np.take(X, rows[a:b], axis=0)
-        out[a:b] = src
+        if direct:  # any common shift serves: float32 sums per block (5x faster)
+            mean += X[a:b].sum(axis=0)
+            continue
+        out[a:b] = X[a:b] if rows is None else np.take(X, rows[a:b], axis=0)
         mean += out[a:b].sum(axis=0, dtype=np.float64)
     mean32 = (mean / max(n, 1)).astype(np.float32)
     for a in range(0, n, block):
-        out[a : a + block] -= mean32
+        if direct:
+            np.subtract(X[a : a + block], mean32, out=out[a : a + block])
+        else:
+            out[a : a + block] -= mean32
     return full
 
 
