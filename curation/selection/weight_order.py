@@ -30,10 +30,6 @@ def weight_values(term: WeightTerm, S: I64, idx: I64 | slice) -> F64:
 
 
 def _values(term: WeightTerm, W: float, idx: I64 | slice) -> F64:
-    if W > 0 and idx is not None and not isinstance(idx, slice):  # W + w > 0 for w >= 0:
-        v = term.w[idx]  # no warning to silence (np.errstate costs more than the log here)
-        if len(v) and v.min() >= 0:
-            return np.asarray(term.strength * np.log(W + v), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(term.strength * np.log(W + term.w[idx]), dtype=np.float64)
 
@@ -79,7 +75,10 @@ class WeightOrder:
         while True:
             win = order[h : h + width]
             win = win[~selected[win]]
-            vals = _values(self.term, W, win)
+            if W > 0:  # W + w > 0 (w >= 0): no warning to silence, and np.errstate costs
+                vals = self.term.strength * np.log(W + self.term.w[win])  # more than the log
+            else:
+                vals = _values(self.term, W, win)
             top = float(vals.max())
             last = float(vals[-1])
             if h + width >= n:
