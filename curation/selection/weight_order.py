@@ -8,8 +8,10 @@ weights by position) hold the maximum at the head of the unselected ones. The va
 computed by ``weight_values``, exactly as the generic argmax computes them: a window from the
 head is evaluated, widened until its last value is clearly below its best (so no later
 position can reach the best even if ``log`` rounds one ulp out of order), and the lowest
-position among the best values wins, as the generic argmax breaks ties. Measured on 13k
-points, n = 1000 (typicality alone): the greedy part took 51 ms, now 9 ms.
+position among the best values wins, as the generic argmax breaks ties. A run of equal
+weights is skipped at once (equal values; its first free position is the lowest). Measured: 13k
+points, n = 1000 (typicality alone): the greedy part took 51 ms, now 9 ms; 0/1 weights on 200k
+points, n = 2000: 2.88 s generic, 0.95 s before the run skip, 0.03 s.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ class WeightOrder:
         key = -term.w if term.strength > 0 else term.w
         self.order = np.argsort(key, kind="stable").astype(np.int64)
         self.head = 0
+        # where the run of equal weights at each place of the order ends: equal weights have
+        # equal values, and the first free one of a run has the lowest position (stable sort),
+        # so the rest of the run never needs evaluating (0/1 weights: runs of millions)
+        ws = term.w[self.order]
+        starts = np.flatnonzero(ws[1:] != ws[:-1]) + 1
+        ends = np.append(starts, len(ws))
+        self._run_end = ends[np.searchsorted(starts, np.arange(len(ws)), side="right")]
         # the selected points' weights in selection order: the same sum as ``w[S].sum()``
         # (same values, same order) without converting S to an array every pick
         self._wS = np.empty(len(self.order), dtype=np.float64)
@@ -71,17 +80,18 @@ class WeightOrder:
             self._wS[self._m : m] = self.term.w[S[self._m : m]]
             self._m = m
         W = self._wS[:m].sum() if m else 0.0
+        e = int(self._run_end[h])  # the head's run ends here
         width = 8
         while True:
-            win = order[h : h + width]
-            win = win[~selected[win]]
+            tail = order[e : e + width]
+            win = np.concatenate([order[h : h + 1], tail[~selected[tail]]])
             if W > 0:  # W + w > 0 (w >= 0): no warning to silence, and np.errstate costs
                 vals = self.term.strength * np.log(W + self.term.w[win])  # more than the log
             else:
                 vals = _values(self.term, W, win)
             top = float(vals.max())
             last = float(vals[-1])
-            if h + width >= n:
+            if e + width >= n:
                 break
             if math.isfinite(top) and last < top - _CLEAR * abs(top):
                 break

@@ -20,6 +20,8 @@ def _weights(kind: str, n: int) -> np.ndarray:
         w = rng.random(n)
         w[rng.random(n) < 0.3] = 0.0
         return w
+    if kind == "binary":  # two runs of equal weights, hundreds long
+        return (rng.random(n) < 0.4).astype(np.float64)
     if kind == "allzero":  # log(0): every value -inf (positive strength) or +inf
         return np.zeros(n)
     if kind == "close":  # differences far below W's ulp once a few are selected
@@ -41,7 +43,7 @@ def _run(w: np.ndarray, strength: float, n_samples: int, pre: np.ndarray | None)
     return select(cfg, data)
 
 
-@pytest.mark.parametrize("kind", ["random", "ties", "zeros", "allzero", "close"])
+@pytest.mark.parametrize("kind", ["random", "ties", "binary", "zeros", "allzero", "close"])
 @pytest.mark.parametrize("strength", [1.0, -2.5])
 @pytest.mark.parametrize("preselect", [False, True])
 def test_the_value_order_picks_what_the_generic_argmax_picks(
