@@ -15,14 +15,13 @@ no k-means, no cluster order. Blocks are contiguous slices of the centred augmen
 ``[z, -|z|^2/2, 1]``; every block pair (I, J), I < J, is one GEMM against ``[z, 1, -|z|^2/2]``
 that gives ``-d^2/2`` for both blocks' rows (a symmetric product counts once); each row keeps
 its ``kk`` smallest values, and only entries above ``-kth/2`` (a row's current ``kk``-th,
-refreshed after every merge) are merged. A block's candidates are merged once per two pairs
-(``BATCH``): each kept row is partitioned half as often, for slightly staler thresholds
-(measured 13k x 384: isotropic 0.243 -> 0.229 s, text 0.229 -> 0.223 s; 3 or 4 pairs no
-better overall). The blocks' own products come first and set their
-rows' first ``kk`` directly (one partition, nothing to merge into). Two worker threads with
-single-threaded BLAS each (numpy releases the GIL in GEMM, comparisons and partitions).
-Exact: every entry of every pair is compared against a value that is at least the row's final
-``kk``-th.
+refreshed after every merge) are merged. The blocks' own products come first and set their
+rows' first ``kk`` directly (one partition, nothing to merge into). A block's candidates are
+then merged once per two pairs (``BATCH``): each kept row is partitioned half as often, for
+slightly staler thresholds (measured 13k x 384: isotropic 0.243 -> 0.229 s, text 0.229 ->
+0.223 s; 3 or 4 pairs no better overall). Two worker threads with single-threaded BLAS each
+(numpy releases the GIL in GEMM, comparisons and partitions). Exact: every entry of every pair
+is compared against a value that is at least the row's final ``kk``-th.
 """
 
 from __future__ import annotations
