@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .kernels import F64, I64, Check, _sqdist
-from .kernels_knn_symmetric import _workers
+from .kernels_knn_symmetric import _merge_into, _workers
 
 
 def _merge(
@@ -93,6 +93,7 @@ def knn_clustered(
         D2[diag, diag] = np.inf  # self, by position (cols start with the own cluster)
         cur, cur_i = _merge(np.zeros((m, 0), np.float32), np.zeros((m, 0), np.int64), D2, cols, kk)
         rest = near[take:]
+        spare = np.empty(m, dtype=np.float32)  # the merge's kk-th per row (recomputed above)
         while len(rest):
             kth = np.sqrt(cur.max(axis=1).astype(np.float64) + err)
             need = lower[:, rest] <= kth[:, None]
@@ -108,7 +109,11 @@ def knn_clustered(
             rest = rest[nb:]
             cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in groups])
             D2 = _sqdist(P[rows], pp[rows], Zs[cols], zs[cols])
-            cur[rows], cur_i[rows] = _merge(cur[rows], cur_i[rows], D2, cols, kk)
+            # only entries below a row's current kk-th can enter (it only shrinks): merge
+            # those alone instead of partitioning every row of the block again
+            r, c = np.nonzero(cur[rows].max(axis=1)[:, None] > D2)
+            if len(r):
+                _merge_into(cur, cur_i, spare, rows[r], D2[r, c], cols[c])
         srt = np.argsort(cur, axis=1)
         out_d[order[a:b]] = np.take_along_axis(cur, srt, axis=1)
         out_i[order[a:b]] = order[np.take_along_axis(cur_i, srt, axis=1)]
