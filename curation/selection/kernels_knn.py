@@ -127,7 +127,7 @@ def _knn_distances(
         Y = _projection(Z, check)
         _, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
         if _cluster_share(Y, labels, Z, kk) >= 0.5:
-            approx, nbr = knn_clustered(Z, zz, kk, Y, labels, err, check)
+            approx, nbr = knn_clustered(A, kk, Y, labels, err, check)
         else:
             order = np.argsort(labels, kind="stable").astype(np.int64)
             approx, nbr = _knn_symmetric(A, zz, kk, Y, order, err, block, check)

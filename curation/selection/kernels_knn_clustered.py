@@ -15,30 +15,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .kernels import F64, I64, Check, _sqdist
+from .kernels import F64, I64, Check
 from .kernels_knn_symmetric import _merge_into, _workers
 
 
-def _merge(
-    cur: np.ndarray, cur_i: np.ndarray, D2: np.ndarray, cols: I64, kk: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ``kk`` smallest of ``cur`` (with indices ``cur_i``) and of the block ``D2`` (column
-    indices ``cols``), per row, in no particular order."""
-    allD = np.concatenate([cur, D2], axis=1)
-    part = np.argpartition(allD, kk - 1, axis=1)[:, :kk]
-    allI = np.concatenate([cur_i, np.broadcast_to(cols, D2.shape)], axis=1)
-    return np.take_along_axis(allD, part, axis=1), np.take_along_axis(allI, part, axis=1)
-
-
 def knn_clustered(
-    Z: np.ndarray, zz: F64, kk: int, Yf: np.ndarray, labels: I64, err: float, check: Check
+    A: np.ndarray, kk: int, Yf: np.ndarray, labels: I64, err: float, check: Check
 ) -> tuple[F64, I64]:
     """k-means clusters with radii (in a PCA projection, ||x - y|| >= ||P x - P y||); per
     cluster A, GEMMs against its nearest clusters until every member has ``kk`` candidates,
     then against the other clusters in increasing center distance, each time only for the
     members whose triangle-inequality bound ``||P x - c_B|| - r_B`` does not exceed their
-    current kk-th distance. Exact up to the float32 error ``err`` (taken into account)."""
-    n = len(Z)
+    current kk-th distance. Exact up to the float32 error ``err`` (taken into account).
+
+    ``A`` holds the augmented rows ``[z, -|z|^2/2, 1]``: one GEMM against rows
+    ``[z, 1, -|z|^2/2]`` gives ``-d^2/2`` with no pass to add the norms (as ``knn_dense``)."""
+    n, dim = A.shape[0], A.shape[1] - 2
     Y = Yf.astype(np.float64)
     k = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=k).astype(np.float64)
@@ -56,8 +48,7 @@ def knn_clustered(
     nc = len(centers)
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     # cluster-ordered float32 copy (the search works on it; O(N D) transient, freed on return)
-    Zs = Z[order]
-    zs = zz[order].astype(np.float32)
+    As = A[order]
     Ys = Y[order]
     del Y
     cc = np.einsum("ij,ij->i", centers, centers)
@@ -72,12 +63,17 @@ def knn_clustered(
     out_i = np.full((n, kk), -1, dtype=np.int64)
     chunk_cols = 1024
 
+    def swapped(cols: I64) -> np.ndarray:
+        """Rows ``cols`` of ``As`` as ``[z, 1, -|z|^2/2]`` (one gather)."""
+        B = As[cols]
+        B[:, [dim, dim + 1]] = B[:, [dim + 1, dim]]
+        return B
+
     def one(g: int) -> None:
         check()
         a, b = int(starts[g]), int(starts[g + 1])
         m = b - a
-        P = Zs[a:b]
-        pp = zs[a:b]
+        P = As[a:b]
         Yg = Ys[a:b]
         yy = np.einsum("ij,ij->i", Yg, Yg)
         to_c = np.sqrt(np.maximum(yy[:, None] + cc[None, :] - 2.0 * (Yg @ centers.T), 0.0))
@@ -88,14 +84,18 @@ def knn_clustered(
         take = int(np.searchsorted(np.cumsum(counts[near]), kk + 1)) + 1
         first = near[:take]
         cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in first])
-        D2 = _sqdist(P, pp, Zs[cols], zs[cols])
+        G = P @ swapped(cols).T  # -d^2 / 2
         diag = np.arange(m)
-        D2[diag, diag] = np.inf  # self, by position (cols start with the own cluster)
-        cur, cur_i = _merge(np.zeros((m, 0), np.float32), np.zeros((m, 0), np.int64), D2, cols, kk)
+        G[diag, diag] = -np.inf  # self, by position (cols start with the own cluster)
+        w = len(cols)
+        top = np.argpartition(G, w - kk, axis=1)[:, w - kk :]  # the kk nearest
+        cur = np.take_along_axis(G, top, axis=1)
+        cur *= -2.0
+        cur_i = cols[top]
         rest = near[take:]
         spare = np.empty(m, dtype=np.float32)  # the merge's kk-th per row (recomputed above)
         while len(rest):
-            kth = np.sqrt(cur.max(axis=1).astype(np.float64) + err)
+            kth = np.sqrt(np.maximum(cur.max(axis=1).astype(np.float64) + err, 0.0))
             need = lower[:, rest] <= kth[:, None]
             used = need.any(axis=0)
             if not used.any():
@@ -108,12 +108,12 @@ def knn_clustered(
             rows = np.flatnonzero(need[:, :nb].any(axis=1))
             rest = rest[nb:]
             cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in groups])
-            D2 = _sqdist(P[rows], pp[rows], Zs[cols], zs[cols])
+            G = P[rows] @ swapped(cols).T  # -d^2 / 2
             # only entries below a row's current kk-th can enter (it only shrinks): merge
             # those alone instead of partitioning every row of the block again
-            r, c = np.nonzero(cur[rows].max(axis=1)[:, None] > D2)
+            r, c = np.nonzero((-0.5 * cur[rows].max(axis=1))[:, None] < G)
             if len(r):
-                _merge_into(cur, cur_i, spare, rows[r], D2[r, c], cols[c])
+                _merge_into(cur, cur_i, spare, rows[r], -2.0 * G[r, c], cols[c])
         srt = np.argsort(cur, axis=1)
         out_d[order[a:b]] = np.take_along_axis(cur, srt, axis=1)
         out_i[order[a:b]] = order[np.take_along_axis(cur_i, srt, axis=1)]

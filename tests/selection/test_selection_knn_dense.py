@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from curation.selection import kernels_knn_dense
+from curation.selection import kernels_knn, kernels_knn_dense
 from curation.selection.kernels import gather_rows
 from curation.selection.kernels_knn import knn_distances, typicality_scores
 from curation.selection.kernels_knn_dense import DENSE_SHARE, knn_dense, prunable_share
@@ -133,6 +133,31 @@ def test_clustered_data_keeps_the_bounded_search(monkeypatch):
     X = _clustered(2600, 16, 4)
     np.testing.assert_array_equal(knn_distances(X, None, 7, exact=True), _brute_knn(X, 7))
     assert calls == []
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_many_moderately_tight_clusters_take_the_clustered_search_and_stay_exact(
+    monkeypatch, exact
+):
+    # 40 topics, members spread about as far as the topics: the clustered search (one GEMM of
+    # the augmented rows per block, thresholded merges) must find the same neighbours
+    rng = np.random.default_rng(8)
+    centers = rng.normal(size=(40, 24))
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    X = centers[rng.integers(0, 40, 2600)] + 0.25 * rng.normal(size=(2600, 24)) / np.sqrt(24)
+    X = X.astype(np.float32)
+    calls = []
+    real = kernels_knn.knn_clustered
+    monkeypatch.setattr(
+        kernels_knn, "knn_clustered", lambda *a, **k: (calls.append(1), real(*a, **k))[1]
+    )
+    got = knn_distances(X, None, 9, exact=exact)
+    assert calls == [1]
+    ref = _brute_knn(X, 9)
+    if exact:
+        np.testing.assert_array_equal(got, ref)
+    else:  # float32 distances
+        np.testing.assert_allclose(got, ref, rtol=0, atol=2e-3)
 
 
 def test_typicality_on_unstructured_data_matches_brute_force():
