@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .kernels import F64, I64, Check
-from .kernels_knn_symmetric import _merge_into, _workers
+from .kernels_knn_symmetric import _merge_into, _workers, swapped_rows
 
 
 def knn_clustered(
@@ -30,7 +30,7 @@ def knn_clustered(
 
     ``A`` holds the augmented rows ``[z, -|z|^2/2, 1]``: one GEMM against rows
     ``[z, 1, -|z|^2/2]`` gives ``-d^2/2`` with no pass to add the norms (as ``knn_dense``)."""
-    n, dim = A.shape[0], A.shape[1] - 2
+    n = A.shape[0]
     Y = Yf.astype(np.float64)
     k = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=k).astype(np.float64)
@@ -63,12 +63,6 @@ def knn_clustered(
     out_i = np.full((n, kk), -1, dtype=np.int64)
     chunk_cols = 1024
 
-    def swapped(cols: I64) -> np.ndarray:
-        """Rows ``cols`` of ``As`` as ``[z, 1, -|z|^2/2]`` (one gather)."""
-        B = As[cols]
-        B[:, [dim, dim + 1]] = B[:, [dim + 1, dim]]
-        return B
-
     def one(g: int) -> None:
         check()
         a, b = int(starts[g]), int(starts[g + 1])
@@ -84,7 +78,7 @@ def knn_clustered(
         take = int(np.searchsorted(np.cumsum(counts[near]), kk + 1)) + 1
         first = near[:take]
         cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in first])
-        G = P @ swapped(cols).T  # -d^2 / 2
+        G = P @ swapped_rows(As, cols).T  # -d^2 / 2
         diag = np.arange(m)
         G[diag, diag] = -np.inf  # self, by position (cols start with the own cluster)
         w = len(cols)
@@ -108,7 +102,7 @@ def knn_clustered(
             rows = np.flatnonzero(need[:, :nb].any(axis=1))
             rest = rest[nb:]
             cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in groups])
-            G = P[rows] @ swapped(cols).T  # -d^2 / 2
+            G = P[rows] @ swapped_rows(As, cols).T  # -d^2 / 2
             # only entries below a row's current kk-th can enter (it only shrinks): merge
             # those alone instead of partitioning every row of the block again
             r, c = np.nonzero((-0.5 * cur[rows].max(axis=1))[:, None] < G)

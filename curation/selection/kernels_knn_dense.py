@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .kernels import F64, I64, Check, pca_basis
-from .kernels_knn_symmetric import _merge_into, _run, _workers, stable_order
+from .kernels_knn_symmetric import _merge_into, _run, _workers, stable_order, swapped_rows
 
 # below this probe share the projection, k-means and ball bounds cost more than they save
 DENSE_SHARE = 0.02
@@ -95,7 +95,7 @@ def _sample_kth(Z: np.ndarray, zz: F64, idx: I64, kk: int, check: Check) -> F64:
 def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I64]:
     """The ``kk`` smallest float32 squared distances per row of the augmented matrix ``A``
     (``[z, -|z|^2/2, 1]``), ascending, and their rows (any choice among ties)."""
-    n, dim = A.shape[0], A.shape[1] - 2
+    n = A.shape[0]
     bounds = [(a, min(n, a + block)) for a in range(0, n, block)]
     nb = len(bounds)
     cur = np.full((n, kk), np.inf, dtype=np.float32)
@@ -104,19 +104,11 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
     locks = [threading.Lock() for _ in range(nb)]
     workers = _workers() if nb >= 4 else 1
 
-    def swapped(c: int, e: int) -> np.ndarray:
-        """Rows c..e as ``[z, 1, -|z|^2/2]`` (three slice copies, no gather)."""
-        B = np.empty((e - c, dim + 2), dtype=np.float32)
-        B[:, :dim] = A[c:e, :dim]
-        B[:, dim] = A[c:e, dim + 1]
-        B[:, dim + 1] = A[c:e, dim]
-        return B
-
     def own(g: int) -> None:  # every row's kk smallest within its own block, self excluded
         check()
         a, b = bounds[g]
         w = b - a
-        G = A[a:b] @ swapped(a, b).T  # -d^2 / 2: the kk largest are the kk nearest
+        G = A[a:b] @ swapped_rows(A, slice(a, b)).T  # -d^2 / 2: the kk largest are the kk nearest
         np.fill_diagonal(G, -np.inf)
         if w <= kk:  # every other row of the block is a neighbour
             r, q = np.nonzero(np.isfinite(G))
@@ -158,7 +150,7 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
     def pair(gi: int, gj: int) -> None:
         check()
         (a, b), (c, e) = bounds[gi], bounds[gj]
-        G = A[a:b] @ swapped(c, e).T  # -d^2 / 2
+        G = A[a:b] @ swapped_rows(A, slice(c, e)).T  # -d^2 / 2
         w = e - c
         # rows of block I: entries above -kth/2 of their row (stale reads of kth are safe:
         # it only shrinks); rows of block J: entries above -kth/2 of their column

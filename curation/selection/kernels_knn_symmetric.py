@@ -54,6 +54,23 @@ def _run(fn: Callable[..., None], jobs: list[tuple[int, ...]], workers: int) -> 
                 f.result()
 
 
+def swapped_rows(A: np.ndarray, idx: I64 | slice) -> np.ndarray:
+    """Rows ``idx`` of the augmented ``[z, -|z|^2/2, 1]`` as ``[z, 1, -|z|^2/2]``: the other
+    side of the product that gives ``-d^2/2``. A slice is copied column by column (no gather);
+    an index array is gathered once and its last two columns swapped in place."""
+    dim = A.shape[1] - 2
+    if isinstance(idx, slice):
+        rows = A[idx]
+        B = np.empty(rows.shape, dtype=A.dtype)
+        B[:, :dim] = rows[:, :dim]
+        B[:, dim] = rows[:, dim + 1]
+        B[:, dim + 1] = rows[:, dim]
+        return B
+    B = np.take(A, idx, axis=0)
+    B[:, [dim, dim + 1]] = B[:, [dim + 1, dim]]
+    return B
+
+
 def stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
     """``np.argsort(keys, kind="stable")`` for integer keys in ``[0, bound)``: as 16-bit keys
     (a radix sort, 13x faster on 7k keys) when they fit."""
@@ -186,7 +203,6 @@ def _knn_symmetric(
     cur_i = np.full((n, kk), -1, dtype=np.int64)
     kth = np.full(n, np.inf, dtype=np.float32)
     iu, ju = np.triu_indices(nb, 1)
-    swap = np.r_[np.arange(dim), dim + 1, dim]
     workers = _workers() if nb >= 4 else 1
     locks = [threading.Lock() for _ in range(nb)]
     block_of = {a: g for g, (a, _) in enumerate(bounds)}
@@ -195,7 +211,7 @@ def _knn_symmetric(
         # blocks are gathered in cluster order (4 bytes per row element, against 2 b FLOP of
         # product per element: negligible) so that no second copy of the matrix exists
         AI = np.take(A, order[a:b], axis=0)
-        BJ = AI[:, swap] if (a, b) == (c, e) else np.take(A, order[c:e], axis=0)[:, swap]
+        BJ = swapped_rows(AI, slice(None)) if (a, b) == (c, e) else swapped_rows(A, order[c:e])
         return gemm(AI, BJ)
 
     def gemm(AI: np.ndarray, BJ: np.ndarray) -> np.ndarray:
@@ -245,11 +261,11 @@ def _knn_symmetric(
                 merge_cols(G, a, c, np.arange(e - c))
             return
         if ri is not None:
-            BJ = np.take(A, order[c:e], axis=0)[:, swap]
+            BJ = swapped_rows(A, order[c:e])
             merge_rows(gemm(np.take(A, order[a + ri], axis=0), BJ), a, ri, c)
         if cj is not None:
             AI = np.take(A, order[a:b], axis=0)
-            merge_cols(gemm(AI, np.take(A, order[c + cj], axis=0)[:, swap]), a, c, cj)
+            merge_cols(gemm(AI, swapped_rows(A, order[c + cj])), a, c, cj)
 
     def merge_rows(G: np.ndarray, a: int, ri: I64, c: int) -> None:
         """Entries of G (rows a + ri, columns from c) below their row's kk-th value."""
