@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .kernels import F64, I64, Check
-from .kernels_blas import all_blas_threads
+from .kernels_blas import blas_threads_for
 
 
 class SelectionSet:
@@ -93,11 +93,8 @@ class SelectionSet:
         B = k1 - k0
         S64 = self._sel_buf[:k1]
         ss = np.einsum("ij,ij->i", S64[k0:k1], S64[k0:k1])
-        if k1 * B * self.dim >= 16_000_000:
-            with all_blas_threads():
-                G = self._sel32[:k1] @ self._sel32[k0:k1].T  # (k1, B)
-        else:
-            G = self._sel32[:k1] @ self._sel32[k0:k1].T
+        with blas_threads_for(k1 * B * self.dim):
+            G = self._sel32[:k1] @ self._sel32[k0:k1].T  # (k1, B)
         approx = G.T.astype(np.float64)  # (B, k1): new pick r against every pick
         approx *= -2.0
         approx += self._sel_sq[None, :k1]

@@ -23,10 +23,8 @@ from collections.abc import Callable
 import numpy as np
 
 from .kernels import F64, I64, Check
-from .kernels_blas import all_blas_threads
+from .kernels_blas import blas_threads_for
 
-# a (rows x picks) product at least this large gets every BLAS thread
-_BIG = 2_000_000
 # merge groups of different ``seen`` while the extra multiply-adds cost less than a call
 _MERGE_MAC = 1_500_000
 
@@ -100,10 +98,7 @@ class StaleBounds:
             r = rows[a : a + chunk]
             blk = self._rows32(r)
             want = self.lazy  # lazy: remember the pick that lowered each row (``arg``)
-            if len(r) * p * self.dim >= _BIG * 8:
-                with all_blas_threads():
-                    dist, near = self._block_nearest(blk, P32, pss, xx[r], want)
-            else:
+            with blas_threads_for(len(r) * p * self.dim):
                 dist, near = self._block_nearest(blk, P32, pss, xx[r], want)
             cur = d[r]
             if near is not None:

@@ -117,6 +117,16 @@ def all_blas_threads() -> Iterator[None]:
         yield
 
 
+# a product of at least this many multiply-adds gets every BLAS thread (``blas_threads_for``)
+LEND_MAC = 16_000_000
+
+
+def blas_threads_for(mac: int) -> contextlib.AbstractContextManager[None]:
+    """``all_blas_threads()`` for a product of at least ``LEND_MAC`` multiply-adds; smaller
+    ones keep the current (single) thread, whose hand-off would cost more than it saves."""
+    return all_blas_threads() if mac >= LEND_MAC else contextlib.nullcontext()
+
+
 def blas_threads() -> int | None:
     """Current BLAS thread count (None when it cannot be controlled)."""
     blas = _blas()

@@ -5,7 +5,7 @@ The term's value is ``strength * log(W(S) + w_c)`` (``W``: the selected points' 
 For finite ``w >= 0`` and a nonzero strength it is monotone in ``w_c`` for any ``W``, so the
 positions sorted once by ``w`` (descending for a positive strength, ascending otherwise; equal
 weights by position) hold the maximum at the head of the unselected ones. The values are
-computed by ``weight_values``, exactly as the generic argmax computes them: a window from the
+computed with the generic argmax's expression (``weight_values``): a window from the
 head is evaluated, widened until its last value is clearly below its best (so no later
 position can reach the best even if ``log`` rounds one ulp out of order), and the lowest
 position among the best values wins, as the generic argmax breaks ties. A run of equal
