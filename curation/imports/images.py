@@ -98,6 +98,7 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt() parameters
 
 _PR_SET_PDEATHSIG = 1
 _WATCHDOG_SECONDS = 1.0
+_STOP_SECONDS = 10.0  # how long a cancelled import waits for its killed workers' pool to end
 
 
 def _worker_setup(owner_pid: int | None = None) -> None:
@@ -149,15 +150,40 @@ def _watch_owner(owner_pid: int) -> None:
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Stop the pool at once (a cancel or an error): no worker may keep writing thumbnails into
-    a staging folder that is about to be removed."""
+    a staging folder that is about to be removed.
+
+    The workers are killed, then the pool's own manager thread notices, reaps them and closes
+    its queues; it alone joins the processes, so no two threads read one child's exit status.
+    Its end is awaited for a bounded time: a pool that cannot be torn down is logged and left to
+    the interpreter, never allowed to hang the job that is stopping."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     for process in processes:
         with contextlib.suppress(Exception):
             process.kill()
-    for process in processes:
-        with contextlib.suppress(Exception):
-            process.join(5)
-    pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=False, cancel_futures=True)
+    if isinstance(manager, threading.Thread):
+        manager.join(_STOP_SECONDS)
+        if manager.is_alive():
+            logger.warning(
+                "The image workers' pool did not shut down within %s s after they were killed.",
+                _STOP_SECONDS,
+            )
+    deadline = time.monotonic() + _STOP_SECONDS
+    for process in processes:  # the kernel has them by now; wait for them to be gone
+        while process.pid is not None and process_alive(process.pid):
+            if _reaped_or_zombie(process.pid) or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+
+
+def _reaped_or_zombie(pid: int) -> bool:
+    """A killed worker that only waits for its parent (the forkserver) to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] in {b"Z", b"X"}
+    except (OSError, IndexError):
+        return True
 
 
 def _pool_context() -> Any:
