@@ -28,7 +28,14 @@ class StrictSerializer(serializers.Serializer):
             if not isinstance(data, QueryDict):  # JSON: types are what they say
                 for name, field in self.fields.items():
                     value = data.get(name)
-                    if isinstance(field, serializers.CharField | serializers.ChoiceField) and (
+                    if isinstance(field, serializers.ChoiceField) and (
+                        value is not None and not isinstance(value, str)
+                    ):
+                        choices = ", ".join(f'"{choice}"' for choice in field.choices)
+                        raise serializers.ValidationError(
+                            {name: [f"Not a valid string: one of {choices}."]}
+                        )
+                    if isinstance(field, serializers.CharField) and (
                         value is not None and not isinstance(value, str)
                     ):
                         raise serializers.ValidationError({name: ["Not a valid string."]})

@@ -176,6 +176,16 @@ CASES = [
         data={"sample_ids": [-1]},
         json=True,
     ),
+    Case(
+        "api-import-embed-a-boolean",
+        "alice",
+        "POST",
+        A + "/import/",
+        400,
+        'embed: Not a valid string: one of "auto", "always", "never".',
+        data={"images": "/nowhere", "embed": False},
+        json=True,
+    ),
     Case("api-samples-limit-negative", "alice", "GET", A + "/samples/?limit=-1", 400, ""),
     Case("api-samples-after-junk", "alice", "GET", A + "/samples/?after=abc", 200, ""),
     Case(
