@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .kernels import F64, I64, Check, pca_basis
-from .kernels_knn_symmetric import _run, _workers, stable_order, swapped_rows
+from .kernels_knn_symmetric import _run, _workers, merge_slots, stable_order, swapped_rows
 
 # below this probe share the projection, k-means and ball bounds cost more than they save
 DENSE_SHARE = 0.02
@@ -119,13 +119,10 @@ def _merge_keys(cur: np.ndarray, kth: np.ndarray, rows: I64, keys: np.ndarray) -
     if not len(rows):
         return
     kk = cur.shape[1]
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    counts = np.diff(np.r_[starts, len(rows)])
-    urows = rows[starts]
-    slot = kk + np.arange(len(rows)) - np.repeat(starts, counts)
-    buf = np.full((len(urows), kk + int(counts.max())), _EMPTY, dtype=np.uint64)
+    urows, ridx, slot, width = merge_slots(rows, kk)
+    buf = np.full((len(urows), width), _EMPTY, dtype=np.uint64)
     buf[:, :kk] = cur[urows]
-    buf[np.repeat(np.arange(len(urows)), counts), slot] = keys
+    buf[ridx, slot] = keys
     best = np.partition(buf, kk - 1, axis=1)[:, :kk]
     cur[urows] = best
     kth[urows] = _values(best.max(axis=1))

@@ -79,6 +79,17 @@ def stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
+def merge_slots(rows: I64, kk: int) -> tuple[I64, I64, I64, int]:
+    """Where candidates grouped by ascending row go in a merge buffer whose first ``kk``
+    columns hold each row's kept values: the distinct rows, each candidate's buffer row and
+    column, and the buffer's width."""
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    counts = np.diff(np.r_[starts, len(rows)])
+    ridx = np.repeat(np.arange(len(starts)), counts)
+    slot = kk + np.arange(len(rows)) - np.repeat(starts, counts)
+    return rows[starts], ridx, slot, kk + int(counts.max())
+
+
 def _merge_into(
     cur: np.ndarray, cur_i: np.ndarray, kth: np.ndarray, rows: I64, vals: np.ndarray, cols: I64
 ) -> None:
@@ -87,12 +98,7 @@ def _merge_into(
     if not len(rows):
         return
     kk = cur.shape[1]
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    counts = np.diff(np.r_[starts, len(rows)])
-    urows = rows[starts]
-    ridx = np.repeat(np.arange(len(urows)), counts)
-    slot = kk + np.arange(len(rows)) - np.repeat(starts, counts)
-    width = kk + int(counts.max())
+    urows, ridx, slot, width = merge_slots(rows, kk)
     buf = np.full((len(urows), width), np.inf, dtype=np.float32)
     buf_i = np.full((len(urows), width), -1, dtype=cur_i.dtype)
     buf[:, :kk] = cur[urows]
