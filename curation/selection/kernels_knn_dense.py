@@ -170,7 +170,8 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
             return
         rows, keys = (np.concatenate(part) for part in zip(*pending[g], strict=True))
         pending[g] = []
-        srt = stable_order(rows - bounds[g][0], bounds[g][1] - bounds[g][0])  # grouped by row
+        a, b = bounds[g]
+        srt = stable_order(rows - a, b - a)  # grouped by row
         _merge_keys(cur, kth, rows[srt], keys[srt])
 
     def offer(g: int, rows: np.ndarray, keys: np.ndarray) -> None:
