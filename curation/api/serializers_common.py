@@ -28,16 +28,13 @@ class StrictSerializer(serializers.Serializer):
             if not isinstance(data, QueryDict):  # JSON: types are what they say
                 for name, field in self.fields.items():
                     value = data.get(name)
-                    if isinstance(field, serializers.ChoiceField) and (
-                        value is not None and not isinstance(value, str)
-                    ):
+                    not_text = value is not None and not isinstance(value, str)
+                    if not_text and isinstance(field, serializers.ChoiceField):
                         choices = ", ".join(f'"{choice}"' for choice in field.choices)
                         raise serializers.ValidationError(
                             {name: [f"Not a valid string: one of {choices}."]}
                         )
-                    if isinstance(field, serializers.CharField) and (
-                        value is not None and not isinstance(value, str)
-                    ):
+                    if not_text and isinstance(field, serializers.CharField):
                         raise serializers.ValidationError({name: ["Not a valid string."]})
                     if isinstance(field, serializers.BooleanField) and (
                         value is not None and not isinstance(value, bool)
