@@ -163,6 +163,12 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         # lazy: a selection index whose pick is (usually) each point's nearest, or -1; any
         # pick's exact distance bounds delta from above, so it only steers decide()
         self.arg = np.full(n if lazy else 0, -1, dtype=np.int64)
+        # lazy stale states also keep ``d2``, a lower bound of each point's squared distance to
+        # every pick but ``arg`` (``d2F`` on the frontier): where it exceeds ``d + 2 err``, that
+        # pick is provably the nearest, and ``decide`` needs no product against the selection
+        self.second = self.lazy and self.stale
+        self.d2 = np.full(n if self.second else 0, np.inf, dtype=np.float64)
+        self.d2F = np.zeros(0, dtype=np.float64)
         self._cache: tuple[int, I64, np.ndarray] | None = None
         self._sel_proj = np.empty((16, 0))  # projections of the selected (with clusters)
         self._pf_slack = 1e-9 * max_sq
@@ -238,7 +244,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
             return
         if self._prunable(self._sel_buf[max(0, m - 64) : m]) >= PROBE_SHARE:
             self.catch_up_all()
-            self.stale = False
+            self.stale = self.second = False
             self._cluster()
         else:  # probe again later (d keeps shrinking, pruning gets easier); the stale
             # bounds already skip most updates, so probes grow rare faster

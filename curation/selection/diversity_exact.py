@@ -55,6 +55,9 @@ class SelectionSet:
     check: Check
     F: I64 | None
     aF: I64
+    dF: F64
+    d2F: F64
+    second: bool
 
     @property
     def A(self) -> float:
@@ -228,7 +231,8 @@ class SelectionSet:
             return -1
         # upper bounds: the exact distance to the pick each candidate was last lowered by;
         # only candidates whose bound reaches the best exact value so far are evaluated
-        near = self.aF[self.F.searchsorted(T)]  # selection indices (< m), or -1: no bound
+        slots = self.F.searchsorted(T)
+        near = self.aF[slots]  # selection indices (< m), or -1: no bound
         known = np.flatnonzero(near >= 0)
         ub = np.full(len(T), np.inf)
         if len(known):
@@ -238,7 +242,7 @@ class SelectionSet:
         if np.isnan(ub).any():
             return -1
         if len(known) == len(T):  # the usual case: the best bound alone often settles it
-            c = self._settle_best_bound(T, ub, m)
+            c = self._settle_best_bound(T, ub, m, slots)
             if c >= 0:
                 return c
         top, i, margin = -np.inf, -1, 0.0
@@ -272,12 +276,20 @@ class SelectionSet:
         scale = 1.0 + max(abs(math.log(top)), abs(math.log(bound)))
         return 64.0 * 2.0**-52 * bound * scale
 
-    def _settle_best_bound(self, T: I64, ub: F64, m: int) -> int:
+    def _settle_best_bound(self, T: I64, ub: F64, m: int, slots: I64) -> int:
         """``decide``'s first step when every candidate has a bound: the exact delta of the
         one with the largest bound; if every other bound is below it by more than the
-        margin, it is the pick, else -1 (the full ``decide`` goes on)."""
+        margin, it is the pick, else -1 (the full ``decide`` goes on).
+
+        That delta is the bound itself when the runner-up bound ``d2F`` proves the bound's
+        pick the nearest: every other pick's float32 distance exceeds the nearest's by more
+        than ``2 err``, so its exact distance does too."""
         i0 = int(ub.argmax())
-        top = float(self.exact_delta(T[i0 : i0 + 1])[0])
+        j = int(slots[i0])
+        if self.second and self.d2F[j] > self.dF[j] + 2.0 * self.err:
+            top = float(ub[i0])
+        else:
+            top = float(self.exact_delta(T[i0 : i0 + 1])[0])
         if not (math.isfinite(top) and top > 0.0):
             return -1
         held, ub[i0] = ub[i0], -np.inf

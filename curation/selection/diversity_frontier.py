@@ -33,6 +33,8 @@ class LazyFrontier:
     _pick_vec: np.ndarray
     dF: F64
     aF: I64
+    d2F: F64
+    second: bool
     cF: I64
     tau: float
     cluster_of: I64
@@ -83,11 +85,14 @@ class LazyFrontier:
         pv[self.dim + 1] = ss
         if rows is None:
             dist = self.XF @ pv
+            if self.second:  # the runner-up: the old nearest if the pick is nearer
+                np.minimum(self.d2F, np.maximum(dist, self.dF), out=self.d2F)
             self.aF[dist < self.dF] = m - 1
             np.minimum(self.dF, dist, out=self.dF)
             self.touched += len(self.dF)
             self._spent += len(self.dF) * self.dim
         elif len(rows):
+            assert not self.second  # clusters end stale mode (``_maybe_cluster``)
             dist = np.take(self.XF, rows, axis=0) @ pv
             self.aF[rows[dist < self.dF[rows]]] = m - 1
             self.dF[rows] = np.minimum(self.dF[rows], dist)

@@ -68,6 +68,22 @@ class BatchedPasses:
         best = np.take_along_axis(G, a[:, None], axis=1)[:, 0]
         return best.astype(np.float64) + xx, a.astype(np.int64)
 
+    def _block_two_nearest(
+        self, blk: np.ndarray, P32: np.ndarray, pss: F64, xx: F64
+    ) -> tuple[F64, I64, F64]:
+        """``_block_nearest`` with ``want``, and each row's smallest squared distance to the
+        other picks (+inf with one pick): a second pass over the block, for ``d2``."""
+        G = blk @ P32.T
+        G *= -2.0
+        G += pss.astype(np.float32)
+        a = G.argmin(axis=1)
+        rows = np.arange(len(G))
+        best = G[rows, a].astype(np.float64) + xx
+        if G.shape[1] == 1:
+            return best, a.astype(np.int64), np.full(len(G), np.inf)
+        G[rows, a] = np.inf
+        return best, a.astype(np.int64), G.min(axis=1).astype(np.float64) + xx
+
     def _apply_full(self, P32: np.ndarray, pss: F64, check: Check) -> None:
         n = self.n
         block = max(BLOCK, 4_000_000 // max(1, self.dim))
