@@ -8,11 +8,12 @@ rows of one row), ``kernels_align`` (sample-id alignment), ``kernels_blas`` (BLA
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .kernels_blas import all_blas_threads
+from .kernels_blas import all_blas_threads, usable_cpus
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -96,7 +97,29 @@ def kmeans(
     return centers.astype(np.float64), labels
 
 
+# an assignment of at least this many multiply-adds is split over two threads (``_assign``)
+PARALLEL_MAC = 8_000_000
+_ASSIGN_ROWS = 4096
+
+
 def _assign(P: np.ndarray, centers: np.ndarray) -> I64:
+    """The nearest center of every row of ``P``. Large assignments run in row chunks on two
+    threads (numpy releases the GIL in GEMM and argmin; BLAS stays single-threaded): measured
+    20k x 64 rows against 141 centers, 6.9 -> 4.5 ms on 2 cores."""
+    n = len(P)
+    if n <= _ASSIGN_ROWS or n * len(centers) * P.shape[1] < PARALLEL_MAC or usable_cpus() < 2:
+        return _assign_rows(P, centers)
+    out = np.empty(n, dtype=np.int64)
+
+    def job(a: int) -> None:
+        out[a : a + _ASSIGN_ROWS] = _assign_rows(P[a : a + _ASSIGN_ROWS], centers)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(job, range(0, n, _ASSIGN_ROWS)))
+    return out
+
+
+def _assign_rows(P: np.ndarray, centers: np.ndarray) -> I64:
     cc = np.einsum("ij,ij->i", centers, centers)
     scores = P @ centers.T
     scores *= -2.0

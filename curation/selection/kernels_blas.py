@@ -78,7 +78,8 @@ def single_threaded_blas() -> Iterator[None]:
             _owner = None
 
 
-def _cpus() -> int:
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - non-Linux
@@ -95,7 +96,7 @@ def lending_pays() -> bool:
         load = os.getloadavg()[0]
     except OSError:  # pragma: no cover - not available on every OS
         return True
-    return load < 2 * _cpus()
+    return load < 2 * usable_cpus()
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ projected ball bounds. Also the probe that picks between it and ``kernels_knn_cl
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -13,15 +12,11 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 import numpy as np
 
 from .kernels import F64, I64, Check, pca_basis
-from .kernels_blas import all_blas_threads
+from .kernels_blas import all_blas_threads, usable_cpus
 
 
 def _workers() -> int:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - non-Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(4, cpus))
+    return max(1, min(4, usable_cpus()))
 
 
 def _run(fn: Callable[..., None], jobs: list[tuple[int, ...]], workers: int) -> None:
