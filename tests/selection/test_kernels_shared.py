@@ -1,11 +1,13 @@
 """The engine's shared kernels used outside the engine: sample-id alignment (``RowIndex``),
-the map's PCA projection (``pca_project``) and the nearest rows of one row."""
+the map's PCA projection (``pca_project``), the nearest rows of one row, and k-means
+assignments split over threads."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from curation.selection import kernels
 from curation.selection.kernels import pca_project
 from curation.selection.kernels_align import AlignmentError, RowIndex, align_rows, row_of
 from curation.selection.kernels_knn import nearest_to_row
@@ -59,3 +61,23 @@ def test_nearest_to_row_is_the_brute_force_top_k(cosine):
     assert rows.tolist() == np.argsort(brute)[:5].tolist()
     assert np.allclose(dist, brute[rows], atol=1e-5)
     assert nearest_to_row(X[:1], 0, 5, cosine=cosine)[0].tolist() == []
+
+
+def test_large_k_means_assignments_split_over_threads_give_the_nearest_center(monkeypatch):
+    rng = np.random.default_rng(4)
+    P = rng.normal(size=(10_000, 32)).astype(np.float32)
+    C = rng.normal(size=(60, 32)).astype(np.float32)
+    calls = []
+    rows = kernels._assign_rows
+
+    def counted(block, centers):
+        calls.append(len(block))
+        return rows(block, centers)
+
+    monkeypatch.setattr(kernels, "_assign_rows", counted)
+    monkeypatch.setattr(kernels, "usable_cpus", lambda: 2)
+    labels = kernels._assign(P, C)
+    assert sorted(calls) == [1808, 4096, 4096]  # row chunks, each on a worker thread
+    exact = ((P[:, None, :].astype(np.float64) - C[None, :, :]) ** 2).sum(axis=2)
+    best = exact[np.arange(len(P)), labels]
+    assert (best <= exact.min(axis=1) + 1e-3).all()
