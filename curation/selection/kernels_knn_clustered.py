@@ -6,6 +6,12 @@ increasing centre distance, each time only for the members whose triangle-inequa
 ``||P x - c_B|| - r_B`` does not exceed their current kk-th distance. ``kernels_knn`` chooses
 this path when its probe measures that such bounds rule out most cluster pairs; otherwise the
 symmetric blocked search is faster. Exact up to the float32 error ``err`` (taken into account).
+
+A cluster's kept neighbours are packed keys as in ``knn_dense`` (one uint64 per neighbour: the
+float32 distance's bits above the column), candidates are found with one flat pass over each
+product, and the columns' rows are copied cluster by cluster (contiguous runs of the cluster
+order) rather than gathered row by row: clustered typicality 20k x 384 0.522 -> 0.478 s (medians
+of 15 runs alternating the old and new search in one process).
 """
 
 from __future__ import annotations
@@ -16,7 +22,17 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .kernels import F64, I64, Check
-from .kernels_knn_symmetric import _merge_into, _workers, swapped_rows
+from .kernels_knn_dense import _NO_COLUMN, _merge_keys, _pack, _values
+from .kernels_knn_symmetric import _workers, swapped_rows
+
+
+def _swapped_clusters(As: np.ndarray, starts: I64, groups: I64) -> np.ndarray:
+    """``swapped_rows`` of the clusters ``groups`` (contiguous runs of the cluster-ordered
+    ``As``): copied run by run, not gathered row by row."""
+    dim = As.shape[1] - 2
+    B = np.concatenate([As[starts[h] : starts[h + 1]] for h in groups.tolist()])
+    B[:, [dim, dim + 1]] = B[:, [dim + 1, dim]]
+    return B
 
 
 def knn_clustered(
@@ -83,13 +99,11 @@ def knn_clustered(
         G[diag, diag] = -np.inf  # self, by position (cols start with the own cluster)
         w = len(cols)
         top = np.argpartition(G, w - kk, axis=1)[:, w - kk :]  # the kk nearest
-        cur = np.take_along_axis(G, top, axis=1)
-        cur *= -2.0
-        cur_i = cols[top]
+        cur = _pack(-2.0 * np.take_along_axis(G, top, axis=1), cols[top])  # packed keys
+        kth2 = _values(cur.max(axis=1))  # each row's kk-th squared distance
         rest = near[take:]
-        spare = np.empty(m, dtype=np.float32)  # the merge's kk-th per row (recomputed above)
         while len(rest):
-            kth = np.sqrt(np.maximum(cur.max(axis=1).astype(np.float64) + err, 0.0))
+            kth = np.sqrt(np.maximum(kth2.astype(np.float64) + err, 0.0))
             need = lower[:, rest] <= kth[:, None]
             used = need.any(axis=0)
             if not used.any():
@@ -102,15 +116,16 @@ def knn_clustered(
             rows = np.flatnonzero(need[:, :nb].any(axis=1))
             rest = rest[nb:]
             cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in groups])
-            G = P[rows] @ swapped_rows(As, cols).T  # -d^2 / 2
+            G = (P if len(rows) == m else P[rows]) @ _swapped_clusters(As, starts, groups).T
             # only entries below a row's current kk-th can enter (it only shrinks): merge
             # those alone instead of partitioning every row of the block again
-            r, c = np.nonzero((-0.5 * cur[rows].max(axis=1))[:, None] < G)
-            if len(r):
-                _merge_into(cur, cur_i, spare, rows[r], -2.0 * G[r, c], cols[c])
-        srt = np.argsort(cur, axis=1)
-        out_d[order[a:b]] = np.take_along_axis(cur, srt, axis=1)
-        out_i[order[a:b]] = order[np.take_along_axis(cur_i, srt, axis=1)]
+            hit = np.flatnonzero((-0.5 * kth2[rows])[:, None] < G)
+            if len(hit):
+                r, c = np.divmod(hit, G.shape[1])
+                _merge_keys(cur, kth2, rows[r], _pack(-2.0 * G.ravel()[hit], cols[c]))
+        cur.sort(axis=1)
+        out_d[order[a:b]] = _values(cur)
+        out_i[order[a:b]] = order[(cur & _NO_COLUMN).astype(np.int64)]
 
     # biggest clusters first, spread over a few threads (BLAS itself runs single-threaded)
     work = np.argsort(-counts, kind="stable").tolist()

@@ -166,6 +166,25 @@ def test_many_moderately_tight_clusters_take_the_clustered_search_and_stay_exact
         np.testing.assert_allclose(got, ref, rtol=0, atol=2e-3)
 
 
+def test_the_clustered_search_with_duplicate_points_finds_their_zero_distances(monkeypatch):
+    # every point twice: zero distances (kept neighbours packed as float32 bits above the
+    # column, negative rounding clamped to +0) must come first, then the true neighbours
+    rng = np.random.default_rng(9)
+    centers = rng.normal(size=(40, 24))
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    X = centers[rng.integers(0, 40, 1300)] + 0.25 * rng.normal(size=(1300, 24)) / np.sqrt(24)
+    X = np.repeat(X.astype(np.float32), 2, axis=0)
+    calls = []
+    real = kernels_knn.knn_clustered
+    monkeypatch.setattr(
+        kernels_knn, "knn_clustered", lambda *a, **k: (calls.append(1), real(*a, **k))[1]
+    )
+    got = knn_distances(X, None, 9, exact=True)
+    assert calls == [1]
+    assert (got[:, 0] == 0.0).all()
+    np.testing.assert_array_equal(got, _brute_knn(X, 9))
+
+
 def test_typicality_on_unstructured_data_matches_brute_force():
     X = _isotropic(2500, 10, 5)
     d = _brute_knn(X, 20)
