@@ -33,9 +33,9 @@ from .kernels_knn_approx import (
     knn_ivf,
     measure_recall,
 )
-from .kernels_knn_clustered import knn_clustered
+from .kernels_knn_clustered import cluster_balls, cluster_share, knn_clustered
 from .kernels_knn_dense import DENSE_SHARE, knn_dense, prunable_share
-from .kernels_knn_symmetric import _cluster_share, _knn_symmetric, _projection
+from .kernels_knn_symmetric import _knn_symmetric, _projection
 from .options import KnnOptions
 
 
@@ -126,11 +126,11 @@ def _knn_distances(
             block = 1024 if n < 65536 else 2048
         Y = _projection(Z, check)
         _, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
-        if _cluster_share(Y, labels, Z, kk) >= 0.5:
-            approx, nbr = knn_clustered(A, kk, Y, labels, err, check)
+        balls = cluster_balls(Y, labels)
+        if cluster_share(balls, Y, Z, kk) >= 0.5:
+            approx, nbr = knn_clustered(A, kk, balls, err, check)
         else:
-            order = np.argsort(labels, kind="stable").astype(np.int64)
-            approx, nbr = _knn_symmetric(A, zz, kk, Y, order, err, block, check)
+            approx, nbr = _knn_symmetric(A, zz, kk, Y, balls.order, err, block, check)
     if not exact:  # float32-accurate distances straight from the (centred) search
         return _refine_small(X, rows, approx[:, :k], nbr[:, :k], 100.0 * err, check)
     return _refine(X, rows, approx, nbr, k, err, check)

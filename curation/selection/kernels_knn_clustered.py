@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,8 +36,62 @@ def _swapped_clusters(As: np.ndarray, starts: I64, groups: I64) -> np.ndarray:
     return B
 
 
+@dataclass(frozen=True)
+class ClusterBalls:
+    """k-means clusters as balls in the projection: the positions in cluster order, each
+    non-empty cluster's size, start and centre, and a radius that holds every member."""
+
+    order: I64  # positions by cluster (stable)
+    labels: I64  # each position's cluster among the non-empty ones
+    counts: I64
+    starts: I64  # len(counts) + 1
+    centers: F64  # mean of the members' projections (float64)
+    radius: F64  # largest member distance to the centre, times 1 + 1e-6
+    Ys: F64  # the projections in cluster order (float64)
+
+
+def cluster_balls(Yf: np.ndarray, labels: I64) -> ClusterBalls:
+    """The balls of the clusters ``labels`` of the projected points ``Yf`` (computed once for
+    the probe ``cluster_share`` and the search ``knn_clustered``)."""
+    k = int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=k)
+    keep = counts > 0
+    remap = np.cumsum(keep) - 1
+    labels = remap[labels].astype(np.int64)
+    counts = counts[keep].astype(np.int64)
+    order = np.argsort(labels, kind="stable").astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    Ys = Yf[order].astype(np.float64)
+    centers = np.add.reduceat(Ys, starts[:-1], axis=0) / counts[:, None]
+    diff = Ys - np.repeat(centers, counts, axis=0)
+    pdist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    radius = np.maximum.reduceat(pdist, starts[:-1]) * (1.0 + 1e-6)
+    return ClusterBalls(order, labels, counts, starts, centers, radius, Ys)
+
+
+def cluster_share(balls: ClusterBalls, Yf: np.ndarray, Z: np.ndarray, kk: int) -> float:
+    """Estimated share of point pairs that the clustered search's bounds rule out: for 32
+    sampled points, ``||P x - c_B|| - r_B`` (projection) against the point's kk-th distance
+    within its own cluster (an upper bound of its true kk-th distance)."""
+    b = balls
+    rng = np.random.default_rng(2)
+    shares = []
+    for i in rng.choice(len(Z), size=min(32, len(Z)), replace=False).tolist():
+        g = int(b.labels[i])
+        members = b.order[b.starts[g] : b.starts[g + 1]]
+        if len(members) <= kk:
+            shares.append(0.0)
+            continue
+        dm = Z[members] - Z[i]  # Z may be a strided view: np.take would copy it whole
+        kth = float(np.sqrt(np.partition(np.einsum("ij,ij->i", dm, dm), kk)[kk]))
+        dc = b.centers - Yf[i].astype(np.float64)
+        lb = np.sqrt(np.einsum("ij,ij->i", dc, dc)) - b.radius
+        shares.append(float(b.counts[lb > kth].sum()) / len(Z))
+    return float(np.mean(shares))
+
+
 def knn_clustered(
-    A: np.ndarray, kk: int, Yf: np.ndarray, labels: I64, err: float, check: Check
+    A: np.ndarray, kk: int, balls: ClusterBalls, err: float, check: Check
 ) -> tuple[F64, I64]:
     """k-means clusters with radii (in a PCA projection, ||x - y|| >= ||P x - P y||); per
     cluster A, GEMMs against its nearest clusters until every member has ``kk`` candidates,
@@ -47,33 +102,13 @@ def knn_clustered(
     ``A`` holds the augmented rows ``[z, -|z|^2/2, 1]``: one GEMM against rows
     ``[z, 1, -|z|^2/2]`` gives ``-d^2/2`` with no pass to add the norms (as ``knn_dense``)."""
     n = A.shape[0]
-    Y = Yf.astype(np.float64)
-    k = int(labels.max()) + 1
-    sizes = np.bincount(labels, minlength=k).astype(np.float64)
-    centers = (
-        np.stack(
-            [np.bincount(labels, weights=Y[:, j], minlength=k) for j in range(Y.shape[1])], axis=1
-        )
-        / np.maximum(sizes, 1.0)[:, None]
-    )
-    order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels, minlength=len(centers))
-    keep = counts > 0
-    centers = centers[keep]
-    counts = counts[keep]
+    order, counts, starts = balls.order, balls.counts, balls.starts
+    centers, radius, Ys = balls.centers, balls.radius, balls.Ys
     nc = len(centers)
-    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     # cluster-ordered float32 copy (the search works on it; O(N D) transient, freed on return)
     As = A[order]
-    Ys = Y[order]
-    del Y
     cc = np.einsum("ij,ij->i", centers, centers)
     center_d = np.sqrt(np.maximum(cc[:, None] + cc[None, :] - 2.0 * (centers @ centers.T), 0.0))
-    lab_sorted = np.repeat(np.arange(nc), counts)
-    diff = Ys - centers[lab_sorted]
-    pdist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    del diff
-    radius = np.maximum.reduceat(pdist, starts[:-1]) * (1.0 + 1e-6)
     sq_err = math.sqrt(err)
     out_d = np.full((n, kk), np.inf, dtype=np.float64)
     out_i = np.full((n, kk), -1, dtype=np.int64)

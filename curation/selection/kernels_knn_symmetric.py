@@ -137,39 +137,6 @@ def _block_balls(
     return centers, radius * (1.0 + 1e-9) + slack
 
 
-def _cluster_share(Y: np.ndarray, labels: I64, Z: np.ndarray, kk: int) -> float:
-    """Estimated share of point pairs that the clustered search's bounds rule out: for 32
-    sampled points, ``||P x - c_B|| - r_B`` (projection) against the point's kk-th distance
-    within its own cluster (an upper bound of its true kk-th distance)."""
-    k = int(labels.max()) + 1
-    counts = np.bincount(labels, minlength=k).astype(np.float64)
-    order = np.argsort(labels, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    Ys = Y[order].astype(np.float64)
-    sums = np.add.reduceat(Ys, starts[:-1][counts > 0], axis=0)
-    centers = np.zeros((k, Y.shape[1]))
-    centers[counts > 0] = sums / counts[counts > 0][:, None]
-    diff = Ys - centers[labels[order]]
-    radius = np.zeros(k)
-    radius[counts > 0] = np.maximum.reduceat(
-        np.sqrt(np.einsum("ij,ij->i", diff, diff)), starts[:-1][counts > 0]
-    )
-    rng = np.random.default_rng(2)
-    shares = []
-    for i in rng.choice(len(Z), size=min(32, len(Z)), replace=False).tolist():
-        g = int(labels[i])
-        members = order[starts[g] : starts[g + 1]]
-        if len(members) <= kk:
-            shares.append(0.0)
-            continue
-        dm = Z[members] - Z[i]  # Z may be a strided view: np.take would copy it whole
-        kth = float(np.sqrt(np.partition(np.einsum("ij,ij->i", dm, dm), kk)[kk]))
-        dc = centers - Y[i].astype(np.float64)
-        lb = np.sqrt(np.einsum("ij,ij->i", dc, dc)) - radius
-        shares.append(float(counts[lb > kth].sum()) / len(Z))
-    return float(np.mean(shares))
-
-
 def _knn_symmetric(
     A: np.ndarray,
     zz: F64,
