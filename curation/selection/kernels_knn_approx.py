@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernels import F64, I64, Check, _noop
-from .kernels_knn_symmetric import _merge_into, _run, _workers
+from .kernels_knn_keys import EMPTY, NO_COLUMN, merge_keys, pack, values
+from .kernels_knn_symmetric import _run, _workers
 
 # measured on 100k-1M x 128 mixtures (2 cores; the engine benchmark's typicality_approx and
 # typicality_1m): sqrt(n) lists with 12 searched per list gave recall@20 0.999 at 100k (1.7 s,
@@ -191,13 +192,14 @@ def knn_ivf(
             thr = np.partition(D2[:, :w0], kk - 1, axis=1)[:, kk - 1]
             flat = np.flatnonzero(thr[:, None] >= D2)
             r, c = np.divmod(flat, w)
-            cur = np.full((q1 - q0, kk), np.inf, dtype=np.float32)
-            cur_i = np.full((q1 - q0, kk), -1, dtype=np.int64)
-            _merge_into(cur, cur_i, np.empty(q1 - q0, np.float32), r, D2.ravel()[flat], c)
-            srt = np.argsort(cur, axis=1)
-            out_d[rows, :kk] = np.maximum(np.take_along_axis(cur, srt, axis=1), 0.0)
-            got = np.take_along_axis(cur_i, srt, axis=1)
-            out_i[rows, :kk] = np.where(got >= 0, cand[np.maximum(got, 0)], -1)
+            cur = np.full((q1 - q0, kk), EMPTY, dtype=np.uint64)  # packed keys (knn_dense)
+            merge_keys(cur, np.empty(q1 - q0, np.float32), r, pack(D2.ravel()[flat], c))
+            cur.sort(axis=1)
+            out_d[rows, :kk] = values(cur)
+            got = (cur & NO_COLUMN).astype(np.int64)
+            out_i[rows, :kk] = np.where(
+                got != int(NO_COLUMN), cand[np.minimum(got, len(cand) - 1)], -1
+            )
 
     work = np.argsort(-counts, kind="stable").tolist()  # the largest lists first
     _run(one, [(g,) for g in work], _workers())

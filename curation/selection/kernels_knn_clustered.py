@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernels import F64, I64, Check
-from .kernels_knn_dense import _NO_COLUMN, _merge_keys, _pack, _values
+from .kernels_knn_keys import NO_COLUMN, merge_keys, pack, values
 from .kernels_knn_symmetric import _workers, swapped_rows
 
 
@@ -134,8 +134,8 @@ def knn_clustered(
         G[diag, diag] = -np.inf  # self, by position (cols start with the own cluster)
         w = len(cols)
         top = np.argpartition(G, w - kk, axis=1)[:, w - kk :]  # the kk nearest
-        cur = _pack(-2.0 * np.take_along_axis(G, top, axis=1), cols[top])  # packed keys
-        kth2 = _values(cur.max(axis=1))  # each row's kk-th squared distance
+        cur = pack(-2.0 * np.take_along_axis(G, top, axis=1), cols[top])  # packed keys
+        kth2 = values(cur.max(axis=1))  # each row's kk-th squared distance
         rest = near[take:]
         while len(rest):
             kth = np.sqrt(np.maximum(kth2.astype(np.float64) + err, 0.0))
@@ -157,10 +157,10 @@ def knn_clustered(
             hit = np.flatnonzero((-0.5 * kth2[rows])[:, None] < G)
             if len(hit):
                 r, c = np.divmod(hit, G.shape[1])
-                _merge_keys(cur, kth2, rows[r], _pack(-2.0 * G.ravel()[hit], cols[c]))
+                merge_keys(cur, kth2, rows[r], pack(-2.0 * G.ravel()[hit], cols[c]))
         cur.sort(axis=1)
-        out_d[order[a:b]] = _values(cur)
-        out_i[order[a:b]] = order[(cur & _NO_COLUMN).astype(np.int64)]
+        out_d[order[a:b]] = values(cur)
+        out_i[order[a:b]] = order[(cur & NO_COLUMN).astype(np.int64)]
 
     # biggest clusters first, spread over a few threads (BLAS itself runs single-threaded)
     work = np.argsort(-counts, kind="stable").tolist()

@@ -22,9 +22,10 @@ slightly staler thresholds (measured 13k x 384: isotropic 0.243 -> 0.229 s, text
 0.223 s; 3 or 4 pairs no better overall). Two worker threads with single-threaded BLAS each
 (numpy releases the GIL in GEMM, comparisons and partitions). Exact: every entry of every pair
 is compared against a value that is at least the row's final ``kk``-th. A row's kept neighbours
-are one uint64 key each (the distance's float32 bits above the column, ``_pack``), so a merge
-partitions one array instead of partitioning values and gathering their columns twice (A/B on
-13k x 384: isotropic 0.351 -> 0.342 s, text 0.349 -> 0.333 s, medians of three alternations).
+are one uint64 key each (the distance's float32 bits above the column, ``kernels_knn_keys``),
+so a merge partitions one array instead of partitioning values and gathering their columns
+twice (A/B on 13k x 384: isotropic 0.351 -> 0.342 s, text 0.349 -> 0.333 s, medians of three
+alternations).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .kernels import F64, I64, Check, pca_basis
-from .kernels_knn_symmetric import _run, _workers, merge_slots, stable_order, swapped_rows
+from .kernels_knn_keys import EMPTY, NO_COLUMN, merge_keys, pack, values
+from .kernels_knn_symmetric import _run, _workers, stable_order, swapped_rows
 
 # below this probe share the projection, k-means and ball bounds cost more than they save
 DENSE_SHARE = 0.02
@@ -95,39 +97,6 @@ def _sample_kth(Z: np.ndarray, zz: F64, idx: I64, kk: int, check: Check) -> F64:
     return np.asarray(np.sqrt(np.maximum(kth, 0.0)))
 
 
-_VALUE_BITS = np.uint64(32)
-_NO_COLUMN = np.uint64(0xFFFFFFFF)
-_EMPTY = np.uint64(0x7F800000) << _VALUE_BITS | _NO_COLUMN  # +inf, no row
-
-
-def _pack(vals: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """One uint64 key per candidate: the float32 squared distance (clamped at +0, so its bits
-    order like the value) above the column. Sorting or partitioning keys orders by distance,
-    then by column; a row's keys are one array instead of a value and an index array."""
-    clamped = np.maximum(vals, np.float32(0.0)).astype(np.float32)
-    bits = clamped.view(np.uint32) & np.uint32(0x7FFFFFFF)  # whichever zero maximum gave
-    return bits.astype(np.uint64) << _VALUE_BITS | cols.astype(np.uint64)
-
-
-def _values(keys: np.ndarray) -> np.ndarray:
-    return (keys >> _VALUE_BITS).astype(np.uint32).view(np.float32)
-
-
-def _merge_keys(cur: np.ndarray, kth: np.ndarray, rows: I64, keys: np.ndarray) -> None:
-    """Merge candidate keys, grouped by ascending row, into the ``kk`` smallest keys per row
-    (``cur``) and refresh ``kth`` (the largest value kept)."""
-    if not len(rows):
-        return
-    kk = cur.shape[1]
-    urows, ridx, slot, width = merge_slots(rows, kk)
-    buf = np.full((len(urows), width), _EMPTY, dtype=np.uint64)
-    buf[:, :kk] = cur[urows]
-    buf[ridx, slot] = keys
-    best = np.partition(buf, kk - 1, axis=1)[:, :kk]
-    cur[urows] = best
-    kth[urows] = _values(best.max(axis=1))
-
-
 def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I64]:
     """The ``kk`` smallest float32 squared distances per row of the augmented matrix ``A``
     (``[z, -|z|^2/2, 1]``), ascending (negative rounding clamped to 0), and their rows (the
@@ -137,7 +106,7 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
         raise ValueError("the dense k-NN search takes fewer than 2**32 rows")
     bounds = [(a, min(n, a + block)) for a in range(0, n, block)]
     nb = len(bounds)
-    cur = np.full((n, kk), _EMPTY, dtype=np.uint64)  # packed keys, see _pack
+    cur = np.full((n, kk), EMPTY, dtype=np.uint64)  # packed keys (kernels_knn_keys)
     kth = np.full(n, np.inf, dtype=np.float32)
     locks = [threading.Lock() for _ in range(nb)]
     workers = _workers() if nb >= 4 else 1
@@ -151,14 +120,14 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
         if w <= kk:  # every other row of the block is a neighbour
             r, q = np.nonzero(np.isfinite(G))
             with locks[g]:
-                _merge_keys(cur, kth, r + a, _pack(-2.0 * G[r, q], q + a))
+                merge_keys(cur, kth, r + a, pack(-2.0 * G[r, q], q + a))
             return
         # the block's rows hold nothing yet: their kk largest entries are their state
         top = np.argpartition(G, w - kk, axis=1)[:, w - kk :]
-        keys = _pack(-2.0 * np.take_along_axis(G, top, axis=1), top + a)
+        keys = pack(-2.0 * np.take_along_axis(G, top, axis=1), top + a)
         with locks[g]:
             cur[a:b] = keys
-            kth[a:b] = _values(keys.max(axis=1))
+            kth[a:b] = values(keys.max(axis=1))
 
     # a block's candidates wait until it has seen ``BATCH`` pairs and are then merged at once:
     # each of its rows' kept keys is partitioned once per batch instead of once per pair
@@ -172,7 +141,7 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
         pending[g] = []
         a, b = bounds[g]
         srt = stable_order(rows - a, b - a)  # grouped by row
-        _merge_keys(cur, kth, rows[srt], keys[srt])
+        merge_keys(cur, kth, rows[srt], keys[srt])
 
     def offer(g: int, rows: np.ndarray, keys: np.ndarray) -> None:
         with locks[g]:
@@ -194,8 +163,8 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
         theirs = np.flatnonzero((-0.5 * kth[c:e])[None, :] < G)
         r, q = np.divmod(mine, w)
         rj, qj = np.divmod(theirs, w)
-        offer(gi, r + a, _pack(-2.0 * G.ravel()[mine], q + c))
-        offer(gj, qj + c, _pack(-2.0 * G.ravel()[theirs], rj + a))
+        offer(gi, r + a, pack(-2.0 * G.ravel()[mine], q + c))
+        offer(gj, qj + c, pack(-2.0 * G.ravel()[theirs], rj + a))
 
     _run(own, [(g,) for g in range(nb)], workers)
     # pairs of neighbouring blocks first in a fixed interleaved order: each block's rows see
@@ -205,6 +174,6 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
     for g in range(nb):
         flush(g)
     cur.sort(axis=1)
-    out_i = (cur & _NO_COLUMN).astype(np.int64)
-    out_i[out_i == int(_NO_COLUMN)] = -1
-    return _values(cur).astype(np.float64), out_i
+    out_i = (cur & NO_COLUMN).astype(np.int64)
+    out_i[out_i == int(NO_COLUMN)] = -1
+    return values(cur).astype(np.float64), out_i

@@ -1,6 +1,7 @@
 """The symmetric blocked k-NN search (see ``kernels_knn``): every block pair once, for both
 blocks; entries merged only below a row's current k-th value; pairs, sides and rows skipped by
-projected ball bounds. Also the probe that picks between it and ``kernels_knn_clustered``.
+projected ball bounds. Also the helpers the other searches share (worker threads, swapped rows,
+row grouping). Kept neighbours are packed keys (``kernels_knn_keys``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from .kernels import F64, I64, Check, pca_basis
 from .kernels_blas import all_blas_threads, usable_cpus
+from .kernels_knn_keys import EMPTY, NO_COLUMN, merge_keys, pack, values
 
 
 def _workers() -> int:
@@ -72,39 +74,6 @@ def stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
     if bound <= 1 << 16:
         return np.argsort(keys.astype(np.uint16), kind="stable")
     return np.argsort(keys, kind="stable")
-
-
-def merge_slots(rows: I64, kk: int) -> tuple[I64, I64, I64, int]:
-    """Where candidates grouped by ascending row go in a merge buffer whose first ``kk``
-    columns hold each row's kept values: the distinct rows, each candidate's buffer row and
-    column, and the buffer's width."""
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    counts = np.diff(np.r_[starts, len(rows)])
-    ridx = np.repeat(np.arange(len(starts)), counts)
-    slot = kk + np.arange(len(rows)) - np.repeat(starts, counts)
-    return rows[starts], ridx, slot, kk + int(counts.max())
-
-
-def _merge_into(
-    cur: np.ndarray, cur_i: np.ndarray, kth: np.ndarray, rows: I64, vals: np.ndarray, cols: I64
-) -> None:
-    """Merge candidate (row, value, column) triples, grouped by ascending row, into the
-    ``kk`` smallest per row (``cur``/``cur_i``) and refresh ``kth`` (the largest kept)."""
-    if not len(rows):
-        return
-    kk = cur.shape[1]
-    urows, ridx, slot, width = merge_slots(rows, kk)
-    buf = np.full((len(urows), width), np.inf, dtype=np.float32)
-    buf_i = np.full((len(urows), width), -1, dtype=cur_i.dtype)
-    buf[:, :kk] = cur[urows]
-    buf_i[:, :kk] = cur_i[urows]
-    buf[ridx, slot] = vals
-    buf_i[ridx, slot] = cols
-    part = np.argpartition(buf, kk - 1, axis=1)[:, :kk]
-    best = np.take_along_axis(buf, part, axis=1)
-    cur[urows] = best
-    cur_i[urows] = np.take_along_axis(buf_i, part, axis=1)
-    kth[urows] = best.max(axis=1)
 
 
 def _projection(Z: np.ndarray, check: Check) -> np.ndarray:
@@ -167,8 +136,7 @@ def _knn_symmetric(
     cdist = np.sqrt(np.maximum(cc[:, None] + cc[None, :] - 2.0 * (centers @ centers.T), 0.0))
     lower = cdist * (1.0 - 1e-12) - 1e-9 * np.sqrt(cc.max()) - radius[:, None] - radius[None, :]
     lower = np.maximum(lower, 0.0) * (1.0 - 1e-9)
-    cur = np.full((n, kk), np.inf, dtype=np.float32)
-    cur_i = np.full((n, kk), -1, dtype=np.int64)
+    cur = np.full((n, kk), EMPTY, dtype=np.uint64)  # packed keys (kernels_knn_keys)
     kth = np.full(n, np.inf, dtype=np.float32)
     iu, ju = np.triu_indices(nb, 1)
     workers = _workers() if nb >= 4 else 1
@@ -204,9 +172,9 @@ def _knn_symmetric(
         if G.shape[1] < kk:
             G = np.pad(G, ((0, 0), (0, kk - G.shape[1])), constant_values=np.inf)
         part = np.argpartition(G, kk - 1, axis=1)[:, :kk]
-        cur[a:b] = np.take_along_axis(G, part, axis=1)
-        cur_i[a:b] = np.where(part < b - a, part + a, -1)
-        kth[a:b] = cur[a:b].max(axis=1)
+        cols = np.where(part < b - a, part + a, int(NO_COLUMN))  # padding: no row
+        cur[a:b] = pack(np.take_along_axis(G, part, axis=1), cols)
+        kth[a:b] = values(cur[a:b].max(axis=1))
 
     def pair(gi: int, gj: int) -> None:
         check()
@@ -241,7 +209,7 @@ def _knn_symmetric(
         flat = np.flatnonzero((-0.5 * kth[a + ri])[:, None] < G)  # 10x a 2-D nonzero
         r, q = np.divmod(flat, w)
         with locks[block_of[a]]:
-            _merge_into(cur, cur_i, kth, a + ri[r], -2.0 * G.ravel()[flat], q + c)
+            merge_keys(cur, kth, a + ri[r], pack(-2.0 * G.ravel()[flat], q + c))
 
     def merge_cols(G: np.ndarray, a: int, c: int, cj: I64) -> None:
         """Entries of G (rows from a, columns c + cj) below their column's kk-th value."""
@@ -251,15 +219,15 @@ def _knn_symmetric(
         srt = stable_order(q, w)
         r, q, flat = r[srt], q[srt], flat[srt]
         with locks[block_of[c]]:
-            _merge_into(cur, cur_i, kth, c + cj[q], -2.0 * G.ravel()[flat], r + a)
+            merge_keys(cur, kth, c + cj[q], pack(-2.0 * G.ravel()[flat], r + a))
 
     _run(own, [(g,) for g in range(nb)], workers)
     _run(
         pair, [(int(iu[t]), int(ju[t])) for t in np.argsort(lower[iu, ju], kind="stable")], workers
     )
-    srt = np.argsort(cur, axis=1)
+    cur.sort(axis=1)
     out_d = np.empty((n, kk), dtype=np.float64)
     out_i = np.empty((n, kk), dtype=np.int64)
-    out_d[order] = np.take_along_axis(cur, srt, axis=1)
-    out_i[order] = order[np.take_along_axis(cur_i, srt, axis=1)]
+    out_d[order] = values(cur)
+    out_i[order] = order[(cur & NO_COLUMN).astype(np.int64)]
     return out_d, out_i

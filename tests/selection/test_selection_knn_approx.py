@@ -137,7 +137,7 @@ def test_cancel_inside_the_knn_phase(monkeypatch, phase):
     X = _mixture(20_000, 16)
     inside = {"on": False, "checks": 0, "merged": 0}
     real_assign = approx._assign
-    real_merge = approx._merge_into
+    real_merge = approx.merge_keys
     real_choose = approx.choose_nprobe
 
     def assign(*args, **kwargs):
@@ -156,7 +156,7 @@ def test_cancel_inside_the_knn_phase(monkeypatch, phase):
         return real_merge(*args, **kwargs)
 
     monkeypatch.setattr(approx, "_assign", assign)
-    monkeypatch.setattr(approx, "_merge_into", merge)
+    monkeypatch.setattr(approx, "merge_keys", merge)
     monkeypatch.setattr(approx, "choose_nprobe", choose)
 
     def check():

@@ -10,13 +10,8 @@ import pytest
 from curation.selection import kernels_knn, kernels_knn_dense
 from curation.selection.kernels import gather_rows
 from curation.selection.kernels_knn import knn_distances, typicality_scores
-from curation.selection.kernels_knn_dense import (
-    DENSE_SHARE,
-    _pack,
-    _values,
-    knn_dense,
-    prunable_share,
-)
+from curation.selection.kernels_knn_dense import DENSE_SHARE, knn_dense, prunable_share
+from curation.selection.kernels_knn_keys import pack, values
 
 
 def _isotropic(n, dim, seed):
@@ -227,9 +222,9 @@ def test_packed_keys_order_by_distance_then_row_with_rounding_below_zero_clamped
     # value (negative rounding of a duplicate's distance and -0.0 become +0), then the row
     vals = np.array([0.5, -0.0, -1e-7, 0.0, 2.0, np.inf, 1e-30], dtype=np.float32)
     cols = np.array([3, 9, 4, 1, 0, 7, 2])
-    keys = np.sort(_pack(vals, cols))
+    keys = np.sort(pack(vals, cols))
     assert (keys & 0xFFFFFFFF).tolist() == [1, 4, 9, 2, 3, 0, 7]
     np.testing.assert_array_equal(
-        _values(keys), np.array([0, 0, 0, 1e-30, 0.5, 2.0, np.inf], dtype=np.float32)
+        values(keys), np.array([0, 0, 0, 1e-30, 0.5, 2.0, np.inf], dtype=np.float32)
     )
-    assert not np.signbit(_values(keys)).any()
+    assert not np.signbit(values(keys)).any()
