@@ -11,6 +11,7 @@ from curation.benchmarks import engine_data as bench_data
 from curation.selection import ArrayData, SelectionCancelled, diversity, select
 from curation.selection.diversity import DiversityState
 from curation.selection.kernels_knn import knn_distances
+from tests.support.selection_reference import farthest_point_greedy
 
 
 def _data(kind: str, n: int = 5000, dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -25,18 +26,6 @@ def _data(kind: str, n: int = 5000, dim: int = 16, seed: int = 0) -> np.ndarray:
     if kind == "grid":  # small integers: many exactly tied distances
         return rng.integers(-2, 3, size=(n, dim)).astype(np.float32)
     raise AssertionError(kind)
-
-
-def _brute_greedy(X: np.ndarray, steps: int) -> list[int]:
-    X64 = X.astype(np.float64)
-    d = np.full(len(X64), np.inf)
-    sel = [0]
-    for _ in range(steps):
-        diff = X64 - X64[sel[-1]]
-        np.minimum(d, (diff * diff).sum(axis=1), out=d)
-        d[sel] = -np.inf
-        sel.append(int(np.argmax(d)))  # ties: the lowest index
-    return sel
 
 
 def _greedy(st: DiversityState, steps: int) -> list[int]:
@@ -62,7 +51,7 @@ def _greedy(st: DiversityState, steps: int) -> list[int]:
 def test_every_mode_equals_brute_force(kind, options):
     X = _data(kind)
     st = DiversityState(X, None, **options)
-    assert _greedy(st, 120) == _brute_greedy(X, 120)
+    assert _greedy(st, 120) == farthest_point_greedy(X, 120)
     if options.get("prune"):
         assert st.k > 1
     if options.get("prune") is False:
@@ -77,7 +66,7 @@ def test_pruned_and_full_passes_agree(monkeypatch, read_cost):
     rows = np.flatnonzero(np.arange(len(X)) % 7 != 3)
     for lazy in (True, False):
         st = DiversityState(X, rows, lazy=lazy, prune=True, copy_limit=0)
-        assert _greedy(st, 90) == _brute_greedy(X[rows], 90)
+        assert _greedy(st, 90) == farthest_point_greedy(X[rows], 90)
         passes = st.stats["pruned_passes"] if read_cost else st.stats["full_passes"]
         assert passes > 0
 
@@ -106,7 +95,7 @@ def test_lazy_and_eager_runs_of_select_pick_the_same(kind):
     data = ArrayData(embeddings={"default": X}, metadata={"one": np.ones(len(X))})
     lazy = select(_config(150), data)
     eager = select(_config(150, const), data)
-    assert lazy.indices.tolist() == _brute_greedy(X, 149)
+    assert lazy.indices.tolist() == farthest_point_greedy(X, 149)
     assert eager.indices.tolist() == lazy.indices.tolist()
     np.testing.assert_array_equal(eager.explanation[:, 0], lazy.explanation[:, 0])
 
@@ -165,4 +154,4 @@ def test_lazy_diversity_cancel_is_prompt():
 
 def test_plain_loop_baseline_is_the_same_greedy():
     X = _data("clustered", n=3000)
-    assert bench_data.plain_loop(X, 60).tolist() == _brute_greedy(X, 59)
+    assert bench_data.plain_loop(X, 60).tolist() == farthest_point_greedy(X, 59)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from curation.selection.kernels_knn import knn_distances, min_query_distance
+from tests.support.selection_reference import farthest_point_greedy
 
 
 def _mixture(n, dim, seed):
@@ -135,18 +136,6 @@ def _greedy(st, steps):
     return list(st.selected)
 
 
-def _brute_greedy(X, steps):
-    X64 = X.astype(np.float64)
-    d = np.full(len(X64), np.inf)
-    sel = [0]
-    for _ in range(steps):
-        diff = X64 - X64[sel[-1]]
-        np.minimum(d, (diff * diff).sum(axis=1), out=d)
-        d[sel] = -np.inf
-        sel.append(int(np.argmax(d)))
-    return sel
-
-
 @pytest.mark.parametrize("lazy", [False, True])
 @pytest.mark.parametrize("copy_limit", [0, 1 << 30])
 def test_diversity_state_with_and_without_working_copy(copy_limit, lazy):
@@ -157,9 +146,9 @@ def test_diversity_state_with_and_without_working_copy(copy_limit, lazy):
     rows = np.flatnonzero(np.arange(6000) % 5 != 2)
     st = DiversityState(X, rows, copy_limit=copy_limit, lazy=lazy)
     assert (st.M is None) == (copy_limit == 0)
-    assert _greedy(st, 60) == _brute_greedy(X[rows], 60)
+    assert _greedy(st, 60) == farthest_point_greedy(X[rows], 60)
     st = DiversityState(X.astype(np.float64), None, copy_limit=copy_limit, lazy=lazy)
-    assert _greedy(st, 40) == _brute_greedy(X, 40)
+    assert _greedy(st, 40) == farthest_point_greedy(X, 40)
     # a float32 matrix is used as it is, never copied
     assert DiversityState(X, None, copy_limit=copy_limit).M is X
 

@@ -20,6 +20,19 @@ def sqdist_rows(P: np.ndarray, x: np.ndarray) -> np.ndarray:
     return (diff * diff).sum(axis=1)
 
 
+def farthest_point_greedy(X: np.ndarray, steps: int) -> list[int]:
+    """Diversity alone in float64: row 0, then ``steps`` times the row farthest from the picks
+    (ties: the lowest index)."""
+    X64 = X.astype(np.float64)
+    d = np.full(len(X64), np.inf)
+    sel = [0]
+    for _ in range(steps):
+        np.minimum(d, sqdist_rows(X64, X64[sel[-1]]), out=d)
+        d[sel] = -np.inf
+        sel.append(int(np.argmax(d)))
+    return sel
+
+
 def _values(spec, data: ArrayData) -> np.ndarray:
     if spec.input.type == "SCORES":
         return np.asarray(data.scores[(spec.input.task, spec.input.score)], dtype=np.float64)
