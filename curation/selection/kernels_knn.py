@@ -43,6 +43,14 @@ def _centered32(X: np.ndarray, rows: I64 | None, check: Check, extra: int = 0) -
     """Float32 copy of the rows minus their (float32-rounded) mean: a common shift, so every
     difference keeps one float32 rounding, as a float32 copy of the raw rows would. ``extra``
     uninitialised columns follow (the augmented rows of the symmetric search)."""
+    return _centred(X, rows, check, extra, None)[0]
+
+
+def _centred(
+    X: np.ndarray, rows: I64 | None, check: Check, extra: int, shift: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_centered32`` and the shift it subtracted (the rows' float32 mean, or ``shift``
+    when given: the same rows in another order then get bit-identical values)."""
     n = X.shape[0] if rows is None else len(rows)
     full = np.empty((n, X.shape[1] + extra), dtype=np.float32)
     out = full[:, : X.shape[1]]
@@ -53,17 +61,26 @@ def _centered32(X: np.ndarray, rows: I64 | None, check: Check, extra: int = 0) -
         check()
         b = min(n, a + block)
         if direct:  # any common shift serves: float32 sums per block (5x faster)
-            mean += X[a:b].sum(axis=0)
+            if shift is None:
+                mean += X[a:b].sum(axis=0)
             continue
         out[a:b] = X[a:b] if rows is None else np.take(X, rows[a:b], axis=0)
-        mean += out[a:b].sum(axis=0, dtype=np.float64)
-    mean32 = (mean / max(n, 1)).astype(np.float32)
+        if shift is None:
+            mean += out[a:b].sum(axis=0, dtype=np.float64)
+    mean32 = (mean / max(n, 1)).astype(np.float32) if shift is None else shift
     for a in range(0, n, block):
         if direct:
             np.subtract(X[a : a + block], mean32, out=out[a : a + block])
         else:
             out[a : a + block] -= mean32
-    return full
+    return full, mean32
+
+
+def _augment(A: np.ndarray, zz: F64) -> None:
+    """The last two columns of the augmented rows ``[z, -|z|^2/2, 1]`` (``zz = |z|^2``)."""
+    dim = A.shape[1] - 2
+    A[:, dim] = -0.5 * zz
+    A[:, dim + 1] = 1.0
 
 
 def knn_distances(
@@ -100,7 +117,7 @@ def _knn_distances(
     block: int | None,
 ) -> F64:
     dim = X.shape[1]
-    A = _centered32(X, rows, check, extra=2)  # the only O(N D) copy: [z, -|z|^2/2, 1]
+    A, shift = _centred(X, rows, check, 2, None)  # the only O(N D) copy: [z, -|z|^2/2, 1]
     Z = A[:, :dim]
     n = len(Z)
     k = min(k, n - 1)
@@ -110,8 +127,7 @@ def _knn_distances(
     if not exact:  # the extra candidates only serve the float64 refinement
         kk = k
     zz = np.einsum("ij,ij->i", Z, Z).astype(np.float64)
-    A[:, dim] = -0.5 * zz
-    A[:, dim + 1] = 1.0
+    _augment(A, zz)
     err = 4.0 * (Z.shape[1] + 4) * 2.0**-24 * float(zz.max()) * 1.01 + 1e-300
     auto = n_clusters is None
     if n_clusters is None:
@@ -128,7 +144,14 @@ def _knn_distances(
         _, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
         balls = cluster_balls(Y, labels)
         if cluster_share(balls, Y, Z, kk) >= 0.5:
-            approx, nbr = knn_clustered(A, kk, balls, err, check)
+            # the search reads the rows in cluster order: the copy is made again in that
+            # order (bit-identical rows, the same shift) after this one is freed, rather
+            # than reordered beside it (one copy of the matrix at a time, not two)
+            del A, Z
+            src = balls.order if rows is None else rows[balls.order]
+            As = _centred(X, src, check, 2, shift)[0]
+            _augment(As, zz[balls.order])
+            approx, nbr = knn_clustered(As, kk, balls, err, check)
         else:
             approx, nbr = _knn_symmetric(A, zz, kk, Y, balls.order, err, block, check)
     if not exact:  # float32-accurate distances straight from the (centred) search

@@ -99,14 +99,14 @@ def knn_clustered(
     members whose triangle-inequality bound ``||P x - c_B|| - r_B`` does not exceed their
     current kk-th distance. Exact up to the float32 error ``err`` (taken into account).
 
-    ``A`` holds the augmented rows ``[z, -|z|^2/2, 1]``: one GEMM against rows
-    ``[z, 1, -|z|^2/2]`` gives ``-d^2/2`` with no pass to add the norms (as ``knn_dense``)."""
+    ``A`` holds the augmented rows ``[z, -|z|^2/2, 1]`` in cluster order (``balls.order``): one
+    GEMM against rows ``[z, 1, -|z|^2/2]`` gives ``-d^2/2`` with no pass to add the norms (as
+    ``knn_dense``). Results are in the original order."""
     n = A.shape[0]
     order, counts, starts = balls.order, balls.counts, balls.starts
     centers, radius, Ys = balls.centers, balls.radius, balls.Ys
     nc = len(centers)
-    # cluster-ordered float32 copy (the search works on it; O(N D) transient, freed on return)
-    As = A[order]
+    As = A  # already in cluster order
     cc = np.einsum("ij,ij->i", centers, centers)
     center_d = np.sqrt(np.maximum(cc[:, None] + cc[None, :] - 2.0 * (centers @ centers.T), 0.0))
     sq_err = math.sqrt(err)

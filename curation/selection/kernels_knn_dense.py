@@ -37,7 +37,7 @@ import numpy as np
 
 from .kernels import F64, I64, Check, pca_basis
 from .kernels_knn_keys import EMPTY, NO_COLUMN, merge_keys, pack, values
-from .kernels_knn_symmetric import _run, _workers, stable_order, swapped_rows
+from .kernels_knn_symmetric import _run, _workers, row_top, stable_order, swapped_rows
 
 # below this probe share the projection, k-means and ball bounds cost more than they save
 DENSE_SHARE = 0.02
@@ -123,7 +123,7 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
                 merge_keys(cur, kth, r + a, pack(-2.0 * G[r, q], q + a))
             return
         # the block's rows hold nothing yet: their kk largest entries are their state
-        top = np.argpartition(G, w - kk, axis=1)[:, w - kk :]
+        top = row_top(G, kk, largest=True)
         keys = pack(-2.0 * np.take_along_axis(G, top, axis=1), top + a)
         with locks[g]:
             cur[a:b] = keys
