@@ -147,7 +147,7 @@ def _knn_distances(
             # the search reads the rows in cluster order: the copy is made again in that
             # order (bit-identical rows, the same shift) after this one is freed, rather
             # than reordered beside it (one copy of the matrix at a time, not two)
-            del A, Z
+            del A, Z, Y  # the search needs the projections in cluster order only (balls.Ys)
             src = balls.order if rows is None else rows[balls.order]
             As = _centred(X, src, check, 2, shift)[0]
             _augment(As, zz[balls.order])

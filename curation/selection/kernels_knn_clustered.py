@@ -47,7 +47,7 @@ class ClusterBalls:
     starts: I64  # len(counts) + 1
     centers: F64  # mean of the members' projections (float64)
     radius: F64  # largest member distance to the centre, times 1 + 1e-6
-    Ys: F64  # the projections in cluster order (float64)
+    Ys: np.ndarray  # the projections in cluster order, as given (float32: exact in float64)
 
 
 def cluster_balls(Yf: np.ndarray, labels: I64) -> ClusterBalls:
@@ -61,10 +61,13 @@ def cluster_balls(Yf: np.ndarray, labels: I64) -> ClusterBalls:
     counts = counts[keep].astype(np.int64)
     order = np.argsort(labels, kind="stable").astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    Ys = Yf[order].astype(np.float64)
-    centers = np.add.reduceat(Ys, starts[:-1], axis=0) / counts[:, None]
-    diff = Ys - np.repeat(centers, counts, axis=0)
-    pdist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    Ys = Yf[order]
+    centers = np.add.reduceat(Ys, starts[:-1], axis=0, dtype=np.float64) / counts[:, None]
+    lab = np.repeat(np.arange(len(counts)), counts)
+    pdist = np.empty(len(Ys))
+    for a in range(0, len(Ys), 16384):  # float64 differences, one chunk at a time
+        diff = Ys[a : a + 16384].astype(np.float64) - centers[lab[a : a + 16384]]
+        pdist[a : a + 16384] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
     radius = np.maximum.reduceat(pdist, starts[:-1]) * (1.0 + 1e-6)
     return ClusterBalls(order, labels, counts, starts, centers, radius, Ys)
 
@@ -119,7 +122,7 @@ def knn_clustered(
         a, b = int(starts[g]), int(starts[g + 1])
         m = b - a
         P = As[a:b]
-        Yg = Ys[a:b]
+        Yg = Ys[a:b].astype(np.float64)
         yy = np.einsum("ij,ij->i", Yg, Yg)
         to_c = np.sqrt(np.maximum(yy[:, None] + cc[None, :] - 2.0 * (Yg @ centers.T), 0.0))
         lower = (to_c - radius[None, :]) * (1.0 - 1e-9) - sq_err
