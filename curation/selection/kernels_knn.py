@@ -54,9 +54,9 @@ def _centred(
     n = X.shape[0] if rows is None else len(rows)
     full = np.empty((n, X.shape[1] + extra), dtype=np.float32)
     out = full[:, : X.shape[1]]
-    block = 16384
     mean = np.zeros(X.shape[1], dtype=np.float64)
     direct = rows is None and X.dtype == np.float32  # read X twice instead of copying it first
+    block = 16384 if direct else 4096  # a gathered block is a transient copy: keep it small
     for a in range(0, n, block):
         check()
         b = min(n, a + block)
