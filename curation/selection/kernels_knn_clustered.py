@@ -24,7 +24,7 @@ import numpy as np
 
 from .kernels import F64, I64, Check
 from .kernels_knn_keys import NO_COLUMN, merge_keys, pack, values
-from .kernels_knn_symmetric import _workers, swapped_rows
+from .kernels_knn_symmetric import _workers, row_top
 
 
 def _swapped_clusters(As: np.ndarray, starts: I64, groups: I64) -> np.ndarray:
@@ -132,12 +132,14 @@ def knn_clustered(
         take = int(np.searchsorted(np.cumsum(counts[near]), kk + 1)) + 1
         first = near[:take]
         cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in first])
-        G = P @ swapped_rows(As, cols).T  # -d^2 / 2
-        diag = np.arange(m)
-        G[diag, diag] = -np.inf  # self, by position (cols start with the own cluster)
-        w = len(cols)
-        top = np.argpartition(G, w - kk, axis=1)[:, w - kk :]  # the kk nearest
-        cur = pack(-2.0 * np.take_along_axis(G, top, axis=1), cols[top])  # packed keys
+        B = _swapped_clusters(As, starts, first)
+        cur = np.empty((m, kk), dtype=np.uint64)  # packed keys
+        for r0 in range(0, m, 256):  # a large cluster's product, 256 rows at a time
+            G = P[r0 : r0 + 256] @ B.T  # -d^2 / 2
+            own = np.arange(len(G))
+            G[own, own + r0] = -np.inf  # self, by position (cols start with the own cluster)
+            top = row_top(G, kk, largest=True)  # the kk nearest
+            cur[r0 : r0 + 256] = pack(-2.0 * np.take_along_axis(G, top, axis=1), cols[top])
         kth2 = values(cur.max(axis=1))  # each row's kk-th squared distance
         rest = near[take:]
         while len(rest):
