@@ -116,16 +116,34 @@ def _knn_distances(
     exact: bool | None,
     block: int | None,
 ) -> F64:
-    dim = X.shape[1]
-    A, shift = _centred(X, rows, check, 2, None)  # the only O(N D) copy: [z, -|z|^2/2, 1]
-    Z = A[:, :dim]
-    n = len(Z)
+    n = X.shape[0] if rows is None else len(rows)
     k = min(k, n - 1)
     kk = min(k + 4, n - 1)
     if exact is None:
         exact = n * kk * X.shape[1] <= 50_000_000
     if not exact:  # the extra candidates only serve the float64 refinement
         kk = k
+    # the search's copies are its own: freed before the refinement reads the input
+    approx, nbr, err = _search(X, rows, kk, check, n_clusters, block)
+    if not exact:  # float32-accurate distances straight from the (centred) search
+        return _refine_small(X, rows, approx[:, :k], nbr[:, :k], 100.0 * err, check)
+    return _refine(X, rows, approx, nbr, k, err, check)
+
+
+def _search(
+    X: np.ndarray,
+    rows: I64 | None,
+    kk: int,
+    check: Check,
+    n_clusters: int | None,
+    block: int | None,
+) -> tuple[F64, I64, float]:
+    """The ``kk`` nearest candidates of every row from the float32 search that suits the data
+    (see the module), and the float32 error bound of their squared distances."""
+    dim = X.shape[1]
+    A, shift = _centred(X, rows, check, 2, None)  # the only O(N D) copy: [z, -|z|^2/2, 1]
+    Z = A[:, :dim]
+    n = len(Z)
     zz = np.einsum("ij,ij->i", Z, Z).astype(np.float64)
     _augment(A, zz)
     err = 4.0 * (Z.shape[1] + 4) * 2.0**-24 * float(zz.max()) * 1.01 + 1e-300
@@ -134,29 +152,24 @@ def _knn_distances(
         n_clusters = max(1, min(1024, round(math.sqrt(n))))
     n_clusters = min(n_clusters, n)
     if n_clusters <= 1 or (auto and n < 2000):
-        approx, nbr = _knn_block_all(Z, zz, kk, check)
-    elif auto and prunable_share(Z, zz, kk, n_clusters, check) < DENSE_SHARE:
-        approx, nbr = knn_dense(A, kk, block or 1024, check)  # nothing to prune: no bounds
-    else:
-        if block is None:
-            block = 1024 if n < 65536 else 2048
-        Y = _projection(Z, check)
-        _, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
-        balls = cluster_balls(Y, labels)
-        if cluster_share(balls, Y, Z, kk) >= 0.5:
-            # the search reads the rows in cluster order: the copy is made again in that
-            # order (bit-identical rows, the same shift) after this one is freed, rather
-            # than reordered beside it (one copy of the matrix at a time, not two)
-            del A, Z, Y  # the search needs the projections in cluster order only (balls.Ys)
-            src = balls.order if rows is None else rows[balls.order]
-            As = _centred(X, src, check, 2, shift)[0]
-            _augment(As, zz[balls.order])
-            approx, nbr = knn_clustered(As, kk, balls, err, check)
-        else:
-            approx, nbr = _knn_symmetric(A, zz, kk, Y, balls.order, err, block, check)
-    if not exact:  # float32-accurate distances straight from the (centred) search
-        return _refine_small(X, rows, approx[:, :k], nbr[:, :k], 100.0 * err, check)
-    return _refine(X, rows, approx, nbr, k, err, check)
+        return (*_knn_block_all(Z, zz, kk, check), err)
+    if auto and prunable_share(Z, zz, kk, n_clusters, check) < DENSE_SHARE:
+        return (*knn_dense(A, kk, block or 1024, check), err)  # nothing to prune: no bounds
+    if block is None:
+        block = 1024 if n < 65536 else 2048
+    Y = _projection(Z, check)
+    _, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
+    balls = cluster_balls(Y, labels)
+    if cluster_share(balls, Y, Z, kk) < 0.5:
+        return (*_knn_symmetric(A, zz, kk, Y, balls.order, err, block, check), err)
+    # the clustered search reads the rows in cluster order: the copy is made again in that
+    # order (bit-identical rows, the same shift) after this one is freed, rather than
+    # reordered beside it (one copy of the matrix at a time, not two)
+    del A, Z, Y  # the search needs the projections in cluster order only (balls.Ys)
+    src = balls.order if rows is None else rows[balls.order]
+    As = _centred(X, src, check, 2, shift)[0]
+    _augment(As, zz[balls.order])
+    return (*knn_clustered(As, kk, balls, err, check), err)
 
 
 def _refine_small(
@@ -211,15 +224,16 @@ def _refine(
     unsure = (
         np.zeros(n, dtype=bool) if kk >= n - 1 else approx[:, kk - 1] <= approx[:, k - 1] + 2 * err
     )
-    block = max(16, min(2048, 2_000_000 // max(1, kk * X.shape[1])))  # bounded temporaries
+    block = max(16, min(2048, 1_000_000 // max(1, kk * X.shape[1])))  # bounded temporaries
     for a in range(0, n, block):
         check()
         b = min(n, a + block)
         P = np.take(X, src[a:b], axis=0).astype(np.float64)
         Q = np.take(X, src[nbr[a:b]].reshape(-1), axis=0).astype(np.float64)
         Q = Q.reshape(b - a, kk, -1)
-        diff = Q - P[:, None, :]
-        d2 = (diff * diff).sum(axis=2)
+        Q -= P[:, None, :]  # in place: one block-sized temporary, the same values
+        np.multiply(Q, Q, out=Q)
+        d2 = Q.sum(axis=2)
         out[a:b] = np.sqrt(np.sort(d2, axis=1)[:, :k])
     unsure_rows = np.flatnonzero(unsure)
     allx = np.take(X, src, axis=0).astype(np.float64) if len(unsure_rows) and n <= 4096 else None
@@ -234,15 +248,15 @@ def _refine(
 def _row_exact(X: np.ndarray, src: I64, i: int, allx: np.ndarray | None) -> F64:
     x = np.asarray(X[src[i]], dtype=np.float64)
     res = np.empty(len(src), dtype=np.float64)
-    block = 8192
+    block = 2048  # one float64 temporary of block x D (the same values as diff * diff)
     for a in range(0, len(src), block):
-        P = (
-            allx[a : a + block]
-            if allx is not None
-            else np.take(X, src[a : a + block], axis=0).astype(np.float64)
-        )
-        diff = P - x
-        res[a : a + len(P)] = (diff * diff).sum(axis=1)
+        if allx is not None:
+            diff = allx[a : a + block] - x
+        else:
+            diff = np.take(X, src[a : a + block], axis=0).astype(np.float64)
+            diff -= x
+        np.multiply(diff, diff, out=diff)
+        res[a : a + len(diff)] = diff.sum(axis=1)
     return res
 
 

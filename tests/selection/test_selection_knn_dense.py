@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
 
 import numpy as np
@@ -228,3 +229,37 @@ def test_packed_keys_order_by_distance_then_row_with_rounding_below_zero_clamped
         values(keys), np.array([0, 0, 0, 1e-30, 0.5, 2.0, np.inf], dtype=np.float32)
     )
     assert not np.signbit(values(keys)).any()
+
+
+def _peak_ratio(X: np.ndarray, **kwargs) -> float:
+    knn_distances(X, None, 10, **kwargs)  # warm up (BLAS, thread pools)
+    gc.collect()
+    tracemalloc.start()
+    knn_distances(X, None, 10, **kwargs)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / X.nbytes
+
+
+def test_the_dense_search_keeps_one_copy_of_the_matrix_and_bounded_blocks():
+    # the centred copy (1.0x), two workers' blocks and partitions, the float64 refinement in
+    # bounded blocks: measured 2.17x (4.82x when the refinement held three float64 temporaries
+    # of 2M elements and each own block a whole int64 partition index)
+    assert _peak_ratio(_isotropic(16000, 256, 5), exact=True) < 3.0
+
+
+def test_the_clustered_search_copies_the_matrix_once(monkeypatch):
+    # the cluster-ordered copy is built after the first one is freed (measured 2.83x here;
+    # 8.98x with a second, reordered copy beside the first and whole-block temporaries)
+    rng = np.random.default_rng(8)
+    centers = rng.normal(size=(40, 256))
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    X = centers[rng.integers(0, 40, 8000)] * 3 + 0.25 * rng.normal(size=(8000, 256)) / 16
+    X = X.astype(np.float32)
+    calls = []
+    real = kernels_knn.knn_clustered
+    monkeypatch.setattr(
+        kernels_knn, "knn_clustered", lambda *a, **k: (calls.append(1), real(*a, **k))[1]
+    )
+    assert _peak_ratio(X, exact=True) < 4.0
+    assert calls == [1, 1]
