@@ -19,6 +19,15 @@ BIG_PASS = 4_000_000
 BLOCK = 8192
 
 
+def _partial_distances(blk: np.ndarray, P32: np.ndarray, pss: F64) -> np.ndarray:
+    """``||p||^2 - 2 x.p`` (float32) for every row x of ``blk`` and pick p of ``P32``: the
+    squared distance less the row's own ``||x||^2``, which is added after the reduction."""
+    G = blk @ P32.T
+    G *= -2.0
+    G += pss.astype(np.float32)
+    return G
+
+
 class BatchedPasses:
     """Mixin: the update passes of ``DiversityState`` (which sets every attribute)."""
 
@@ -56,9 +65,7 @@ class BatchedPasses:
     ) -> tuple[F64, I64 | None]:
         """Min over the picks ``P32`` of each row's squared distance (and, with ``want``, the
         index in ``P32`` of the first pick that attains it)."""
-        G = blk @ P32.T
-        G *= -2.0
-        G += pss.astype(np.float32)
+        G = _partial_distances(blk, P32, pss)
         if G.shape[1] == 1:
             near = np.zeros(len(G), dtype=np.int64) if want else None
             return G[:, 0].astype(np.float64) + xx, near
@@ -73,9 +80,7 @@ class BatchedPasses:
     ) -> tuple[F64, I64, F64]:
         """``_block_nearest`` with ``want``, and each row's smallest squared distance to the
         other picks (+inf with one pick): a second pass over the block, for ``d2``."""
-        G = blk @ P32.T
-        G *= -2.0
-        G += pss.astype(np.float32)
+        G = _partial_distances(blk, P32, pss)
         a = G.argmin(axis=1)
         rows = np.arange(len(G))
         best = G[rows, a].astype(np.float64) + xx

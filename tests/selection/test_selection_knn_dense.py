@@ -137,6 +137,16 @@ def test_clustered_data_keeps_the_bounded_search(monkeypatch):
     assert calls == []
 
 
+def _count_clustered_searches(monkeypatch) -> list[int]:
+    """A list that gets one entry per call of the clustered search."""
+    calls: list[int] = []
+    real = kernels_knn.knn_clustered
+    monkeypatch.setattr(
+        kernels_knn, "knn_clustered", lambda *a, **k: (calls.append(1), real(*a, **k))[1]
+    )
+    return calls
+
+
 @pytest.mark.parametrize("exact", [True, False])
 def test_many_moderately_tight_clusters_take_the_clustered_search_and_stay_exact(
     monkeypatch, exact
@@ -148,11 +158,7 @@ def test_many_moderately_tight_clusters_take_the_clustered_search_and_stay_exact
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)
     X = centers[rng.integers(0, 40, 2600)] + 0.25 * rng.normal(size=(2600, 24)) / np.sqrt(24)
     X = X.astype(np.float32)
-    calls = []
-    real = kernels_knn.knn_clustered
-    monkeypatch.setattr(
-        kernels_knn, "knn_clustered", lambda *a, **k: (calls.append(1), real(*a, **k))[1]
-    )
+    calls = _count_clustered_searches(monkeypatch)
     got = knn_distances(X, None, 9, exact=exact)
     assert calls == [1]
     ref = _brute_knn(X, 9)
@@ -170,11 +176,7 @@ def test_the_clustered_search_with_duplicate_points_finds_their_zero_distances(m
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)
     X = centers[rng.integers(0, 40, 1300)] + 0.25 * rng.normal(size=(1300, 24)) / np.sqrt(24)
     X = np.repeat(X.astype(np.float32), 2, axis=0)
-    calls = []
-    real = kernels_knn.knn_clustered
-    monkeypatch.setattr(
-        kernels_knn, "knn_clustered", lambda *a, **k: (calls.append(1), real(*a, **k))[1]
-    )
+    calls = _count_clustered_searches(monkeypatch)
     got = knn_distances(X, None, 9, exact=True)
     assert calls == [1]
     assert (got[:, 0] == 0.0).all()
@@ -256,10 +258,6 @@ def test_the_clustered_search_copies_the_matrix_once(monkeypatch):
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)
     X = centers[rng.integers(0, 40, 8000)] * 3 + 0.25 * rng.normal(size=(8000, 256)) / 16
     X = X.astype(np.float32)
-    calls = []
-    real = kernels_knn.knn_clustered
-    monkeypatch.setattr(
-        kernels_knn, "knn_clustered", lambda *a, **k: (calls.append(1), real(*a, **k))[1]
-    )
+    calls = _count_clustered_searches(monkeypatch)
     assert _peak_ratio(X, exact=True) < 4.0
     assert calls == [1, 1]
