@@ -51,15 +51,14 @@ import numpy as np
 
 from .diversity_exact import SelectionSet
 from .diversity_frontier import LazyFrontier
-from .diversity_passes import BatchedPasses
+from .diversity_passes import READ, BatchedPasses
 from .diversity_probe import ClusterProbe
 from .diversity_stale import StaleBounds
 from .kernels import F64, I64, Check, _noop, _projected_clusters, row_sq_norms
 
 _U32 = 2.0**-24
 MAX_PENDING = 256
-# cost model (arbitrary units ~ one float32 multiply-add): reading one element, one call
-_READ = 16.0
+# cost model (arbitrary units ~ one float32 multiply-add): one call (reading one element: READ)
 # cluster once the projection bound rules out this share of point updates on the probe sample
 # (measured: ~0 on isotropic data, 0.1-0.15 on TF-IDF text, 0.25-0.6 early on mixtures)
 PROBE_SHARE = 0.25
@@ -333,7 +332,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
     def _apply(self, P32: np.ndarray, pss: F64, check: Check) -> None:
         """``d = min(d, ||x - p||^2)`` for every point and every pick in ``P32``."""
         p, n = len(P32), self.n
-        full_cost = n * self.dim * (_READ + p)
+        full_cost = n * self.dim * (READ + p)
         m = len(self.selected)
         if self._probe_due(m):
             if self._prunable(self._sel_buf[m - p : m][-64:]) >= PROBE_SHARE:
@@ -346,7 +345,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
             need = self._lower_bounds(S) <= self.cmax[None, :] + self.err
             per = need.sum(axis=0)
             used = per > 0
-            gather = _READ if self.Mc is not None else 2 * _READ
+            gather = READ if self.Mc is not None else 2 * READ
             pruned_cost = float(
                 (self.counts[used] * self.dim * (gather + per[used])).sum() + _CALL * used.sum()
             )

@@ -17,6 +17,8 @@ from .kernels_blas import all_blas_threads
 # A pass over at least this many matrix elements gets every BLAS thread (see kernels_blas).
 BIG_PASS = 4_000_000
 BLOCK = 8192
+# cost model (arbitrary units ~ one float32 multiply-add): reading one matrix element
+READ = 16.0
 
 
 def _partial_distances(blk: np.ndarray, P32: np.ndarray, pss: F64) -> np.ndarray:

@@ -13,7 +13,7 @@ import pytest
 from curation.benchmarks import engine_data as bench_data
 from curation.selection import ArrayData, select
 from curation.selection.diversity import DiversityState
-from tests.support.selection_reference import farthest_point_greedy
+from tests.support.selection_reference import check_runner_up, farthest_point_greedy
 
 
 def _data(kind: str, n: int = 4000, dim: int = 16) -> np.ndarray:
@@ -27,35 +27,6 @@ def _data(kind: str, n: int = 4000, dim: int = 16) -> np.ndarray:
     raise AssertionError(kind)
 
 
-def _check_runner_up(st: DiversityState, X: np.ndarray) -> int:
-    """Every up-to-date unselected point: ``arg`` within the error of the exact nearest and
-    ``d2`` at most every other pick's exact distance plus the error. Returns how many points
-    the runner-up proves (``d2 > d + 2 err``)."""
-    m = len(st.selected)
-    picks = X[st.selected].astype(np.float64)
-    d, d2, arg = st.d.copy(), st.d2.copy(), st.arg.copy()
-    if st.F is not None:  # the frontier holds the current values of its points
-        d[st.F], d2[st.F], arg[st.F] = st.dF, st.d2F, st.aF
-        fresh = np.zeros(len(X), dtype=bool)
-        fresh[st.F] = True
-        fresh |= st.seen == m
-    else:
-        fresh = st.seen == m
-    rows = np.flatnonzero(fresh & (d > -np.inf))
-    assert len(rows)
-    diff = X[rows].astype(np.float64)[:, None, :] - picks[None, :, :]
-    exact = (diff * diff).sum(axis=2)
-    tol = st.err * (1 + 1e-9)
-    nearest = exact.min(axis=1)
-    own = exact[np.arange(len(rows)), arg[rows]]
-    assert (own <= nearest + 2 * tol).all()  # arg: the float32 argmin
-    assert (np.abs(d[rows] - nearest) <= tol).all()
-    others = exact.copy()
-    others[np.arange(len(rows)), arg[rows]] = np.inf
-    assert (others.min(axis=1) >= d2[rows] - tol).all()
-    return int((d2[rows] > d[rows] + 2.0 * st.err).sum())
-
-
 @pytest.mark.parametrize("kind", ["sphere", "duplicates", "grid"])
 def test_the_runner_up_bounds_every_other_pick(kind):
     X = _data(kind)
@@ -67,7 +38,7 @@ def test_the_runner_up_bounds_every_other_pick(kind):
         T = st.near_max()
         st.add(int(T[int(np.argmax(st.exact_delta(T)))]))
         if step % 25 == 24:
-            proven += _check_runner_up(st, X)
+            proven += check_runner_up(st, X)
     if kind == "sphere":  # distinct distances: the runner-up proves points' nearest picks
         assert proven > 0
 

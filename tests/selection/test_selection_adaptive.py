@@ -60,7 +60,7 @@ def test_every_mode_equals_brute_force(kind, options):
 
 @pytest.mark.parametrize("read_cost", [0.0, 1e9])  # always pruned passes / always full passes
 def test_pruned_and_full_passes_agree(monkeypatch, read_cost):
-    monkeypatch.setattr(diversity, "_READ", read_cost)
+    monkeypatch.setattr(diversity, "READ", read_cost)
     monkeypatch.setattr(diversity, "MAX_PENDING", 5)  # many forced refreshes
     X = _data("clustered", seed=3)
     rows = np.flatnonzero(np.arange(len(X)) % 7 != 3)

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from curation.selection import ArrayData, parse_config
+from curation.selection.diversity import DiversityState
 
 
 def sqdist_rows(P: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -186,3 +187,32 @@ def reference_select(config: dict, data: ArrayData) -> tuple[list[int], str]:
             break
         S.append(best_c)
     return [int(U[i]) for i in S], stopped
+
+
+def check_runner_up(st: DiversityState, X: np.ndarray) -> int:
+    """Every up-to-date unselected point: ``arg`` within the error of the exact nearest and
+    ``d2`` at most every other pick's exact distance plus the error. Returns how many points
+    the runner-up proves (``d2 > d + 2 err``)."""
+    m = len(st.selected)
+    picks = X[st.selected].astype(np.float64)
+    d, d2, arg = st.d.copy(), st.d2.copy(), st.arg.copy()
+    if st.F is not None:  # the frontier holds the current values of its points
+        d[st.F], d2[st.F], arg[st.F] = st.dF, st.d2F, st.aF
+        fresh = np.zeros(len(X), dtype=bool)
+        fresh[st.F] = True
+        fresh |= st.seen == m
+    else:
+        fresh = st.seen == m
+    rows = np.flatnonzero(fresh & (d > -np.inf))
+    assert len(rows)
+    diff = X[rows].astype(np.float64)[:, None, :] - picks[None, :, :]
+    exact = (diff * diff).sum(axis=2)
+    tol = st.err * (1 + 1e-9)
+    nearest = exact.min(axis=1)
+    own = exact[np.arange(len(rows)), arg[rows]]
+    assert (own <= nearest + 2 * tol).all()  # arg: the float32 argmin
+    assert (np.abs(d[rows] - nearest) <= tol).all()
+    others = exact.copy()
+    others[np.arange(len(rows)), arg[rows]] = np.inf
+    assert (others.min(axis=1) >= d2[rows] - tol).all()
+    return int((d2[rows] > d[rows] + 2.0 * st.err).sum())
