@@ -144,6 +144,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         self.L = min(n, frontier) if frontier else _frontier_size(n)
         self.F: I64 | None = None
         self._pick_vec = np.ones(self.dim + 2, dtype=np.float32)  # [-2 s, 1, ||s||^2]
+        self._pick_head = self._pick_vec[: self.dim]
         self._served = 0
         self.tau = np.inf
         self.selected: list[int] = []
@@ -273,8 +274,11 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         self._cache = None
         self._sel_buf[m] = s64
         self._sel32[m] = s32
-        s32d = s32.astype(np.float64)
-        self._sel_sq[m] = float(s32d @ s32d)
+        if self.X.dtype == np.float32:  # the float32 row is the row itself: the same norm
+            self._sel_sq[m] = ss
+        else:
+            s32d = s32.astype(np.float64)
+            self._sel_sq[m] = float(s32d @ s32d)
         self._sel_ss[m] = ss
         if self.k > 1:
             self._sel_proj[m] = (s64 - self.mean) @ self.basis.T

@@ -233,15 +233,17 @@ class SelectionSet:
         # only candidates whose bound reaches the best exact value so far are evaluated
         slots = self.F.searchsorted(T)
         near = self.aF[slots]  # selection indices (< m), or -1: no bound
-        known = np.flatnonzero(near >= 0)
-        ub = np.full(len(T), np.inf)
-        if len(known):
-            src = T[known] if self.rows is None else self.rows[T[known]]
-            diff = np.take(self.X, src, axis=0).astype(np.float64) - self._sel_buf[near[known]]
-            ub[known] = np.einsum("ij,ij->i", diff, diff)
+        every = bool(near.min() >= 0)  # the usual case: every candidate has a bound
+        if every:
+            ub = self._distances_to(T, near)
+        else:
+            known = np.flatnonzero(near >= 0)
+            ub = np.full(len(T), np.inf)
+            if len(known):
+                ub[known] = self._distances_to(T[known], near[known])
         if np.isnan(ub).any():
             return -1
-        if len(known) == len(T):  # the usual case: the best bound alone often settles it
+        if every:  # the best bound alone often settles it
             c = self._settle_best_bound(T, ub, m, slots)
             if c >= 0:
                 return c
@@ -269,6 +271,14 @@ class SelectionSet:
             i = min(j for _, j in close)
         self._known[m] = top
         return int(T[i])
+
+    def _distances_to(self, positions: I64, picks: I64) -> F64:
+        """Exact float64 squared distances of universe ``positions`` to the selection
+        indices ``picks`` (pairwise)."""
+        src = positions if self.rows is None else self.rows[positions]
+        diff = np.take(self.X, src, axis=0).astype(np.float64)
+        diff -= self._sel_buf[picks]
+        return np.asarray(np.einsum("ij,ij->i", diff, diff))
 
     def _margin(self, top: float) -> float:
         """How far apart two exact deltas must be for ``log(A + delta)`` not to tie."""

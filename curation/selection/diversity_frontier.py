@@ -31,6 +31,7 @@ class LazyFrontier:
     F: I64 | None
     XF: np.ndarray
     _pick_vec: np.ndarray
+    _pick_head: np.ndarray
     dF: F64
     aF: I64
     d2F: F64
@@ -81,16 +82,17 @@ class LazyFrontier:
         # the frontier's rows are ``[x, ||x||^2, 1]`` (float32): one GEMV against
         # ``[-2 s, 1, ||s||^2]`` gives the squared distances (D + 2 products, within ``err``)
         pv = self._pick_vec
-        np.multiply(s32, -2.0, out=pv[: self.dim])
+        np.multiply(s32, -2.0, out=self._pick_head)
         pv[self.dim + 1] = ss
         if rows is None:
+            dF = self.dF
             dist = self.XF @ pv
             if self.second:  # the runner-up: the old nearest if the pick is nearer
-                np.minimum(self.d2F, np.maximum(dist, self.dF), out=self.d2F)
-            self.aF[dist < self.dF] = m - 1
-            np.minimum(self.dF, dist, out=self.dF)
-            self.touched += len(self.dF)
-            self._spent += len(self.dF) * self.dim
+                np.minimum(self.d2F, np.maximum(dist, dF), out=self.d2F)
+            np.copyto(self.aF, m - 1, where=dist < dF)
+            np.minimum(dF, dist, out=dF)
+            self.touched += len(dF)
+            self._spent += len(dF) * self.dim
         elif len(rows):
             assert not self.second  # clusters end stale mode (``_maybe_cluster``)
             dist = np.take(self.XF, rows, axis=0) @ pv

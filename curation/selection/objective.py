@@ -112,6 +112,7 @@ class Objective:
                     shared[key] = make_state(term.X, term.rows, lazy, stale)
                 self.states[i] = shared[key]
         self._unique_states = list(shared.values())
+        self._div_terms = [j for j, t in enumerate(terms) if isinstance(t, DiversityTerm)]
         self._needs_S = any(not isinstance(t, DiversityTerm) for t in terms)
         self._by_weight = WeightOrder.make(terms, n)  # one weight term alone: no pass per pick
         self._probed: tuple[I64, F64, F64] | None = None
@@ -184,7 +185,7 @@ class Objective:
             return self._first_unselected(), np.zeros(0)
         if self._by_weight is not None:
             return self._by_weight.best(self.S, self.selected)
-        div_terms = [j for j, t in enumerate(self.terms) if isinstance(t, DiversityTerm)]
+        div_terms = self._div_terms
         if not self.S and len(div_terms) == len(self.terms):
             # every term is constant before the first pick: all tie, lowest index wins
             c = self._first_unselected()

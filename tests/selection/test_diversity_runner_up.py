@@ -57,6 +57,28 @@ def test_picks_with_the_runner_up_equal_brute_force(kind):
     assert _run(X, 200) == farthest_point_greedy(X, 199)
 
 
+def test_float64_rows_pick_and_explain_as_brute_force():
+    """A float64 matrix: its picks' float32 copies differ from the rows (their norms are
+    computed apart), and the explanation must still be log(A + delta) in float64."""
+    X = bench_data.sphere(3000, 24, seed=4).astype(np.float64)
+    X += np.random.default_rng(0).normal(scale=1e-3, size=X.shape)  # not float32-exact
+    res = select(
+        {
+            "n_samples": 150,
+            "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}],
+        },
+        ArrayData(embeddings={"default": X}),
+    )
+    picks = res.indices.tolist()
+    assert picks == farthest_point_greedy(X, 149)
+    P = X[picks]
+    for k in (1, 40, 149):
+        d = ((P[:k] - P[k]) ** 2).sum(axis=1)
+        others = [np.delete(P[:k], j, axis=0) - P[j] for j in range(k)] if k > 1 else []
+        A = float(sum((o * o).sum(axis=1).min() for o in others))
+        assert res.explanation[k, 0] == pytest.approx(np.log(A + d.min()), rel=1e-12)
+
+
 def test_the_runner_up_spares_the_product_against_the_selection(monkeypatch):
     X = _data("sphere")
     calls = []
