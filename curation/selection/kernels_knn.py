@@ -6,11 +6,15 @@ the cancellation in ``||x||^2 + ||y||^2 - 2 x.y``); nothing of size N x N is eve
 The k-NN search computes every block pair once for both blocks (a symmetric product counts
 once), keeps only entries below each row's current k-th value, and skips block pairs whose
 projected bounding balls prove them too far, so it stays exact on any data and gets faster the
-more structure the data has. The one O(N D) copy is the centred float32 matrix. A probe
-(``kernels_knn_dense.prunable_share``) first measures on a sample whether such bounds could
-rule anything out; where they cannot (isotropic, low-rank-plus-noise and TF-IDF text
-embeddings measured 0.0000), ``knn_dense`` runs the same symmetric search without projection,
-k-means or bounds (about a quarter less CPU time on 13k x 384).
+more structure the data has. A probe (``kernels_knn_dense.prunable_share``) first measures
+on a sample whether such bounds could rule anything out; where they cannot (isotropic,
+low-rank-plus-noise and TF-IDF text embeddings measured 0.0000), ``knn_dense`` runs the same
+symmetric search without projection, k-means or bounds (about a quarter less CPU time on
+13k x 384), reading its blocks centred from the caller's matrix (``kernels_knn_rows``): no
+copy, so its memory is the matrix plus O(N k) plus bounded blocks (peak traced 13k x 384
+typicality 1.98x -> 1.29x the float32 matrix, 1-3 % slower). The bounded searches read rows
+by cluster and keep one centred float32 copy ``[z, -|z|^2/2, 1]`` (the clustered one in
+cluster order, built after the first is freed).
 
 ``approximate_knn_distances`` (typicality above ``KnnOptions.approximate_above`` candidates,
 or when asked) runs the IVF search of ``kernels_knn_approx`` on the same centred copy and
@@ -35,6 +39,7 @@ from .kernels_knn_approx import (
 )
 from .kernels_knn_clustered import cluster_balls, cluster_share, knn_clustered
 from .kernels_knn_dense import DENSE_SHARE, knn_dense, prunable_share
+from .kernels_knn_rows import CentredRows, shift32
 from .kernels_knn_symmetric import _knn_symmetric, _projection
 from .options import KnnOptions
 
@@ -49,31 +54,18 @@ def _centered32(X: np.ndarray, rows: I64 | None, check: Check, extra: int = 0) -
 def _centred(
     X: np.ndarray, rows: I64 | None, check: Check, extra: int, shift: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``_centered32`` and the shift it subtracted (the rows' float32 mean, or ``shift``
-    when given: the same rows in another order then get bit-identical values)."""
-    n = X.shape[0] if rows is None else len(rows)
-    full = np.empty((n, X.shape[1] + extra), dtype=np.float32)
-    out = full[:, : X.shape[1]]
-    mean = np.zeros(X.shape[1], dtype=np.float64)
-    direct = rows is None and X.dtype == np.float32  # read X twice instead of copying it first
-    block = 16384 if direct else 4096  # a gathered block is a transient copy: keep it small
-    for a in range(0, n, block):
+    """``_centered32`` and the shift it subtracted (``shift32``, or ``shift`` when given: the
+    same rows in another order then get bit-identical values)."""
+    if shift is None:
+        shift = shift32(X, rows, check)
+    src = CentredRows(X, rows, shift)
+    full = np.empty((src.n, src.dim + extra), dtype=np.float32)
+    block = 16384 if rows is None else 4096  # a gathered block is a transient copy
+    for a in range(0, src.n, block):
         check()
-        b = min(n, a + block)
-        if direct:  # any common shift serves: float32 sums per block (5x faster)
-            if shift is None:
-                mean += X[a:b].sum(axis=0)
-            continue
-        out[a:b] = X[a:b] if rows is None else np.take(X, rows[a:b], axis=0)
-        if shift is None:
-            mean += out[a:b].sum(axis=0, dtype=np.float64)
-    mean32 = (mean / max(n, 1)).astype(np.float32) if shift is None else shift
-    for a in range(0, n, block):
-        if direct:
-            np.subtract(X[a : a + block], mean32, out=out[a : a + block])
-        else:
-            out[a : a + block] -= mean32
-    return full, mean32
+        b = min(src.n, a + block)
+        src._into(full[a:b, : src.dim], slice(a, b) if rows is None else rows[a:b])
+    return full, shift
 
 
 def _augment(A: np.ndarray, zz: F64) -> None:
@@ -141,20 +133,24 @@ def _search(
     """The ``kk`` nearest candidates of every row from the float32 search that suits the data
     (see the module), and the float32 error bound of their squared distances."""
     dim = X.shape[1]
-    A, shift = _centred(X, rows, check, 2, None)  # the only O(N D) copy: [z, -|z|^2/2, 1]
-    Z = A[:, :dim]
-    n = len(Z)
-    zz = np.einsum("ij,ij->i", Z, Z).astype(np.float64)
-    _augment(A, zz)
-    err = 4.0 * (Z.shape[1] + 4) * 2.0**-24 * float(zz.max()) * 1.01 + 1e-300
+    shift = shift32(X, rows, check)
+    src = CentredRows(X, rows, shift)  # the centred rows, read in blocks
+    n = src.n
+    zz = src.norms(check)
+    err = 4.0 * (dim + 4) * 2.0**-24 * float(zz.max()) * 1.01 + 1e-300
     auto = n_clusters is None
     if n_clusters is None:
         n_clusters = max(1, min(1024, round(math.sqrt(n))))
     n_clusters = min(n_clusters, n)
     if n_clusters <= 1 or (auto and n < 2000):
-        return (*_knn_block_all(Z, zz, kk, check), err)
-    if auto and prunable_share(Z, zz, kk, n_clusters, check) < DENSE_SHARE:
-        return (*knn_dense(A, kk, block or 1024, check), err)  # nothing to prune: no bounds
+        return (*_knn_block_all(src.block(0, n), zz, kk, check), err)
+    if auto and prunable_share(src, zz, kk, n_clusters, check) < DENSE_SHARE:
+        # nothing to prune: no bounds, and no copy (every block pair reads its blocks)
+        return (*knn_dense(src, zz, kk, block or 1024, check), err)
+    # the bounded searches read rows by cluster: one centred copy [z, -|z|^2/2, 1]
+    A = _centred(X, rows, check, 2, shift)[0]
+    Z = A[:, :dim]
+    _augment(A, zz)
     if block is None:
         block = 1024 if n < 65536 else 2048
     Y = _projection(Z, check)
@@ -166,8 +162,8 @@ def _search(
     # order (bit-identical rows, the same shift) after this one is freed, rather than
     # reordered beside it (one copy of the matrix at a time, not two)
     del A, Z, Y  # the search needs the projections in cluster order only (balls.Ys)
-    src = balls.order if rows is None else rows[balls.order]
-    As = _centred(X, src, check, 2, shift)[0]
+    by_cluster = balls.order if rows is None else rows[balls.order]
+    As = _centred(X, by_cluster, check, 2, shift)[0]
     _augment(As, zz[balls.order])
     return (*knn_clustered(As, kk, balls, err, check), err)
 

@@ -11,9 +11,11 @@ indeed skipped no block pair there; on the clustered 20k x 384 mixture it measur
 with twice the samples).
 
 ``knn_dense`` is the symmetric search without any bound: no projection of the whole matrix,
-no k-means, no cluster order. Blocks are contiguous slices of the centred augmented copy
-``[z, -|z|^2/2, 1]``; every block pair (I, J), I < J, is one GEMM against ``[z, 1, -|z|^2/2]``
-that gives ``-d^2/2`` for both blocks' rows (a symmetric product counts once); each row keeps
+no k-means, no cluster order, no copy. Blocks are contiguous runs of rows, read centred from
+the caller's matrix as ``[z, -|z|^2/2, 1]`` (``kernels_knn_rows``); every block pair (I, J),
+I < J, is one GEMM against ``[z, 1, -|z|^2/2]`` that gives ``-d^2/2`` for both blocks' rows (a
+symmetric product counts once; reading the row block per pair, or once per two pairs, measured
+the same within noise on 13k x 384); each row keeps
 its ``kk`` smallest values, and only entries above ``-kth/2`` (a row's current ``kk``-th,
 refreshed after every merge) are merged. The blocks' own products come first and set their
 rows' first ``kk`` directly (one partition, nothing to merge into). A block's candidates are
@@ -37,6 +39,7 @@ import numpy as np
 
 from .kernels import F64, I64, Check, pca_basis
 from .kernels_knn_keys import EMPTY, NO_COLUMN, merge_keys, pack, values
+from .kernels_knn_rows import CentredRows
 from .kernels_knn_symmetric import _run, _workers, row_top, stable_order, swapped_rows
 
 # below this probe share the projection, k-means and ball bounds cost more than they save
@@ -45,22 +48,23 @@ DENSE_SHARE = 0.02
 BATCH = 2
 
 
-def prunable_share(Z: np.ndarray, zz: F64, kk: int, n_clusters: int, check: Check) -> float:
+def prunable_share(Z: CentredRows, zz: F64, kk: int, n_clusters: int, check: Check) -> float:
     """Estimated share of point pairs a projected ball bound rules out (see the module).
     Single-threaded BLAS: OpenBLAS's threads spin on after a multi-threaded call and would
     slow the search's worker threads that follow (measured: 0.28 -> 0.23 s on 13k x 384)."""
-    n, dim = Z.shape
-    # the projection's basis is found on a second thread meanwhile (GEMMs release the GIL)
+    n, dim = Z.n, Z.dim
+    # the projection's basis is found on a second thread meanwhile (GEMMs release the GIL);
+    # it centres its own sample, so it reads the rows as they are
     with ThreadPoolExecutor(1) as pool:
-        pca = pool.submit(pca_basis, Z, None, 64, sample=1024) if dim > 64 else None
+        pca = pool.submit(pca_basis, Z.X, Z.rows, 64, sample=1024) if dim > 64 else None
         rng = np.random.default_rng(3)
         idx = np.sort(rng.choice(n, size=min(n, 64), replace=False))
         kth = _sample_kth(Z, zz, idx, kk, check)
         basis = np.eye(dim) if pca is None else pca.result()[1]
     b32 = np.ascontiguousarray(basis.T, dtype=np.float32)
     samp = np.sort(rng.choice(n, size=min(n, 512), replace=False))
-    Ys = Z[samp] @ b32  # float32 throughout: an estimate, rounding is harmless
-    Yx = Z[idx] @ b32
+    Ys = Z.take(samp) @ b32  # float32 throughout: an estimate, rounding is harmless
+    Yx = Z.take(idx) @ b32
     yy = np.einsum("ij,ij->i", Ys, Ys)
     D2 = Ys @ Ys.T
     D2 *= -2.0
@@ -74,17 +78,17 @@ def prunable_share(Z: np.ndarray, zz: F64, kk: int, n_clusters: int, check: Chec
     return float((Dx - 2.0 * radius > kth[:, None]).mean())
 
 
-def _sample_kth(Z: np.ndarray, zz: F64, idx: I64, kk: int, check: Check) -> F64:
+def _sample_kth(Z: CentredRows, zz: F64, idx: I64, kk: int, check: Check) -> F64:
     """The exact ``kk``-th distance of the rows ``idx`` (one float32 GEMM per chunk of
-    rows; ``Z`` may be a strided view: a chunk is copied, never the whole matrix)."""
-    n = len(Z)
-    P = Z[idx]  # fancy indexing: np.take would copy a strided Z whole first
+    rows, each chunk read as a block: never the whole matrix)."""
+    n = Z.n
+    P = Z.take(idx)
     pp = zz[idx].astype(np.float32)
     best = np.empty((len(idx), 0), dtype=np.float32)
     for a in range(0, n, 16384):
         check()
         b = min(n, a + 16384)
-        G = P @ Z[a:b].T
+        G = P @ Z.block(a, b).T
         G *= -2.0
         G += zz[a:b].astype(np.float32)[None, :]
         G += pp[:, None]
@@ -97,11 +101,12 @@ def _sample_kth(Z: np.ndarray, zz: F64, idx: I64, kk: int, check: Check) -> F64:
     return np.asarray(np.sqrt(np.maximum(kth, 0.0)))
 
 
-def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I64]:
-    """The ``kk`` smallest float32 squared distances per row of the augmented matrix ``A``
-    (``[z, -|z|^2/2, 1]``), ascending (negative rounding clamped to 0), and their rows (the
-    lowest rows among tied distances)."""
-    n = A.shape[0]
+def knn_dense(Z: CentredRows, zz: F64, kk: int, block: int, check: Check) -> tuple[F64, I64]:
+    """The ``kk`` smallest float32 squared distances per row of the centred rows ``Z``
+    (``zz = |z|^2``), ascending (negative rounding clamped to 0), and their rows (the lowest
+    rows among tied distances). Blocks are read as augmented rows (``[z, -|z|^2/2, 1]``
+    against ``[z, 1, -|z|^2/2]``) per product: no copy of the matrix."""
+    n = Z.n
     if n >= 1 << 32:  # pragma: no cover - a row must fit the key's lower half
         raise ValueError("the dense k-NN search takes fewer than 2**32 rows")
     bounds = [(a, min(n, a + block)) for a in range(0, n, block)]
@@ -115,7 +120,8 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
         check()
         a, b = bounds[g]
         w = b - a
-        G = A[a:b] @ swapped_rows(A, slice(a, b)).T  # -d^2 / 2: the kk largest are the kk nearest
+        R = Z.augmented(a, b, zz, swap=False)
+        G = R @ swapped_rows(R, slice(0, w)).T  # -d^2 / 2: the kk largest are the kk nearest
         np.fill_diagonal(G, -np.inf)
         if w <= kk:  # every other row of the block is a neighbour
             r, q = np.nonzero(np.isfinite(G))
@@ -155,7 +161,7 @@ def knn_dense(A: np.ndarray, kk: int, block: int, check: Check) -> tuple[F64, I6
     def pair(gi: int, gj: int) -> None:
         check()
         (a, b), (c, e) = bounds[gi], bounds[gj]
-        G = A[a:b] @ swapped_rows(A, slice(c, e)).T  # -d^2 / 2
+        G = Z.augmented(a, b, zz, swap=False) @ Z.augmented(c, e, zz, swap=True).T  # -d^2 / 2
         w = e - c
         # rows of block I: entries above -kth/2 of their row (stale reads of kth are safe:
         # it only shrinks); rows of block J: entries above -kth/2 of their column
