@@ -10,14 +10,16 @@ more structure the data has. A probe (``kernels_knn_dense.prunable_share``) firs
 on a sample whether such bounds could rule anything out; where they cannot (isotropic,
 low-rank-plus-noise and TF-IDF text embeddings measured 0.0000), ``knn_dense`` runs the same
 symmetric search without projection, k-means or bounds (about a quarter less CPU time on
-13k x 384), reading its blocks centred from the caller's matrix (``kernels_knn_rows``): no
-copy, so its memory is the matrix plus O(N k) plus bounded blocks (peak traced 13k x 384
-typicality 1.98x -> 1.29x the float32 matrix, 1-3 % slower). The bounded searches read rows
-by cluster and keep one centred float32 copy ``[z, -|z|^2/2, 1]`` (the clustered one in
-cluster order, built after the first is freed).
+13k x 384). Every exact search reads the rows it multiplies centred from the caller's matrix
+(``kernels_knn_rows``: slices for the dense search, gathers by cluster for the others), so
+no search copies the matrix: extra memory is O(N k) for the kept neighbours, O(N) for the
+projection and bounded blocks. Peak traced memory over the float32 matrix, against the former
+centred copy: typicality 13k x 384 unclustered 1.98x -> 1.29x (1-3 % slower), clustered
+20k x 384 1.92x -> 1.14x (4-7 % slower: gathered rather than contiguous blocks), 100k x 384
+1.69x -> 0.69x; symmetric 13k x 384 2.44x -> 1.43x.
 
 ``approximate_knn_distances`` (typicality above ``KnnOptions.approximate_above`` candidates,
-or when asked) runs the IVF search of ``kernels_knn_approx`` on the same centred copy and
+or when asked) runs the IVF search of ``kernels_knn_approx`` on a centred copy and
 reports its recall@K, measured against exact search on sampled rows, in the run's notes.
 """
 
@@ -44,35 +46,10 @@ from .kernels_knn_symmetric import _knn_symmetric, _projection
 from .options import KnnOptions
 
 
-def _centered32(X: np.ndarray, rows: I64 | None, check: Check, extra: int = 0) -> np.ndarray:
-    """Float32 copy of the rows minus their (float32-rounded) mean: a common shift, so every
-    difference keeps one float32 rounding, as a float32 copy of the raw rows would. ``extra``
-    uninitialised columns follow (the augmented rows of the symmetric search)."""
-    return _centred(X, rows, check, extra, None)[0]
-
-
-def _centred(
-    X: np.ndarray, rows: I64 | None, check: Check, extra: int, shift: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """``_centered32`` and the shift it subtracted (``shift32``, or ``shift`` when given: the
-    same rows in another order then get bit-identical values)."""
-    if shift is None:
-        shift = shift32(X, rows, check)
-    src = CentredRows(X, rows, shift)
-    full = np.empty((src.n, src.dim + extra), dtype=np.float32)
-    block = 16384 if rows is None else 4096  # a gathered block is a transient copy
-    for a in range(0, src.n, block):
-        check()
-        b = min(src.n, a + block)
-        src._into(full[a:b, : src.dim], slice(a, b) if rows is None else rows[a:b])
-    return full, shift
-
-
-def _augment(A: np.ndarray, zz: F64) -> None:
-    """The last two columns of the augmented rows ``[z, -|z|^2/2, 1]`` (``zz = |z|^2``)."""
-    dim = A.shape[1] - 2
-    A[:, dim] = -0.5 * zz
-    A[:, dim + 1] = 1.0
+def _centered32(X: np.ndarray, rows: I64 | None, check: Check) -> np.ndarray:
+    """A float32 copy of the rows minus their float32 mean (``kernels_knn_rows``): the IVF
+    search reads rows by list, so it keeps one."""
+    return CentredRows(X, rows, shift32(X, rows, check)).copy(check)
 
 
 def knn_distances(
@@ -147,25 +124,16 @@ def _search(
     if auto and prunable_share(src, zz, kk, n_clusters, check) < DENSE_SHARE:
         # nothing to prune: no bounds, and no copy (every block pair reads its blocks)
         return (*knn_dense(src, zz, kk, block or 1024, check), err)
-    # the bounded searches read rows by cluster: one centred copy [z, -|z|^2/2, 1]
-    A = _centred(X, rows, check, 2, shift)[0]
-    Z = A[:, :dim]
-    _augment(A, zz)
     if block is None:
         block = 1024 if n < 65536 else 2048
-    Y = _projection(Z, check)
+    Y = _projection(src, check)
     _, labels = kmeans(Y, None, n_clusters, check=check, iters=6, seed=1)
     balls = cluster_balls(Y, labels)
-    if cluster_share(balls, Y, Z, kk) < 0.5:
-        return (*_knn_symmetric(A, zz, kk, Y, balls.order, err, block, check), err)
-    # the clustered search reads the rows in cluster order: the copy is made again in that
-    # order (bit-identical rows, the same shift) after this one is freed, rather than
-    # reordered beside it (one copy of the matrix at a time, not two)
-    del A, Z, Y  # the search needs the projections in cluster order only (balls.Ys)
-    by_cluster = balls.order if rows is None else rows[balls.order]
-    As = _centred(X, by_cluster, check, 2, shift)[0]
-    _augment(As, zz[balls.order])
-    return (*knn_clustered(As, kk, balls, err, check), err)
+    # both searches gather the rows they multiply from the matrix: no copy
+    if cluster_share(balls, Y, src, kk) < 0.5:
+        return (*_knn_symmetric(src, zz, kk, Y, balls.order, err, block, check), err)
+    del Y  # the search needs the projections in cluster order only (balls.Ys)
+    return (*knn_clustered(src, zz, kk, balls, err, check), err)
 
 
 def _refine_small(

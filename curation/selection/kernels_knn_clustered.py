@@ -8,10 +8,10 @@ this path when its probe measures that such bounds rule out most cluster pairs; 
 symmetric blocked search is faster. Exact up to the float32 error ``err`` (taken into account).
 
 A cluster's kept neighbours are packed keys as in ``knn_dense`` (one uint64 per neighbour: the
-float32 distance's bits above the column), candidates are found with one flat pass over each
-product, and the columns' rows are copied cluster by cluster (contiguous runs of the cluster
-order) rather than gathered row by row: clustered typicality 20k x 384 0.522 -> 0.478 s (medians
-of 15 runs alternating the old and new search in one process).
+float32 distance's bits above the column) and candidates are found with one flat pass over
+each product. A cluster's rows are gathered from the matrix once, centred and augmented
+(``kernels_knn_rows``); its own product reuses them, swapped; other clusters' rows are gathered
+per product: no copy of the matrix (4-7 % slower than reading a cluster-ordered copy, 20k x 384).
 """
 
 from __future__ import annotations
@@ -24,16 +24,8 @@ import numpy as np
 
 from .kernels import F64, I64, Check
 from .kernels_knn_keys import NO_COLUMN, merge_keys, pack, values
-from .kernels_knn_symmetric import _workers, row_top
-
-
-def _swapped_clusters(As: np.ndarray, starts: I64, groups: I64) -> np.ndarray:
-    """``swapped_rows`` of the clusters ``groups`` (contiguous runs of the cluster-ordered
-    ``As``): copied run by run, not gathered row by row."""
-    dim = As.shape[1] - 2
-    B = np.concatenate([As[starts[h] : starts[h + 1]] for h in groups.tolist()])
-    B[:, [dim, dim + 1]] = B[:, [dim + 1, dim]]
-    return B
+from .kernels_knn_rows import CentredRows
+from .kernels_knn_symmetric import _workers, row_top, swapped_rows
 
 
 @dataclass(frozen=True)
@@ -72,29 +64,36 @@ def cluster_balls(Yf: np.ndarray, labels: I64) -> ClusterBalls:
     return ClusterBalls(order, labels, counts, starts, centers, radius, Ys)
 
 
-def cluster_share(balls: ClusterBalls, Yf: np.ndarray, Z: np.ndarray, kk: int) -> float:
+def cluster_share(balls: ClusterBalls, Yf: np.ndarray, Z: CentredRows, kk: int) -> float:
     """Estimated share of point pairs that the clustered search's bounds rule out: for 32
     sampled points, ``||P x - c_B|| - r_B`` (projection) against the point's kk-th distance
     within its own cluster (an upper bound of its true kk-th distance)."""
     b = balls
     rng = np.random.default_rng(2)
     shares = []
-    for i in rng.choice(len(Z), size=min(32, len(Z)), replace=False).tolist():
+    for i in rng.choice(Z.n, size=min(32, Z.n), replace=False).tolist():
         g = int(b.labels[i])
         members = b.order[b.starts[g] : b.starts[g + 1]]
         if len(members) <= kk:
             shares.append(0.0)
             continue
-        dm = Z[members] - Z[i]  # Z may be a strided view: np.take would copy it whole
+        dm = Z.take(members) - Z.take(np.array([i]))
         kth = float(np.sqrt(np.partition(np.einsum("ij,ij->i", dm, dm), kk)[kk]))
         dc = b.centers - Yf[i].astype(np.float64)
         lb = np.sqrt(np.einsum("ij,ij->i", dc, dc)) - b.radius
-        shares.append(float(b.counts[lb > kth].sum()) / len(Z))
+        shares.append(float(b.counts[lb > kth].sum()) / Z.n)
     return float(np.mean(shares))
 
 
+def _cluster_rows(Z: CentredRows, zz: F64, balls: ClusterBalls, groups: I64) -> np.ndarray:
+    """The members of the clusters ``groups`` (in cluster order) as the other side of the
+    product, ``[z, 1, -|z|^2/2]``, read from the matrix (``kernels_knn_rows``)."""
+    o, st = balls.order, balls.starts
+    return Z.augmented(np.concatenate([o[st[h] : st[h + 1]] for h in groups.tolist()]), zz, True)
+
+
 def knn_clustered(
-    A: np.ndarray, kk: int, balls: ClusterBalls, err: float, check: Check
+    Z: CentredRows, zz: F64, kk: int, balls: ClusterBalls, err: float, check: Check
 ) -> tuple[F64, I64]:
     """k-means clusters with radii (in a PCA projection, ||x - y|| >= ||P x - P y||); per
     cluster A, GEMMs against its nearest clusters until every member has ``kk`` candidates,
@@ -102,14 +101,14 @@ def knn_clustered(
     members whose triangle-inequality bound ``||P x - c_B|| - r_B`` does not exceed their
     current kk-th distance. Exact up to the float32 error ``err`` (taken into account).
 
-    ``A`` holds the augmented rows ``[z, -|z|^2/2, 1]`` in cluster order (``balls.order``): one
-    GEMM against rows ``[z, 1, -|z|^2/2]`` gives ``-d^2/2`` with no pass to add the norms (as
-    ``knn_dense``). Results are in the original order."""
-    n = A.shape[0]
+    A cluster's members are read from the matrix (``Z``: centred rows, ``zz = |z|^2``) once,
+    as the augmented rows ``[z, -|z|^2/2, 1]``; one GEMM against the members of other clusters
+    as ``[z, 1, -|z|^2/2]`` gives ``-d^2/2`` with no pass to add the norms (as ``knn_dense``).
+    Columns are positions in cluster order; results are in the original order."""
+    n = Z.n
     order, counts, starts = balls.order, balls.counts, balls.starts
     centers, radius, Ys = balls.centers, balls.radius, balls.Ys
     nc = len(centers)
-    As = A  # already in cluster order
     cc = np.einsum("ij,ij->i", centers, centers)
     center_d = np.sqrt(np.maximum(cc[:, None] + cc[None, :] - 2.0 * (centers @ centers.T), 0.0))
     sq_err = math.sqrt(err)
@@ -121,7 +120,7 @@ def knn_clustered(
         check()
         a, b = int(starts[g]), int(starts[g + 1])
         m = b - a
-        P = As[a:b]
+        P = Z.augmented(order[a:b], zz, swap=False)
         Yg = Ys[a:b].astype(np.float64)
         yy = np.einsum("ij,ij->i", Yg, Yg)
         to_c = np.sqrt(np.maximum(yy[:, None] + cc[None, :] - 2.0 * (Yg @ centers.T), 0.0))
@@ -132,7 +131,8 @@ def knn_clustered(
         take = int(np.searchsorted(np.cumsum(counts[near]), kk + 1)) + 1
         first = near[:take]
         cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in first])
-        B = _swapped_clusters(As, starts, first)
+        # usually the own cluster alone: its rows are P's, swapped (no second gather)
+        B = swapped_rows(P, slice(None)) if take == 1 else _cluster_rows(Z, zz, balls, first)
         cur = np.empty((m, kk), dtype=np.uint64)  # packed keys
         for r0 in range(0, m, 256):  # a large cluster's product, 256 rows at a time
             G = P[r0 : r0 + 256] @ B.T  # -d^2 / 2
@@ -156,7 +156,7 @@ def knn_clustered(
             rows = np.flatnonzero(need[:, :nb].any(axis=1))
             rest = rest[nb:]
             cols = np.concatenate([np.arange(starts[h], starts[h + 1]) for h in groups])
-            G = (P if len(rows) == m else P[rows]) @ _swapped_clusters(As, starts, groups).T
+            G = (P if len(rows) == m else P[rows]) @ _cluster_rows(Z, zz, balls, groups).T
             # only entries below a row's current kk-th can enter (it only shrinks): merge
             # those alone instead of partitioning every row of the block again
             hit = np.flatnonzero((-0.5 * kth2[rows])[:, None] < G)

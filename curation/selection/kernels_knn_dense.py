@@ -120,7 +120,7 @@ def knn_dense(Z: CentredRows, zz: F64, kk: int, block: int, check: Check) -> tup
         check()
         a, b = bounds[g]
         w = b - a
-        R = Z.augmented(a, b, zz, swap=False)
+        R = Z.augmented(slice(a, b), zz, swap=False)
         G = R @ swapped_rows(R, slice(0, w)).T  # -d^2 / 2: the kk largest are the kk nearest
         np.fill_diagonal(G, -np.inf)
         if w <= kk:  # every other row of the block is a neighbour
@@ -161,7 +161,8 @@ def knn_dense(Z: CentredRows, zz: F64, kk: int, block: int, check: Check) -> tup
     def pair(gi: int, gj: int) -> None:
         check()
         (a, b), (c, e) = bounds[gi], bounds[gj]
-        G = Z.augmented(a, b, zz, swap=False) @ Z.augmented(c, e, zz, swap=True).T  # -d^2 / 2
+        R = Z.augmented(slice(a, b), zz, swap=False)
+        G = R @ Z.augmented(slice(c, e), zz, swap=True).T  # -d^2 / 2
         w = e - c
         # rows of block I: entries above -kth/2 of their row (stale reads of kth are safe:
         # it only shrinks); rows of block J: entries above -kth/2 of their column

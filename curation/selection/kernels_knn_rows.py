@@ -3,12 +3,11 @@
 ``CentredRows`` holds the caller's matrix ``X`` (float32 or float64, possibly memory-mapped),
 the universe's rows of it (None: all) and a common float32 shift (``shift32``: the rows'
 float32 mean). A block is ``fl32(X[row]) - shift`` in float32, the same values a centred
-float32 copy of the whole matrix holds, so every search that reads blocks computes exactly
-what it would on the copy; only blocks of bounded size are ever allocated. The dense search
-(``kernels_knn_dense``: data without prunable structure, where every block pair is one GEMM)
-reads its blocks here, so its extra memory is O(N) plus its blocks rather than a second
-matrix: measured on 13k x 384, the two augmented blocks built per pair cost 2-3 % of the
-search's time against the copy's one swapped block.
+float32 copy of the whole matrix (``copy``, which only the IVF search keeps) holds, so every
+search that reads blocks computes exactly what it would on a copy; only blocks of bounded
+size are allocated. The exact searches (``kernels_knn_dense``, ``kernels_knn_symmetric``,
+``kernels_knn_clustered``) read every block here, so their extra memory is O(N) plus their
+blocks rather than a second matrix (figures in ``kernels_knn``).
 """
 
 from __future__ import annotations
@@ -60,14 +59,26 @@ class CentredRows:
         self._into(out, idx if self.rows is None else self.rows[idx])
         return out
 
-    def augmented(self, a: int, b: int, zz: F64, swap: bool) -> np.ndarray:
-        """Positions ``a..b-1`` as ``[z, -|z|^2/2, 1]`` (``swap``: ``[z, 1, -|z|^2/2]``, the
-        other side of the product that gives ``-d^2/2``), float32; ``zz = |z|^2``."""
-        out = np.empty((b - a, self.dim + 2), dtype=np.float32)
-        self._into(out[:, : self.dim], slice(a, b) if self.rows is None else self.rows[a:b])
-        half = -0.5 * zz[a:b]
+    def augmented(self, idx: slice | I64, zz: F64, swap: bool) -> np.ndarray:
+        """Positions ``idx`` (a slice of positions or an index array) as
+        ``[z, -|z|^2/2, 1]`` (``swap``: ``[z, 1, -|z|^2/2]``, the other side of the product
+        that gives ``-d^2/2``), float32; ``zz = |z|^2``."""
+        half = -0.5 * zz[idx]
+        out = np.empty((len(half), self.dim + 2), dtype=np.float32)
+        self._into(out[:, : self.dim], idx if self.rows is None else self.rows[idx])
         out[:, self.dim] = 1.0 if swap else half
         out[:, self.dim + 1] = half if swap else 1.0
+        return out
+
+    def copy(self, check: Check) -> np.ndarray:
+        """Every position, centred, (n, D) float32, filled in chunks (a gathered chunk is a
+        transient copy: kept small)."""
+        out = np.empty((self.n, self.dim), dtype=np.float32)
+        chunk = 16384 if self.rows is None else 4096
+        for a in range(0, self.n, chunk):
+            check()
+            b = min(self.n, a + chunk)
+            self._into(out[a:b], slice(a, b) if self.rows is None else self.rows[a:b])
         return out
 
     def norms(self, check: Check, block: int = 4096) -> F64:

@@ -1,7 +1,8 @@
 """The symmetric blocked k-NN search (see ``kernels_knn``): every block pair once, for both
 blocks; entries merged only below a row's current k-th value; pairs, sides and rows skipped by
 projected ball bounds. Also the helpers the other searches share (worker threads, swapped rows,
-row grouping). Kept neighbours are packed keys (``kernels_knn_keys``).
+row grouping). Kept neighbours are packed keys (``kernels_knn_keys``); blocks are gathered in
+cluster order from the matrix, centred and augmented (``kernels_knn_rows``): no copy.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from .kernels import F64, I64, Check, pca_basis
 from .kernels_blas import all_blas_threads, usable_cpus
 from .kernels_knn_keys import EMPTY, NO_COLUMN, merge_keys, pack, values
+from .kernels_knn_rows import CentredRows
 
 
 def _workers() -> int:
@@ -89,17 +91,18 @@ def stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
-def _projection(Z: np.ndarray, check: Check) -> np.ndarray:
-    """The points in a 64-dimensional PCA projection (float32; ||P x - P y|| <= ||x - y||)."""
-    _, basis = pca_basis(Z, None, 64)
+def _projection(Z: CentredRows, check: Check) -> np.ndarray:
+    """The points in a 64-dimensional PCA projection (float32; ||P x - P y|| <= ||x - y||).
+    The basis centres its own sample, so it reads the rows as they are."""
+    _, basis = pca_basis(Z.X, Z.rows, 64)
     b32 = np.ascontiguousarray(basis.T, dtype=np.float32)
-    Y = np.empty((len(Z), len(basis)), dtype=np.float32)
+    Y = np.empty((Z.n, len(basis)), dtype=np.float32)
     # single-threaded: OpenBLAS's threads spin for ~0.1 s after a multi-threaded call, and
     # the worker threads that follow would share the cores with them (measured: clustered
     # typicality 20k x 384 0.30 -> 0.29 s; dense 13k x 384 knn 0.28 -> 0.23 s after the probe)
-    for a in range(0, len(Z), 16384):
+    for a in range(0, Z.n, 16384):
         check()
-        Y[a : a + 16384] = Z[a : a + 16384] @ b32
+        Y[a : a + 16384] = Z.block(a, min(Z.n, a + 16384)) @ b32
     return Y
 
 
@@ -120,7 +123,7 @@ def _block_balls(
 
 
 def _knn_symmetric(
-    A: np.ndarray,
+    Z: CentredRows,
     zz: F64,
     kk: int,
     Y: np.ndarray,
@@ -138,7 +141,7 @@ def _knn_symmetric(
     blocks' projected balls; a side is skipped when its ball bound exceeds every row's
     ``kk``-th value (plus the float32 error ``err``): exact for any data, fast on clusters.
     """
-    n, dim = A.shape[0], A.shape[1] - 2
+    n, dim = Z.n, Z.dim
     bounds = [(a, min(n, a + block)) for a in range(0, n, block)]
     nb = len(bounds)
     centers, radius = _block_balls(Y, order, bounds, dim, float(np.sqrt(zz.max())))
@@ -156,12 +159,15 @@ def _knn_symmetric(
     locks = [threading.Lock() for _ in range(nb)]
     block_of = {a: g for g, (a, _) in enumerate(bounds)}
 
+    def rows_of(idx: I64, swap: bool = False) -> np.ndarray:
+        # blocks are gathered in cluster order from the matrix, centred and augmented (4 bytes
+        # per row element, against 2 b FLOP of product per element): no copy of the matrix
+        return Z.augmented(order[idx], zz, swap)
+
     def product(a: int, b: int, c: int, e: int) -> np.ndarray:
-        # blocks are gathered in cluster order (4 bytes per row element, against 2 b FLOP of
-        # product per element: negligible) so that no second copy of the matrix exists
-        AI = np.take(A, order[a:b], axis=0)
-        BJ = swapped_rows(AI, slice(None)) if (a, b) == (c, e) else swapped_rows(A, order[c:e])
-        return gemm(AI, BJ)
+        AI = rows_of(np.arange(a, b))
+        same = (a, b) == (c, e)
+        return gemm(AI, swapped_rows(AI, slice(None)) if same else rows_of(np.arange(c, e), True))
 
     def gemm(AI: np.ndarray, BJ: np.ndarray) -> np.ndarray:
         if workers > 1:  # each worker thread runs single-threaded BLAS
@@ -210,11 +216,9 @@ def _knn_symmetric(
                 merge_cols(G, a, c, np.arange(e - c))
             return
         if ri is not None:
-            BJ = swapped_rows(A, order[c:e])
-            merge_rows(gemm(np.take(A, order[a + ri], axis=0), BJ), a, ri, c)
+            merge_rows(gemm(rows_of(a + ri), rows_of(np.arange(c, e), True)), a, ri, c)
         if cj is not None:
-            AI = np.take(A, order[a:b], axis=0)
-            merge_cols(gemm(AI, swapped_rows(A, order[c + cj])), a, c, cj)
+            merge_cols(gemm(rows_of(np.arange(a, b)), rows_of(c + cj, True)), a, c, cj)
 
     def merge_rows(G: np.ndarray, a: int, ri: I64, c: int) -> None:
         """Entries of G (rows a + ri, columns from c) below their row's kk-th value."""

@@ -1,14 +1,13 @@
-"""``CentredRows``: the k-NN searches' centred blocks, read from the caller's matrix. A block
-must hold exactly what the centred float32 copy of the bounded searches holds (the dense search
-reads blocks, the clustered one copies: the same float32 values either way), for float32 and
-float64 matrices, all rows or a subset."""
+"""``CentredRows``: the k-NN searches' centred blocks, read from the caller's matrix. A block,
+sliced or gathered, plain or augmented, must hold exactly what a centred float32 copy holds
+(the exact searches read blocks, the IVF search keeps the copy: the same float32 values either
+way), for float32 and float64 matrices, all rows or a subset."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from curation.selection.kernels_knn import _centred
 from curation.selection.kernels_knn_rows import CentredRows, shift32
 
 
@@ -27,18 +26,17 @@ def test_blocks_hold_the_centred_copy_bit_for_bit(dtype, subset):
     assert shift.dtype == np.float32
     # any common shift serves; float32 sums per block keep it near the mean
     np.testing.assert_allclose(shift, picked.astype(np.float64).mean(axis=0), rtol=1e-4)
-    copy = _centred(X, rows, _noop, 2, shift)[0][:, :12]
-    expected = picked.astype(np.float32) - shift  # one float32 rounding per difference
-    np.testing.assert_array_equal(copy, expected)
     Z = CentredRows(X, rows, shift)
+    expected = picked.astype(np.float32) - shift  # one float32 rounding per difference
+    np.testing.assert_array_equal(Z.copy(_noop), expected)
     assert Z.n == len(picked) and Z.dim == 12
     np.testing.assert_array_equal(Z.block(100, 2100), expected[100:2100])
     idx = np.array([7, 0, len(picked) - 1, 7])
     np.testing.assert_array_equal(Z.take(idx), expected[idx])
     zz = Z.norms(_noop, block=1000)
     np.testing.assert_allclose(zz, (expected.astype(np.float64) ** 2).sum(axis=1), rtol=1e-5)
-    row_side = Z.augmented(10, 20, zz, swap=False)
-    col_side = Z.augmented(30, 45, zz, swap=True)
+    row_side = Z.augmented(slice(10, 20), zz, swap=False)
+    col_side = Z.augmented(np.arange(30, 45), zz, swap=True)  # gathered: the same rows
     np.testing.assert_array_equal(row_side[:, :12], expected[10:20])
     assert (row_side[:, 12] == (-0.5 * zz[10:20]).astype(np.float32)).all()
     assert (row_side[:, 13] == 1).all() and (col_side[:, 12] == 1).all()
