@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import F64, I64, Check
+from .kernels import F64, I64, Check, gather_rows
 
 
 def shift32(X: np.ndarray, rows: I64 | None, check: Check) -> np.ndarray:
@@ -44,7 +44,7 @@ class CentredRows:
         self.dim = X.shape[1]
 
     def _into(self, out: np.ndarray, src: slice | I64) -> None:
-        rows = self.X[src] if isinstance(src, slice) else np.take(self.X, src, axis=0)
+        rows = gather_rows(self.X, None, src, self.X.dtype.type)  # never a strided X whole
         np.subtract(rows, self.shift, out=out, dtype=np.float32, casting="unsafe")
 
     def block(self, a: int, b: int) -> np.ndarray:

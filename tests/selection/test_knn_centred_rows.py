@@ -5,6 +5,8 @@ way), for float32 and float64 matrices, all rows or a subset."""
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -43,3 +45,20 @@ def test_blocks_hold_the_centred_copy_bit_for_bit(dtype, subset):
     # the product of the two sides is -d^2 / 2
     exact = ((expected[10:20, None, :].astype(np.float64) - expected[None, 30:45]) ** 2).sum(2)
     np.testing.assert_allclose(-2.0 * (row_side @ col_side.T), exact, rtol=1e-4, atol=1e-3)
+
+
+def test_a_strided_matrix_is_never_copied_whole():
+    # a view of every other column: np.take would copy it whole on every gather
+    base = np.random.default_rng(1).normal(size=(20000, 64)).astype(np.float32)
+    X = base[:, ::2]
+    Z = CentredRows(X, None, np.zeros(32, dtype=np.float32))
+    zz = Z.norms(_noop)
+    idx = np.array([3, 19999, 7])
+    tracemalloc.start()
+    got = Z.augmented(idx, zz, swap=True)
+    taken = Z.take(idx)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_array_equal(got[:, :32], X[idx])
+    np.testing.assert_array_equal(taken, X[idx])
+    assert peak < X.nbytes / 10
