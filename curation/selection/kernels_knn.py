@@ -19,7 +19,7 @@ centred copy: typicality 13k x 384 unclustered 1.98x -> 1.29x (1-3 % slower), cl
 1.69x -> 0.69x; symmetric 13k x 384 2.44x -> 1.43x.
 
 ``approximate_knn_distances`` (typicality above ``KnnOptions.approximate_above`` candidates,
-or when asked) runs the IVF search of ``kernels_knn_approx`` on a centred copy and
+or when asked) runs the IVF search of ``kernels_knn_approx`` on the same blocks and
 reports its recall@K, measured against exact search on sampled rows, in the run's notes.
 """
 
@@ -44,12 +44,6 @@ from .kernels_knn_dense import DENSE_SHARE, knn_dense, prunable_share
 from .kernels_knn_rows import CentredRows, shift32
 from .kernels_knn_symmetric import _knn_symmetric, _projection
 from .options import KnnOptions
-
-
-def _centered32(X: np.ndarray, rows: I64 | None, check: Check) -> np.ndarray:
-    """A float32 copy of the rows minus their float32 mean (``kernels_knn_rows``): the IVF
-    search reads rows by list, so it keeps one."""
-    return CentredRows(X, rows, shift32(X, rows, check)).copy(check)
 
 
 def knn_distances(
@@ -267,21 +261,20 @@ def approximate_knn_distances(
     into ``notes`` with how ``nprobe`` was chosen."""
     with single_threaded_blas():
         t0 = time.perf_counter()
-        A = _centered32(X, rows, check)
-        n, dim = A.shape
+        Z = CentredRows(X, rows, shift32(X, rows, check))  # read in blocks: no copy
+        n, dim = Z.n, Z.dim
         k = min(k, n - 1)
-        zz = np.einsum("ij,ij->i", A, A).astype(np.float64)
+        zz = Z.norms(check)
         d2, nbr, info = knn_ivf(
-            A, zz, k, nlist=nlist, nprobe=nprobe, target_recall=target_recall, check=check
+            Z, zz, k, nlist=nlist, nprobe=nprobe, target_recall=target_recall, check=check
         )
         short = np.flatnonzero(nbr[:, -1] < 0)  # lists too small to hold k neighbours
         if len(short):
-            d2[short], nbr[short] = exact_neighbours(A, zz, short.astype(np.int64), k, check)
+            d2[short], nbr[short] = exact_neighbours(Z, zz, short.astype(np.int64), k, check)
         # the exact reference costs queries * n * D: at most ~2e11 multiply-adds
         queries = int(max(100, min(1000, 2e11 // max(1, n * dim))))
-        recall, sampled = measure_recall(A, zz, d2, k, queries=queries, check=check)
+        recall, sampled = measure_recall(Z, zz, d2, k, queries=queries, check=check)
         err = 4.0 * (dim + 4) * 2.0**-24 * float(zz.max()) * 1.01 + 1e-300
-        del A
         dist = _refine_small(X, rows, d2.astype(np.float64), nbr, 100.0 * err, check)
     if notes is not None:
         why = (

@@ -29,6 +29,7 @@ import numpy as np
 
 from .kernels import F64, I64, Check, _noop
 from .kernels_knn_keys import EMPTY, NO_COLUMN, merge_keys, pack, values
+from .kernels_knn_rows import CentredRows, Rows, as_centred
 from .kernels_knn_symmetric import _run, _workers
 
 # measured on 100k-1M x 128 mixtures (2 cores; the engine benchmark's typicality_approx and
@@ -72,15 +73,15 @@ def probe_cap(nlist: int) -> int:
     return min(nlist, max(DEFAULT_NPROBE, nlist // PROBE_CAP_DIVISOR))
 
 
-def _assign(Z: np.ndarray, zz: np.ndarray, C: np.ndarray, check: Check, block: int = 8192) -> I64:
+def _assign(Z: CentredRows, C: np.ndarray, check: Check, block: int = 8192) -> I64:
     """Nearest centre of every row (float32 scores, two worker threads)."""
-    n = len(Z)
+    n = Z.n
     cc = np.einsum("ij,ij->i", C, C)
     labels = np.empty(n, dtype=np.int64)
 
     def one(a: int) -> None:
         check()
-        S = Z[a : a + block] @ C.T
+        S = Z.block(a, min(n, a + block)) @ C.T
         S *= -2.0
         S += cc[None, :]
         labels[a : a + len(S)] = np.argmin(S, axis=1)
@@ -89,19 +90,19 @@ def _assign(Z: np.ndarray, zz: np.ndarray, C: np.ndarray, check: Check, block: i
     return labels
 
 
-def _centres(Z: np.ndarray, nlist: int, check: Check, seed: int) -> np.ndarray:
+def _centres(Z: CentredRows, nlist: int, check: Check, seed: int) -> np.ndarray:
     """k-means centres from Lloyd iterations on a sample of ~32 rows per list (float32)."""
-    n = len(Z)
+    n = Z.n
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(n, size=min(n, 32 * nlist), replace=False))
-    S = Z[sample]
-    ss = np.einsum("ij,ij->i", S, S)
+    S = Z.take(sample)
+    rows_s = as_centred(S)
     C = S[rng.choice(len(S), size=nlist, replace=False)].copy()
     for _ in range(6):
         check()
-        lab = _assign(S, ss, C, check)
+        lab = _assign(rows_s, C, check)
         counts = np.bincount(lab, minlength=nlist).astype(np.float64)
-        sums = np.zeros((nlist, Z.shape[1]), dtype=np.float64)
+        sums = np.zeros((nlist, Z.dim), dtype=np.float64)
         np.add.at(sums, lab, S)
         keep = counts > 0
         C[keep] = (sums[keep] / counts[keep, None]).astype(np.float32)
@@ -109,16 +110,17 @@ def _centres(Z: np.ndarray, nlist: int, check: Check, seed: int) -> np.ndarray:
 
 
 def ivf_lists(
-    Z: np.ndarray, zz: F64, nlist: int | None = None, *, check: Check = _noop, seed: int = 0
+    Z: Rows, zz: F64, nlist: int | None = None, *, check: Check = _noop, seed: int = 0
 ) -> tuple[I64, I64]:
     """The list of every row (``nlist``, default ``LIST_FACTOR * sqrt(n)``, k-means lists)
     and the probe order of every list: all lists by centre distance, its own first."""
-    n = len(Z)
+    Z = as_centred(Z)
+    n = Z.n
     if nlist is None:
         nlist = int(max(1, min(n // 8 if n >= 8 else 1, round(LIST_FACTOR * math.sqrt(n)))))
     nlist = max(1, min(nlist, n))
     C = _centres(Z, nlist, check, seed)
-    labels = _assign(Z, zz, C, check)
+    labels = _assign(Z, C, check)
     cc = np.einsum("ij,ij->i", C, C).astype(np.float64)
     C64 = C.astype(np.float64)
     cd = cc[:, None] + cc[None, :] - 2.0 * (C64 @ C64.T)
@@ -127,7 +129,7 @@ def ivf_lists(
 
 
 def knn_ivf(
-    Z: np.ndarray,
+    Z: Rows,
     zz: F64,
     k: int,
     *,
@@ -146,7 +148,8 @@ def knn_ivf(
     on a sample reaches ``target_recall``."""
     if not 0.0 < target_recall <= 1.0:
         raise ValueError(f"target_recall must be in (0, 1], got {target_recall!r}")
-    n = len(Z)
+    Z = as_centred(Z)
+    n = Z.n
     labels, probe_order = ivf_lists(Z, zz, nlist, check=check, seed=seed)
     nlist = len(probe_order)
     order = np.argsort(labels, kind="stable").astype(np.int64)
@@ -169,7 +172,7 @@ def knn_ivf(
             return
         lists = [h for h in probes[g].tolist() if starts[h + 1] > starts[h]]
         cand = np.concatenate([order[starts[h] : starts[h + 1]] for h in lists])
-        Zc = Z[cand]
+        Zc = Z.take(cand)
         zc = zs[cand]
         kk = min(k, len(cand) - 1)
         if kk <= 0:
@@ -178,7 +181,7 @@ def knn_ivf(
             check()
             q1 = min(b, q0 + qblock)
             rows = order[q0:q1]
-            D2 = Z[rows] @ Zc.T
+            D2 = Z.take(rows) @ Zc.T
             D2 *= -2.0
             D2 += zc[None, :]
             D2 += zs[rows][:, None]
@@ -207,7 +210,7 @@ def knn_ivf(
 
 
 def choose_nprobe(
-    Z: np.ndarray,
+    Z: Rows,
     zz: F64,
     k: int,
     labels: I64,
@@ -224,7 +227,8 @@ def choose_nprobe(
     ``nprobe`` of its own list's probe order (``probe_order``: lists by centre distance, own
     first, as ``knn_ivf`` searches them), so the rank of that list in that order, over the
     sample's exact k nearest, gives the estimated recall of every ``nprobe`` at once."""
-    n, dim = Z.shape
+    Z = as_centred(Z)
+    n, dim = Z.n, Z.dim
     nlist = len(probe_order)
     low, cap = min(nlist, DEFAULT_NPROBE), probe_cap(nlist)
     # the sample's exact search costs q * n * D: at most ~1e11 multiply-adds, 64 rows or more
@@ -260,13 +264,14 @@ def choose_nprobe(
 
 
 def exact_neighbours(
-    Z: np.ndarray, zz: F64, queries: I64, k: int, check: Check = _noop
+    Z: Rows, zz: F64, queries: I64, k: int, check: Check = _noop
 ) -> tuple[np.ndarray, I64]:
     """Exact (float32) ``k`` smallest squared distances of the rows ``queries`` to all rows
     and their rows, ascending, self excluded: brute force in blocks of rows (the reference of
     ``measure_recall``, and the fallback for rows whose probed lists are too small)."""
-    n = len(Z)
-    Q = Z[queries]
+    Z = as_centred(Z)
+    n = Z.n
+    Q = Z.take(queries)
     qq = zz[queries].astype(np.float32)
     zs = zz.astype(np.float32)
     best = np.full((len(queries), k), np.inf, dtype=np.float32)
@@ -275,7 +280,7 @@ def exact_neighbours(
     for a in range(0, n, block):
         check()
         b = min(n, a + block)
-        D2 = Q @ Z[a:b].T
+        D2 = Q @ Z.block(a, b).T
         D2 *= -2.0
         D2 += zs[None, a:b]
         D2 += qq[:, None]
@@ -292,7 +297,7 @@ def exact_neighbours(
 
 
 def measure_recall(
-    Z: np.ndarray,
+    Z: Rows,
     zz: F64,
     found: np.ndarray,
     k: int,
@@ -304,7 +309,8 @@ def measure_recall(
     """recall@k of the approximate squared distances ``found`` (n x k, ascending) on
     ``queries`` sampled rows: the share of each row's true k nearest the search found,
     counting a found neighbour as true when its distance is within the exact k-th (ties)."""
-    n = len(Z)
+    Z = as_centred(Z)
+    n = Z.n
     q = min(n, queries)
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(n, size=q, replace=False)).astype(np.int64)

@@ -3,10 +3,10 @@
 ``CentredRows`` holds the caller's matrix ``X`` (float32 or float64, possibly memory-mapped),
 the universe's rows of it (None: all) and a common float32 shift (``shift32``: the rows'
 float32 mean). A block is ``fl32(X[row]) - shift`` in float32, the same values a centred
-float32 copy of the whole matrix (``copy``, which only the IVF search keeps) holds, so every
-search that reads blocks computes exactly what it would on a copy; only blocks of bounded
-size are allocated. The exact searches (``kernels_knn_dense``, ``kernels_knn_symmetric``,
-``kernels_knn_clustered``) read every block here, so their extra memory is O(N) plus their
+float32 copy of the whole matrix (``copy``) holds, so every search that reads blocks computes
+exactly what it would on a copy; only blocks of bounded size are allocated. Every k-NN search
+(``kernels_knn_dense``, ``kernels_knn_symmetric``, ``kernels_knn_clustered`` and the IVF
+search of ``kernels_knn_approx``) reads its blocks here, so its extra memory is O(N) plus its
 blocks rather than a second matrix (figures in ``kernels_knn``).
 """
 
@@ -89,3 +89,15 @@ class CentredRows:
             Z = self.block(a, min(self.n, a + block))
             out[a : a + len(Z)] = np.einsum("ij,ij->i", Z, Z)
         return out
+
+
+# a centred float32 matrix already in memory, or the rows of one read in blocks
+Rows = np.ndarray | CentredRows
+
+
+def as_centred(Z: Rows) -> CentredRows:
+    """``Z`` as ``CentredRows``: an array is taken as rows already centred (shift 0: each
+    block then holds exactly its rows)."""
+    if isinstance(Z, CentredRows):
+        return Z
+    return CentredRows(Z, None, np.zeros(Z.shape[1], dtype=np.float32))

@@ -10,7 +10,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from curation.selection.kernels_knn_rows import CentredRows, shift32
+from curation.selection.kernels_knn_rows import CentredRows, as_centred, shift32
 
 
 def _noop() -> None:
@@ -62,3 +62,11 @@ def test_a_strided_matrix_is_never_copied_whole():
     np.testing.assert_array_equal(got[:, :32], X[idx])
     np.testing.assert_array_equal(taken, X[idx])
     assert peak < X.nbytes / 10
+
+
+def test_an_array_is_taken_as_rows_already_centred():
+    Z = np.random.default_rng(2).normal(size=(300, 5)).astype(np.float32)
+    rows = as_centred(Z)
+    assert as_centred(rows) is rows
+    np.testing.assert_array_equal(rows.block(0, 300), Z)
+    np.testing.assert_array_equal(rows.take(np.array([299, 0])), Z[[299, 0]])

@@ -22,11 +22,11 @@ from curation.selection import (
 )
 from curation.selection import kernels_knn_approx as approx
 from curation.selection.kernels_knn import (
-    _centered32,
     approximate_knn_distances,
     knn_distances,
     typicality_scores,
 )
+from curation.selection.kernels_knn_rows import CentredRows, shift32
 
 TYP = {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "TYPICALITY"}}
 CONFIG = {"n_samples": 20, "strategies": [TYP]}
@@ -37,6 +37,11 @@ RECALL_FLOOR = 0.95
 
 def _mixture(n: int = 12_000, dim: int = 24) -> np.ndarray:
     return bench_data.mixture(n, dim, seed=4)[0]
+
+
+def _centered32(X: np.ndarray) -> np.ndarray:
+    """The float32 rows less their float32 mean, as the search reads them."""
+    return CentredRows(X, None, shift32(X, None, lambda: None)).copy(lambda: None)
 
 
 def _recall_in(messages: list[str]) -> float:
@@ -53,7 +58,7 @@ def test_approximate_mode_reports_its_recall_above_the_floor():
     assert recall >= RECALL_FLOOR
     assert len(res.indices) == 20
     # the reported figure is the measured one: the same measurement by hand
-    Z = _centered32(X, None, lambda: None)
+    Z = _centered32(X)
     zz = np.einsum("ij,ij->i", Z, Z).astype(np.float64)
     d2, _, _ = approx.knn_ivf(Z, zz, 20)
     assert approx.measure_recall(Z, zz, d2, 20)[0] == pytest.approx(recall, abs=5e-4)
@@ -201,7 +206,7 @@ def _nprobe_in(note: str) -> tuple[int, str]:
 
 
 def _lists(X: np.ndarray, nlist: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    Z = _centered32(X, None, lambda: None)
+    Z = _centered32(X)
     zz = np.einsum("ij,ij->i", Z, Z).astype(np.float64)
     labels, probe_order = approx.ivf_lists(Z, zz, nlist)
     return Z, zz, labels, probe_order
@@ -259,7 +264,7 @@ def test_an_explicit_nprobe_is_used_as_given(monkeypatch):
         notes: list[str] = []
         approximate_knn_distances(X, None, 20, notes=notes, nlist=64, nprobe=nprobe)
         assert _nprobe_in(notes[0]) == (nprobe, "as given")
-    Z = _centered32(X, None, lambda: None)
+    Z = _centered32(X)
     zz = np.einsum("ij,ij->i", Z, Z).astype(np.float64)
     info = approx.knn_ivf(Z, zz, 20, nlist=64, nprobe=500)[2]  # capped at nlist only
     assert (info.nprobe, info.estimated_recall, info.capped) == (64, None, False)
