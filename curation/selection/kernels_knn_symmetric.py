@@ -159,15 +159,15 @@ def _knn_symmetric(
     locks = [threading.Lock() for _ in range(nb)]
     block_of = {a: g for g, (a, _) in enumerate(bounds)}
 
-    def rows_of(idx: I64, swap: bool = False) -> np.ndarray:
+    def rows_of(idx: slice | I64, swap: bool = False) -> np.ndarray:
         # blocks are gathered in cluster order from the matrix, centred and augmented (4 bytes
         # per row element, against 2 b FLOP of product per element): no copy of the matrix
         return Z.augmented(order[idx], zz, swap)
 
     def product(a: int, b: int, c: int, e: int) -> np.ndarray:
-        AI = rows_of(np.arange(a, b))
+        AI = rows_of(slice(a, b))
         same = (a, b) == (c, e)
-        return gemm(AI, swapped_rows(AI, slice(None)) if same else rows_of(np.arange(c, e), True))
+        return gemm(AI, swapped_rows(AI, slice(None)) if same else rows_of(slice(c, e), True))
 
     def gemm(AI: np.ndarray, BJ: np.ndarray) -> np.ndarray:
         if workers > 1:  # each worker thread runs single-threaded BLAS
@@ -216,9 +216,9 @@ def _knn_symmetric(
                 merge_cols(G, a, c, np.arange(e - c))
             return
         if ri is not None:
-            merge_rows(gemm(rows_of(a + ri), rows_of(np.arange(c, e), True)), a, ri, c)
+            merge_rows(gemm(rows_of(a + ri), rows_of(slice(c, e), True)), a, ri, c)
         if cj is not None:
-            merge_cols(gemm(rows_of(np.arange(a, b)), rows_of(c + cj, True)), a, c, cj)
+            merge_cols(gemm(rows_of(slice(a, b)), rows_of(c + cj, True)), a, c, cj)
 
     def merge_rows(G: np.ndarray, a: int, ri: I64, c: int) -> None:
         """Entries of G (rows a + ri, columns from c) below their row's kk-th value."""
