@@ -14,7 +14,7 @@ symmetric search without projection, k-means or bounds (about a quarter less CPU
 (``kernels_knn_rows``: slices for the dense search, gathers by cluster for the others), so
 no search copies the matrix: extra memory is O(N k) for the kept neighbours, O(N) for the
 projection and bounded blocks. Peak traced memory over the float32 matrix, against the former
-centred copy: typicality 13k x 384 unclustered 1.98x -> 1.29x (1-3 % slower), clustered
+centred copy: typicality 13k x 384 unclustered 1.98x -> 1.28x (1-3 % slower), clustered
 20k x 384 1.92x -> 1.14x (4-7 % slower: gathered rather than contiguous blocks), 100k x 384
 1.69x -> 0.69x; symmetric 13k x 384 2.44x -> 1.43x.
 
@@ -86,7 +86,7 @@ def _knn_distances(
         exact = n * kk * X.shape[1] <= 50_000_000
     if not exact:  # the extra candidates only serve the float64 refinement
         kk = k
-    # the search's copies are its own: freed before the refinement reads the input
+    # the search reads blocks of the input (no copy); the refinement reads it again in float64
     approx, nbr, err = _search(X, rows, kk, check, n_clusters, block)
     if not exact:  # float32-accurate distances straight from the (centred) search
         return _refine_small(X, rows, approx[:, :k], nbr[:, :k], 100.0 * err, check)

@@ -3,8 +3,8 @@
 ``CentredRows`` holds the caller's matrix ``X`` (float32 or float64, possibly memory-mapped),
 the universe's rows of it (None: all) and a common float32 shift (``shift32``: the rows'
 float32 mean). A block is ``fl32(X[row]) - shift`` in float32, the same values a centred
-float32 copy of the whole matrix (``copy``) holds, so every search that reads blocks computes
-exactly what it would on a copy; only blocks of bounded size are allocated. Every k-NN search
+float32 copy of the whole matrix would hold, so every search that reads blocks computes
+exactly what it would on such a copy; only blocks of bounded size are allocated. Every k-NN search
 (``kernels_knn_dense``, ``kernels_knn_symmetric``, ``kernels_knn_clustered`` and the IVF
 search of ``kernels_knn_approx``) reads its blocks here, so its extra memory is O(N) plus its
 blocks rather than a second matrix (figures in ``kernels_knn``).
@@ -68,17 +68,6 @@ class CentredRows:
         self._into(out[:, : self.dim], idx if self.rows is None else self.rows[idx])
         out[:, self.dim] = 1.0 if swap else half
         out[:, self.dim + 1] = half if swap else 1.0
-        return out
-
-    def copy(self, check: Check) -> np.ndarray:
-        """Every position, centred, (n, D) float32, filled in chunks (a gathered chunk is a
-        transient copy: kept small)."""
-        out = np.empty((self.n, self.dim), dtype=np.float32)
-        chunk = 16384 if self.rows is None else 4096
-        for a in range(0, self.n, chunk):
-            check()
-            b = min(self.n, a + chunk)
-            self._into(out[a:b], slice(a, b) if self.rows is None else self.rows[a:b])
         return out
 
     def norms(self, check: Check, block: int = 4096) -> F64:
