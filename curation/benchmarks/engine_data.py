@@ -183,8 +183,18 @@ def plain_combined(X: np.ndarray, w: np.ndarray, C: np.ndarray, picks: int) -> l
     return sel
 
 
+# OpenBLAS's threads spin for about 0.1 s after a multi-threaded call before they sleep
+SETTLE_S = 0.25
+
+
 def sgemm_flops(size: int = 2048, repeat: int = 3) -> float:
-    """Best float32 GEMM rate of this machine right now (FLOP/s, every BLAS thread)."""
+    """Best float32 GEMM rate of this machine right now (FLOP/s, every BLAS thread).
+
+    It returns only after ``SETTLE_S``: the measurement's BLAS threads go on spinning after
+    its last product, and the run timed right after it (ours, in the k-NN cases) would share
+    the cores with them (typicality 13k x 384, 12 alternations: 0.42 s right after the
+    measurement, 0.40 s after the pause). Nothing multi-threaded runs the instant before a
+    user's selection."""
     A = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
     A @ A
     best = np.inf
@@ -192,4 +202,5 @@ def sgemm_flops(size: int = 2048, repeat: int = 3) -> float:
         t0 = time.perf_counter()
         A @ A
         best = min(best, time.perf_counter() - t0)
+    time.sleep(SETTLE_S)
     return 2.0 * size**3 / best
