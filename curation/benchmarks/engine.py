@@ -226,6 +226,11 @@ CASES: list[Case] = [
         case_diversity(_LOWRANK, 1000),
     ),
     Case(
+        "diversity_small",
+        "DIVERSITY N=3k D=384 n=1000, TF-IDF+SVD of stdlib text (a small dataset)",
+        case_diversity(functools.partial(bench_data.text, 3000, 384), 1000),
+    ),
+    Case(
         "typicality_text",
         "TYPICALITY K=20 N=13k D=384, TF-IDF+SVD of stdlib text (unclustered)",
         case_typicality(_TEXT, 20),
@@ -287,6 +292,7 @@ QUICK: dict[str, Callable[[bool, int], Outcome]] = {
     "diversity_text": case_diversity(functools.partial(bench_data.text, 3000, 64), 200),
     "diversity_sphere": case_diversity(functools.partial(bench_data.sphere, 4000, 64), 200),
     "diversity_lowrank": case_diversity(functools.partial(bench_data.low_rank, 4000, 64), 200),
+    "diversity_small": case_diversity(functools.partial(bench_data.text, 1000, 64), 200),
     "typicality_text": case_typicality(functools.partial(bench_data.text, 3000, 64), 20),
     "typicality_sphere": case_typicality(functools.partial(bench_data.sphere, 3000, 64), 20),
     "typicality_lowrank": case_typicality(functools.partial(bench_data.low_rank, 3000, 64), 20),
