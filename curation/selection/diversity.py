@@ -91,6 +91,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         frontier: int | None = None,
         prune: bool | None = None,
         stale: bool | None = None,
+        capacity: int = 16,
     ) -> None:
         self.X = X
         self.rows = rows
@@ -148,11 +149,14 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         self._served = 0
         self.tau = np.inf
         self.selected: list[int] = []
-        self._sel_buf = np.empty((16, self.dim), dtype=np.float64)
-        self._sel32 = np.empty((16, self.dim), dtype=np.float32)
-        self._sel_sq = np.empty(16, dtype=np.float64)
-        self._sel_ss = np.empty(16, dtype=np.float64)  # float64 norms of the picks
-        self._nn = np.empty(16, dtype=np.float64)  # nn squared distance within the selection
+        # the picks' buffers, for ``capacity`` picks (the caller's n: no copy as they grow;
+        # they double when it is exceeded)
+        cap = max(16, min(n, capacity))
+        self._sel_buf = np.empty((cap, self.dim), dtype=np.float64)
+        self._sel32 = np.empty((cap, self.dim), dtype=np.float32)
+        self._sel_sq = np.empty(cap, dtype=np.float64)
+        self._sel_ss = np.empty(cap, dtype=np.float64)  # float64 norms of the picks
+        self._nn = np.empty(cap, dtype=np.float64)  # nn squared distance within the selection
         self._nn_done = 0
         self._A_hist: list[float] = [0.0]
         self._delta_hist: list[float] = []
@@ -170,7 +174,7 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         self.d2 = np.full(n if self.second else 0, np.inf, dtype=np.float64)
         self.d2F = np.zeros(0, dtype=np.float64)
         self._cache: tuple[int, I64, np.ndarray] | None = None
-        self._sel_proj = np.empty((16, 0))  # projections of the selected (with clusters)
+        self._sel_proj = np.empty((cap, 0))  # projections of the selected (with clusters)
         self._pf_slack = 1e-9 * max_sq
         self._pf_rest = 1
         self._pf_next = 0

@@ -156,7 +156,7 @@ def _select(
         terms,
         n_u,
         lambda X, rows, lazy, stale: DiversityState(
-            X, rows, check=ticker.check, lazy=lazy, stale=stale
+            X, rows, check=ticker.check, lazy=lazy, stale=stale, capacity=target
         ),
     )
     picks: list[int] = []

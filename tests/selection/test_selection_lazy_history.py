@@ -112,3 +112,32 @@ def test_the_deferred_history_keeps_its_float64_temporaries_small():
     S = X[st.selected].astype(np.float64)
     last = ((S[:999] - S[999]) ** 2).sum(axis=1).min()
     assert delta[-1] == pytest.approx(last, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        [{"input": {"type": "SCORES", "task": "t", "score": "s"}, "strategy": {"type": "WEIGHTS"}}],
+    ],
+)
+def test_a_selection_sizes_the_picks_buffers_once(monkeypatch, extra):
+    # select() knows how many picks it needs: the state's buffers never grow (each growth
+    # copied every pick so far), in the lazy mode and in the eager one
+    def no_growth(self):
+        raise AssertionError("the picks' buffers grew")
+
+    monkeypatch.setattr(DiversityState, "_grow", no_growth)
+    X = _points("normal", n=2000)
+    scores = {("t", "s"): np.random.default_rng(1).random(len(X))}
+    cfg = {
+        "n_samples": 300,
+        "strategies": [
+            {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}},
+            *extra,
+        ],
+    }
+    res = select(cfg, ArrayData(embeddings={"default": X}, scores=scores))
+    assert len(res.indices) == 300
+    direct = DiversityState(X, lazy=True)  # no capacity given: 16, then it grows
+    assert len(direct._sel_buf) == 16
