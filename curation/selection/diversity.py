@@ -149,9 +149,10 @@ class DiversityState(BatchedPasses, StaleBounds, LazyFrontier, SelectionSet):
         self._served = 0
         self.tau = np.inf
         self.selected: list[int] = []
-        # the picks' buffers, for ``capacity`` picks (the caller's n: no copy as they grow;
-        # they double when it is exceeded)
-        cap = max(16, min(n, capacity))
+        # the picks' buffers, for ``capacity`` picks (the caller's n: no copy as they grow),
+        # at most 64 MiB up front (a run that may stop early asks for every point); they
+        # double when that is exceeded
+        cap = max(16, min(n, capacity, (64 << 20) // (12 * self.dim + 24)))
         self._sel_buf = np.empty((cap, self.dim), dtype=np.float64)
         self._sel32 = np.empty((cap, self.dim), dtype=np.float32)
         self._sel_sq = np.empty(cap, dtype=np.float64)

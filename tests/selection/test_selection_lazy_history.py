@@ -141,3 +141,11 @@ def test_a_selection_sizes_the_picks_buffers_once(monkeypatch, extra):
     assert len(res.indices) == 300
     direct = DiversityState(X, lazy=True)  # no capacity given: 16, then it grows
     assert len(direct._sel_buf) == 16
+
+
+def test_the_picks_buffers_start_at_most_64_mib():
+    X = np.zeros((40_000, 512), dtype=np.float32)  # 40,000 picks asked for: 240 MiB
+    st = DiversityState(X, lazy=True, capacity=40_000)
+    assert len(st._sel_buf) * (12 * 512 + 24) <= 64 << 20
+    assert len(st._sel_buf) > 10_000
+    assert len(DiversityState(X[:100], lazy=True, capacity=40_000)._sel_buf) == 100
