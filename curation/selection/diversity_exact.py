@@ -19,23 +19,8 @@ import math
 
 import numpy as np
 
-from .kernels import F64, I64, Check
+from .kernels import F64, I64, Check, pair_sq
 from .kernels_blas import blas_threads_for
-
-# float64 elements per temporary of ``_pair_sq`` (1 MiB: it stays in the core's cache)
-PAIR_CHUNK = 131_072
-
-
-def _pair_sq(S: F64, a: I64, b: I64) -> F64:
-    """``||S[a] - S[b]||^2`` (float64, from the differences) for index pairs ``a``, ``b``,
-    in chunks: the gathered rows never take more than a few ``PAIR_CHUNK`` temporaries."""
-    out = np.empty(len(a), dtype=np.float64)
-    step = max(1, PAIR_CHUNK // max(1, S.shape[1]))
-    for lo in range(0, len(a), step):
-        diff = S[a[lo : lo + step]]
-        diff -= S[b[lo : lo + step]]
-        out[lo : lo + step] = np.einsum("ij,ij->i", diff, diff)
-    return out
 
 
 class SelectionSet:
@@ -125,7 +110,7 @@ class SelectionSet:
             old = approx[:, :k0]
             close = old <= old.min(axis=1, keepdims=True) + 2.0 * err
             rr, cc = np.nonzero(close)
-            np.minimum.at(R0, k0 + rr, _pair_sq(S64, k0 + rr, cc))
+            np.minimum.at(R0, k0 + rr, pair_sq(S64, k0 + rr, cc))
         # only entries below a column's value before the block (plus the error) can lower its
         # running minimum, which never grows: only those are evaluated exactly
         if k0:
@@ -137,7 +122,7 @@ class SelectionSet:
         rr, cc = np.nonzero(mask)
         C = np.full((B + 1, k1), np.inf)  # row r: every pick's nearest after the block's first r
         C[0] = R0
-        C[1 + rr, cc] = _pair_sq(S64, k0 + rr, cc)
+        C[1 + rr, cc] = pair_sq(S64, k0 + rr, cc)
         for r in range(1, B + 1):  # the running minimum row by row (3x np.minimum.accumulate)
             np.minimum(C[r - 1], C[r], out=C[r])
         for r in range(B):

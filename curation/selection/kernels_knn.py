@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from .kernels import F64, I64, Check, _noop, _sqdist, gather_rows, kmeans
+from .kernels import F64, I64, Check, _noop, _sqdist, gather_rows, kmeans, pair_sq
 from .kernels_blas import single_threaded_blas
 from .kernels_knn_approx import (
     TARGET_RECALL,
@@ -141,12 +141,7 @@ def _refine_small(
     if not len(r):
         return out
     src = np.arange(len(approx)) if rows is None else rows
-    for a in range(0, len(r), 65536):
-        check()
-        rr, cc = r[a : a + 65536], c[a : a + 65536]
-        P = np.take(X, src[rr], axis=0).astype(np.float64)
-        P -= np.take(X, src[nbr[rr, cc]], axis=0)
-        out[rr, cc] = np.sqrt(np.einsum("ij,ij->i", P, P))
+    out[r, c] = np.sqrt(pair_sq(X, src[r], src[nbr[r, c]], check))
     touched = np.unique(r)
     out[touched] = np.sort(out[touched], axis=1)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from curation.selection import kernels
 from curation.selection.kernels_knn import knn_distances, min_query_distance
 from tests.support.selection_reference import farthest_point_greedy
 
@@ -187,3 +188,17 @@ def test_all_blas_threads_lends_nothing_while_every_cpu_is_busy(monkeypatch):
     with kernels_blas.single_threaded_blas(), kernels_blas.all_blas_threads():
         assert kernels_blas.blas_threads() == before
     assert kernels_blas.blas_threads() == before
+
+
+@pytest.mark.parametrize("chunk", [kernels.PAIR_CHUNK, 40])  # 40: 2 pairs a chunk
+def test_float32_knn_gives_near_duplicates_their_float64_distances(monkeypatch, chunk):
+    # pairs 1e-4 apart, far from the mean: float32 rounding alone would swamp their distance,
+    # so the search recomputes them in float64 (a chunk of pairs at a time)
+    monkeypatch.setattr(kernels, "PAIR_CHUNK", chunk)
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(300, 16)) * 50
+    X = np.concatenate([base, base + rng.normal(size=base.shape) * 1e-4]).astype(np.float32)
+    rows = np.arange(len(X))  # through a universe of rows, as select() passes them
+    approx = knn_distances(X, rows, 1, exact=False)
+    truth = _brute_knn(X, 1)
+    np.testing.assert_allclose(approx, truth, rtol=1e-12, atol=0)

@@ -10,7 +10,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from curation.selection import ArrayData, diversity_exact, select
+from curation.selection import ArrayData, kernels, select
 from curation.selection.diversity import DiversityState
 
 
@@ -23,10 +23,10 @@ def _points(kind: str, n: int = 3000, dim: int = 12) -> np.ndarray:
     return rng.normal(size=(n, dim)).astype(np.float32)
 
 
-@pytest.mark.parametrize("chunk", [diversity_exact.PAIR_CHUNK, 40])  # 40: 3 pairs a chunk
+@pytest.mark.parametrize("chunk", [kernels.PAIR_CHUNK, 40])  # 40: 3 pairs a chunk
 @pytest.mark.parametrize("kind", ["normal", "duplicates", "grid"])
 def test_deferred_history_equals_the_per_pick_values(kind, chunk, monkeypatch):
-    monkeypatch.setattr(diversity_exact, "PAIR_CHUNK", chunk)
+    monkeypatch.setattr(kernels, "PAIR_CHUNK", chunk)
     X = _points(kind)
     order = np.random.default_rng(5).permutation(len(X))[:700]  # over several blocks
     lazy = DiversityState(X, lazy=True, prune=False)
