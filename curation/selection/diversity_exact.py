@@ -48,6 +48,7 @@ class SelectionSet:
     # lazy states defer the nearest-neighbour bookkeeping: ``_nn`` covers the first
     # ``_nn_done`` picks; ``_A_hist[k]`` is A after k picks, ``_delta_hist[k]`` pick k's delta
     _nn_done: int
+    _hist_cells: int  # a block of ``_nn_block`` spans at most about this many pairs
     _A_hist: list[float]
     _delta_hist: list[float]
     _known: dict[int, float]
@@ -79,7 +80,7 @@ class SelectionSet:
         while self._nn_done < m:
             self.check()
             k0 = self._nn_done
-            k1 = min(m, k0 + max(16, min(256, 1_000_000 // max(1, m))))
+            k1 = min(m, k0 + max(16, min(256, self._hist_cells // max(1, m))))
             self._nn_block(k0, k1)
             self._nn_done = k1
 
@@ -94,8 +95,8 @@ class SelectionSet:
         """
         err = self.err
         B = k1 - k0
-        S64 = self._sel_buf[:k1]
-        ss = np.einsum("ij,ij->i", S64[k0:k1], S64[k0:k1])
+        S64 = self._sel_buf[:k1]  # float64 rows, or the float32 rows of a float32 matrix
+        ss = self._sel_ss[k0:k1]
         with blas_threads_for(k1 * B * self.dim):
             G = self._sel32[:k1] @ self._sel32[k0:k1].T  # (k1, B)
         approx = G.T.astype(np.float64)  # (B, k1): new pick r against every pick
@@ -310,9 +311,12 @@ class SelectionSet:
 
     # ------------------------------------------------------------------ selection
     def _grow(self) -> None:
-        m = len(self._sel_buf)
-        self._sel_buf = np.concatenate([self._sel_buf, np.empty_like(self._sel_buf)])
+        m = len(self._sel32)
         self._sel32 = np.concatenate([self._sel32, np.empty((m, self.dim), np.float32)])
+        if self._sel_buf.dtype == np.float32:  # the same buffer (see ``DiversityState``)
+            self._sel_buf = self._sel32
+        else:
+            self._sel_buf = np.concatenate([self._sel_buf, np.empty_like(self._sel_buf)])
         self._sel_sq = np.concatenate([self._sel_sq, np.empty(m)])
         self._sel_ss = np.concatenate([self._sel_ss, np.empty(m)])
         self._nn = np.concatenate([self._nn, np.empty(m)])

@@ -186,6 +186,7 @@ def _select(
         stopped_by = STOPPED_CANDIDATES_EXHAUSTED
     ticker.tick(len(picks), target, final=True)
     indices = universe[np.asarray(picks, dtype=np.int64)] if picks else np.zeros(0, np.int64)
+    t_explain = time.perf_counter()
     # diversity alone settles its explanation in one pass at the end
     later = [i for i, row in enumerate(expl) if row is None]
     filled = dict(zip(later, obj.deferred(later), strict=True))
@@ -205,6 +206,8 @@ def _select(
         timings={
             "prepare_s": t_prep - t_start,
             "greedy_s": t_end - t_prep,
+            # part of greedy_s: the explanation settled after the picks (diversity alone)
+            "explain_s": t_end - t_explain,
             "total_s": t_end - t_start,
             "distance_evaluations": float(obj.touched),
         },

@@ -290,3 +290,12 @@ def test_float32_cancellation_does_not_change_picks():
     X = 3000.0 + rng.normal(size=(400, 4)) * 0.05
     result = select(_div_config(40), ArrayData(embeddings={"default": X}))
     assert result.indices.tolist() == reference_div(X, np.zeros(400, bool), 40)
+
+
+def test_timings_report_the_explanation_settled_after_the_picks():
+    # diversity alone settles its explanation after the picks: its time is reported as a
+    # part of the greedy phase, so benchmarks can show it next to a loop that explains nothing
+    X = np.random.default_rng(4).normal(size=(600, 8)).astype(np.float32)
+    t = select(_div_config(50), ArrayData(embeddings={"default": X})).timings
+    assert set(t) >= {"prepare_s", "greedy_s", "explain_s", "total_s", "distance_evaluations"}
+    assert 0.0 <= t["explain_s"] <= t["greedy_s"] <= t["total_s"]
