@@ -34,7 +34,8 @@ class SelectionSet:
     mean: F64
     basis: F64
     selected: list[int]
-    _sel_buf: np.ndarray
+    _sel_buf: np.ndarray  # float64 rows of the picks, or ``_sel32`` itself (not ``_own64``)
+    _own64: bool
     _sel32: np.ndarray
     _sel_sq: np.ndarray
     _sel_ss: np.ndarray
@@ -313,10 +314,10 @@ class SelectionSet:
     def _grow(self) -> None:
         m = len(self._sel32)
         self._sel32 = np.concatenate([self._sel32, np.empty((m, self.dim), np.float32)])
-        if self._sel_buf.dtype == np.float32:  # the same buffer (see ``DiversityState``)
-            self._sel_buf = self._sel32
-        else:
+        if self._own64:
             self._sel_buf = np.concatenate([self._sel_buf, np.empty_like(self._sel_buf)])
+        else:  # the same buffer (see ``DiversityState``)
+            self._sel_buf = self._sel32
         self._sel_sq = np.concatenate([self._sel_sq, np.empty(m)])
         self._sel_ss = np.concatenate([self._sel_ss, np.empty(m)])
         self._nn = np.concatenate([self._nn, np.empty(m)])
