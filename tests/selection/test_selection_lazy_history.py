@@ -159,11 +159,14 @@ def test_the_picks_buffers_start_at_most_64_mib(dtype, row_bytes, at_least):
 
 @pytest.mark.parametrize("kind", ["normal", "duplicates", "grid"])
 @pytest.mark.parametrize("extra", [False, True])
-def test_float32_picks_give_the_float64_matrix_results_bit_for_bit(kind, extra):
+@pytest.mark.parametrize("subset", [False, True])
+def test_float32_picks_give_the_float64_matrix_results_bit_for_bit(kind, extra, subset):
     # a float32 matrix keeps its picks only in float32 and converts them for every float64
     # evaluation; the same values given as float64 (kept twice) must give the same picks and
-    # the same explanation, to the last bit, alone (lazy) and with weights (eager)
+    # the same explanation, to the last bit, alone (lazy) and with weights (eager), on every
+    # row or on a masked subset (the state then reads its rows through an index)
     X32 = _points(kind, n=1500, dim=24)
+    masked = (np.arange(len(X32)) % 7 == 3) if subset else None
     scores = {("t", "s"): np.random.default_rng(2).random(len(X32))}
     strategies = [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}]
     if extra:
@@ -171,9 +174,11 @@ def test_float32_picks_give_the_float64_matrix_results_bit_for_bit(kind, extra):
         strategies.append({"input": scored, "strategy": {"type": "WEIGHTS"}})
     cfg = {"n_samples": 400, "strategies": strategies}
     got = [
-        select(cfg, ArrayData(embeddings={"default": X}, scores=scores))
+        select(cfg, ArrayData(embeddings={"default": X}, scores=scores, masked=masked))
         for X in (X32, X32.astype(np.float64))
     ]
+    if masked is not None:  # the subset: no masked row picked
+        assert not masked[got[0].indices].any()
     assert got[0].indices.tolist() == got[1].indices.tolist()
     np.testing.assert_array_equal(got[0].explanation, got[1].explanation)
 
